@@ -1,0 +1,330 @@
+/*
+ * wisp.h - the one public header of wisp, a small heap-free client for
+ * OpenAI-compatible chat-completions APIs.
+ *
+ * Memory: wisp never allocates.  The caller lends a work buffer, a token
+ * array and output buffers; every size is explicit.  Strings in the request
+ * are borrowed for the duration of a call only.
+ *
+ * Errors: every public function returns a wisp_status; wisp_strerror() names
+ * each one.  Details a person needs (HTTP status, API message, TLS reason)
+ * are left in wisp_response.
+ */
+#ifndef WISP_H
+#define WISP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wisp_config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WISP_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------------ */
+/* Status codes.  One list makes both the enum and wisp_strerror().         */
+
+#define WISP_STATUS_LIST(X)                                                   \
+    X(WISP_OK, "ok")                                                          \
+    X(WISP_ERR_ARG, "bad argument")                                           \
+    X(WISP_ERR_URL, "malformed base URL")                                     \
+    X(WISP_ERR_HEADER_VALUE, "CR or LF in a value that goes into the request head") \
+    X(WISP_ERR_UNSUPPORTED, "not supported by this build or transport")       \
+    X(WISP_ERR_DNS, "host name could not be resolved")                        \
+    X(WISP_ERR_CONNECT, "could not connect to the server")                    \
+    X(WISP_ERR_TIMEOUT, "timed out")                                          \
+    X(WISP_ERR_IO, "network send or receive failed")                          \
+    X(WISP_ERR_CLOSED, "connection closed before the response was complete")  \
+    X(WISP_ERR_TLS, "TLS handshake or record failure")                        \
+    X(WISP_ERR_CERT, "server certificate not trusted")                        \
+    X(WISP_ERR_HTTP, "malformed HTTP response")                               \
+    X(WISP_ERR_JSON, "malformed JSON in the response")                        \
+    X(WISP_ERR_SSE, "malformed event stream")                                 \
+    X(WISP_ERR_TOO_LARGE, "line, event or body larger than the work buffer")  \
+    X(WISP_ERR_TOO_COMPLEX, "JSON has more tokens than the token array holds") \
+    X(WISP_ERR_HTTP_STATUS, "server answered with an HTTP error status")      \
+    X(WISP_ERR_API, "API reported an error")                                  \
+    X(WISP_ERR_STREAM_TRUNCATED, "stream ended before [DONE] or a finish reason") \
+    X(WISP_ERR_CANCELLED, "cancelled by the caller")
+
+typedef enum wisp_status {
+#define WISP_X_ENUM(name, text) name,
+    WISP_STATUS_LIST(WISP_X_ENUM)
+#undef WISP_X_ENUM
+    WISP_STATUS_COUNT
+} wisp_status;
+
+/* A short English description of a status; never NULL. */
+const char *wisp_strerror(wisp_status status);
+
+/* ------------------------------------------------------------------------ */
+/* Transport: how wisp reaches the network.                                  */
+
+/*
+ * A transport is a table of functions plus an opaque context.  port/posix
+ * implements it over BSD sockets and port/mbedtls wraps any transport in TLS.
+ * Contract, for every function:
+ *
+ *  connect(ctx, host, port, timeout_ms)
+ *      Open a connection to host (a NUL-terminated name or IP literal,
+ *      without brackets) and port.  WISP_OK, or WISP_ERR_DNS,
+ *      WISP_ERR_CONNECT, WISP_ERR_TIMEOUT, WISP_ERR_TLS, WISP_ERR_CERT.
+ *  send(ctx, buf, len, &sent, timeout_ms)
+ *      Send 1..len bytes.  WISP_OK with *sent >= 1, or an error status
+ *      (WISP_ERR_TIMEOUT when nothing could be sent in time, WISP_ERR_IO,
+ *      WISP_ERR_CLOSED when the peer has gone).  Never WISP_OK with 0.
+ *  recv(ctx, buf, cap, &got, timeout_ms)
+ *      Receive 1..cap bytes.  WISP_OK with *got >= 1 for data; WISP_OK with
+ *      *got == 0 means the peer closed the connection in an orderly way
+ *      (end of stream; never "try again").  WISP_ERR_TIMEOUT when nothing
+ *      arrived within timeout_ms; WISP_ERR_IO or WISP_ERR_TLS on failure.
+ *  close(ctx)
+ *      Close the connection if open; safe to call when closed.
+ *
+ * A timeout of 0 means "do not wait": return what is ready now.
+ */
+typedef struct wisp_transport {
+    void *ctx;
+    wisp_status (*connect)(void *ctx, const char *host, uint16_t port,
+                           uint32_t timeout_ms);
+    wisp_status (*send)(void *ctx, const uint8_t *buf, size_t len,
+                        size_t *sent, uint32_t timeout_ms);
+    wisp_status (*recv)(void *ctx, uint8_t *buf, size_t cap, size_t *got,
+                        uint32_t timeout_ms);
+    void (*close)(void *ctx);
+    /* Optional: fills a human-readable reason for the last TLS/certificate
+     * failure (NUL-terminated) and returns the TLS library's error code;
+     * NULL for plain transports. */
+    int (*last_error)(void *ctx, char *detail, size_t cap);
+} wisp_transport;
+
+/* Platform hooks: a monotonic millisecond clock and a sleep.  Both optional:
+ * without a clock the total-call timeout is not enforced; without sleep,
+ * retries do not wait.  port/posix provides wisp_posix_now_ms and
+ * wisp_posix_sleep_ms. */
+typedef uint32_t (*wisp_now_fn)(void *ctx);
+typedef void (*wisp_sleep_fn)(void *ctx, uint32_t ms);
+
+/* ------------------------------------------------------------------------ */
+/* JSON token storage.                                                      */
+
+/* Storage for one JSON token: the layout of jsmntok_t built with
+ * JSMN_PARENT_LINKS (20 bytes on common targets).  A reply needs about 40
+ * tokens, a streamed chunk about 30; 64 is a comfortable default. */
+typedef struct wisp_token {
+    int type, start, end, size, parent;
+} wisp_token;
+
+/* ------------------------------------------------------------------------ */
+/* Request.                                                                  */
+
+typedef enum wisp_role {
+    WISP_ROLE_SYSTEM,
+    WISP_ROLE_USER,
+    WISP_ROLE_ASSISTANT,
+    WISP_ROLE_DEVELOPER
+} wisp_role;
+
+typedef struct wisp_message {
+    wisp_role role;
+    const char *content; /* NUL-terminated UTF-8, any length */
+} wisp_message;
+
+/* A name/value pair sent as an extra request header (for example a
+ * gateway's routing header).  Neither may hold CR or LF. */
+typedef struct wisp_header {
+    const char *name;
+    const char *value;
+} wisp_header;
+
+/*
+ * Only the fields the caller set are sent: Gemini's endpoint answers 400 to
+ * fields it does not know.  A zeroed struct plus model and messages is a
+ * valid request.
+ */
+typedef struct wisp_request {
+    const char *model;              /* required */
+    const wisp_message *messages;   /* required, message_count >= 1 */
+    size_t message_count;
+    uint32_t max_tokens;            /* 0: not sent */
+    bool has_temperature;
+    float temperature;              /* 0..2 */
+    bool has_top_p;
+    float top_p;                    /* 0..1 */
+    /* Ask for a streamed reply on the wire ("stream": true, with
+     * include_usage).  The response struct is filled either way; a streamed
+     * wire keeps memory bounded whatever the reply length. */
+    bool stream;
+} wisp_request;
+
+/* ------------------------------------------------------------------------ */
+/* Response.                                                                 */
+
+/* A caller-owned text buffer.  Text is always NUL-terminated when cap > 0;
+ * when it does not fit it is cut at a UTF-8 character boundary, truncated
+ * is set and full_len still counts every byte the server sent. */
+typedef struct wisp_text {
+    char *buf;       /* caller storage; may be NULL when cap is 0 */
+    size_t cap;      /* bytes of storage, including the NUL */
+    size_t len;      /* bytes stored, excluding the NUL */
+    size_t full_len; /* bytes of the whole text */
+    bool truncated;
+} wisp_text;
+
+typedef struct wisp_usage {
+    bool present;
+    uint32_t prompt_tokens;
+    uint32_t completion_tokens;
+    uint32_t total_tokens;
+    uint32_t cached_tokens;    /* prompt_tokens_details.cached_tokens */
+    uint32_t reasoning_tokens; /* completion_tokens_details.reasoning_tokens */
+} wisp_usage;
+
+typedef struct wisp_response {
+    /* Set by the caller before the call (buffers may have cap 0). */
+    wisp_text content;
+    wisp_text reasoning; /* reasoning_content / reasoning, kept apart */
+
+    /* Filled by the call. */
+    bool content_null;    /* the server sent "content": null */
+    int http_status;      /* 0 when no status line was read */
+    char id[WISP_ID_CAP];
+    char model[WISP_MODEL_CAP];
+    char role[WISP_ROLE_CAP];
+    char finish_reason[WISP_FINISH_CAP];
+    int64_t created;
+    wisp_usage usage;
+    char request_id[WISP_REQUEST_ID_CAP]; /* x-request-id response header */
+    bool fields_truncated; /* a fixed field above was cut to fit */
+
+    /* Why it failed, in words a person can act on. */
+    char error_message[WISP_ERROR_MESSAGE_CAP]; /* API message or HTML text */
+    char error_type[WISP_ERROR_FIELD_CAP];
+    char error_code[WISP_ERROR_FIELD_CAP];      /* string or number, as text */
+    char error_param[WISP_ERROR_FIELD_CAP];
+    int tls_error;                        /* TLS library's code, 0 if none */
+    char tls_detail[WISP_TLS_DETAIL_CAP]; /* e.g. "host name mismatch" */
+
+    uint32_t retry_after_ms; /* from Retry-After / retry-after-ms, 0 if none */
+    uint8_t attempts;        /* requests sent, retries included */
+} wisp_response;
+
+/* Prepares a response: zeroes it and attaches the caller's text buffers. */
+void wisp_response_init(wisp_response *resp, char *content, size_t content_cap,
+                        char *reasoning, size_t reasoning_cap);
+
+/* ------------------------------------------------------------------------ */
+/* Streaming events.                                                        */
+
+typedef enum wisp_event_type {
+    WISP_EVENT_ROLE,      /* text: the role, e.g. "assistant" */
+    WISP_EVENT_CONTENT,   /* text: a piece of the reply */
+    WISP_EVENT_REASONING, /* text: a piece of the model's reasoning */
+    WISP_EVENT_FINISH,    /* text: the finish_reason */
+    WISP_EVENT_USAGE,     /* usage: token counts (text is empty) */
+    WISP_EVENT_TOOL_CALL  /* reserved for tool-call deltas */
+} wisp_event_type;
+
+typedef struct wisp_event {
+    wisp_event_type type;
+    const char *text; /* unescaped UTF-8, not NUL-terminated; valid only
+                         during the callback */
+    size_t len;
+    const wisp_usage *usage; /* for WISP_EVENT_USAGE, else NULL */
+} wisp_event;
+
+/* Called for each event as it arrives.  A long delta may arrive as more than
+ * one event of the same type.  Return 0 to go on, non-zero to cancel: the
+ * call then returns WISP_ERR_CANCELLED and closes the connection. */
+typedef int (*wisp_event_fn)(void *user, const wisp_event *event);
+
+/* ------------------------------------------------------------------------ */
+/* Client.                                                                   */
+
+typedef struct wisp_config {
+    const char *base_url;   /* e.g. "https://api.evolink.ai/v1" (borrowed) */
+    const char *api_key;    /* sent as "Authorization: Bearer"; NULL: none */
+    const wisp_transport *transport; /* plain or TLS; borrowed */
+    const wisp_header *headers;      /* extra request headers, borrowed */
+    size_t header_count;
+    uint32_t connect_timeout_ms; /* 0: WISP_DEFAULT_CONNECT_TIMEOUT_MS */
+    uint32_t read_timeout_ms;    /* idle time per read; 0: default */
+    uint32_t total_timeout_ms;   /* whole call incl. retries; 0: default */
+    int max_retries;             /* <0: WISP_DEFAULT_MAX_RETRIES */
+    wisp_now_fn now_ms;          /* optional */
+    wisp_sleep_fn sleep_ms;      /* optional */
+    void *platform_ctx;          /* passed to now_ms and sleep_ms */
+} wisp_config;
+
+/* Parsed base URL.  Filled by wisp_url_parse; exposed for ports and tests. */
+typedef struct wisp_url {
+    bool https;
+    char host[WISP_HOST_CAP]; /* without brackets for IPv6 literals */
+    bool host_is_ipv6;
+    uint16_t port;
+    const char *path; /* base path inside the caller's URL string, "" if none */
+    size_t path_len;  /* without a trailing slash */
+} wisp_url;
+
+/* Parses "http[s]://host[:port][/base/path]".  WISP_OK, WISP_ERR_ARG,
+ * WISP_ERR_URL (bad scheme, host, port, or characters). */
+wisp_status wisp_url_parse(const char *url, wisp_url *out);
+
+/* Connection and statistics state; treat the fields as private. */
+typedef struct wisp_client {
+    wisp_config cfg;
+    wisp_url url;
+    uint8_t *work;
+    size_t work_size;
+    wisp_token *tokens;
+    size_t token_count;
+    bool connected;     /* a kept-alive connection is open */
+    uint32_t rng;       /* backoff jitter */
+    uint32_t connects;  /* connections opened since init */
+    uint32_t requests;  /* requests sent since init */
+} wisp_client;
+
+/* Minimum work buffer: WISP_RX_CHUNK plus room for the request head. */
+#define WISP_WORK_MIN (WISP_RX_CHUNK + 512u)
+
+/*
+ * Binds a client to its configuration and buffers.  The work buffer holds
+ * one response header line, one SSE event, or a whole non-streamed body;
+ * 4 KB is plenty for streaming.  Returns WISP_OK, WISP_ERR_ARG (NULL or too
+ * small buffer, no transport), WISP_ERR_URL, WISP_ERR_HEADER_VALUE.
+ */
+wisp_status wisp_client_init(wisp_client *client, const wisp_config *cfg,
+                             uint8_t *work, size_t work_size,
+                             wisp_token *tokens, size_t token_count);
+
+/*
+ * Sends one chat-completions request and reads the reply into resp.  With
+ * request->stream the reply arrives as server-sent events, each passed to
+ * on_event (may be NULL) as it arrives, and is also assembled into resp.
+ *
+ * Returns WISP_OK, or: WISP_ERR_ARG, WISP_ERR_HEADER_VALUE, WISP_ERR_DNS,
+ * WISP_ERR_CONNECT, WISP_ERR_TIMEOUT, WISP_ERR_IO, WISP_ERR_CLOSED,
+ * WISP_ERR_TLS, WISP_ERR_CERT, WISP_ERR_HTTP, WISP_ERR_JSON, WISP_ERR_SSE,
+ * WISP_ERR_TOO_LARGE, WISP_ERR_TOO_COMPLEX, WISP_ERR_HTTP_STATUS (details in
+ * resp: http_status, error_*), WISP_ERR_API (200 with an error object),
+ * WISP_ERR_STREAM_TRUNCATED, WISP_ERR_CANCELLED, WISP_ERR_UNSUPPORTED.
+ */
+wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
+                      wisp_response *resp, wisp_event_fn on_event, void *user);
+
+/* Bytes of the JSON body a request would send (what Content-Length says),
+ * or 0 with the request invalid. */
+size_t wisp_request_body_size(const wisp_request *request);
+
+/* Closes a kept-alive connection, if any. */
+void wisp_client_close(wisp_client *client);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WISP_H */

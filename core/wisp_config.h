@@ -1,0 +1,79 @@
+/*
+ * wisp_config.h - compile-time defaults.
+ *
+ * Every option is #ifndef-guarded: define it on the compiler command line, or
+ * name your own header with -DWISP_CONFIG_FILE='"my_wisp_config.h"' and it is
+ * included first.  Ranges are what the code is tested with.
+ */
+#ifndef WISP_CONFIG_H
+#define WISP_CONFIG_H
+
+#ifdef WISP_CONFIG_FILE
+#include WISP_CONFIG_FILE
+#endif
+
+/* Bytes of the work buffer set aside for receiving from the transport.  The
+ * rest holds one header line, one SSE event or a non-streamed body.
+ * Default 256, range 16..4096; must be smaller than half the work buffer. */
+#ifndef WISP_RX_CHUNK
+#define WISP_RX_CHUNK 256
+#endif
+
+/* Sizes (including the NUL) of the fixed text fields in wisp_response.
+ * Longer values are cut at a UTF-8 boundary and flagged in
+ * wisp_response.fields_truncated. */
+#ifndef WISP_ID_CAP
+#define WISP_ID_CAP 96 /* id, 16..1024 */
+#endif
+#ifndef WISP_MODEL_CAP
+#define WISP_MODEL_CAP 64 /* model, 16..1024 */
+#endif
+#ifndef WISP_FINISH_CAP
+#define WISP_FINISH_CAP 24 /* finish_reason, 16..256 */
+#endif
+#ifndef WISP_ROLE_CAP
+#define WISP_ROLE_CAP 16 /* role, 16..64 */
+#endif
+#ifndef WISP_REQUEST_ID_CAP
+#define WISP_REQUEST_ID_CAP 72 /* x-request-id header, 16..1024 */
+#endif
+#ifndef WISP_ERROR_MESSAGE_CAP
+#define WISP_ERROR_MESSAGE_CAP 256 /* API or HTML error text, 32..4096 */
+#endif
+#ifndef WISP_ERROR_FIELD_CAP
+#define WISP_ERROR_FIELD_CAP 48 /* error type, code, param, 16..256 */
+#endif
+#ifndef WISP_TLS_DETAIL_CAP
+#define WISP_TLS_DETAIL_CAP 160 /* TLS error / cert verification text */
+#endif
+
+/* Default timeouts in milliseconds (0 in wisp_config selects these). */
+#ifndef WISP_DEFAULT_CONNECT_TIMEOUT_MS
+#define WISP_DEFAULT_CONNECT_TIMEOUT_MS 10000u
+#endif
+#ifndef WISP_DEFAULT_READ_TIMEOUT_MS
+#define WISP_DEFAULT_READ_TIMEOUT_MS 60000u
+#endif
+#ifndef WISP_DEFAULT_TOTAL_TIMEOUT_MS
+#define WISP_DEFAULT_TOTAL_TIMEOUT_MS 300000u
+#endif
+
+/* Retries after the first attempt (connect failure, 408, 409, 429, 5xx),
+ * never once content reached the caller.  Default 2, range 0..10. */
+#ifndef WISP_DEFAULT_MAX_RETRIES
+#define WISP_DEFAULT_MAX_RETRIES 2
+#endif
+/* First backoff step and the ceiling of any single wait, in ms. */
+#ifndef WISP_RETRY_BASE_MS
+#define WISP_RETRY_BASE_MS 500u
+#endif
+#ifndef WISP_RETRY_MAX_WAIT_MS
+#define WISP_RETRY_MAX_WAIT_MS 30000u
+#endif
+
+/* Longest host name accepted in a base URL (RFC 1035: 253). */
+#ifndef WISP_HOST_CAP
+#define WISP_HOST_CAP 254
+#endif
+
+#endif /* WISP_CONFIG_H */

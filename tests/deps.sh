@@ -1,0 +1,17 @@
+#!/bin/sh
+# Installs the Debian packages named on the command line that are missing.
+# Uses apt-get (through sudo when not root); elsewhere says what to install.
+missing=""
+for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "wisp: please install:$missing (Debian names; jsmn, mbedTLS, cmocka)" >&2
+    exit 1
+fi
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+echo "wisp: installing$missing" >&2
+$SUDO apt-get update -qq >&2 || true
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >&2
