@@ -1,0 +1,722 @@
+/*
+ * wisp_client.c - one chat-completions call: connect (or reuse), write the
+ * request, read the response through the HTTP reader and then either the
+ * JSON reader or the SSE decoder, retry what may be retried.
+ *
+ * Work buffer layout while receiving:
+ *   [0, work_size - WISP_RX_CHUNK)   header line / SSE event / whole body
+ *   [work_size - WISP_RX_CHUNK, end) bytes straight from the transport
+ * While sending, the whole work buffer stages the request.
+ */
+#include "wisp.h"
+#include "wisp_http.h"
+#include "wisp_json.h"
+#include "wisp_request.h"
+#include "wisp_sse.h"
+#include "wisp_stream.h"
+
+#include <string.h>
+
+/* How long to wait for the end of the body once [DONE] has arrived before
+ * giving the connection up (the text is complete; only reuse is at stake). */
+#define WISP_DRAIN_AFTER_DONE_MS 2000u
+
+/* Scratch for unescaped stream text when the event buffer has no room left. */
+#define WISP_SCRATCH_MIN 64u
+
+typedef enum body_kind { BODY_JSON, BODY_SSE, BODY_ERROR } body_kind;
+
+/* State of one wisp_chat call. */
+typedef struct call {
+    wisp_client *c;
+    const wisp_request *req;
+    wisp_response *resp;
+    wisp_event_fn cb;
+    void *user;
+    uint32_t start_ms;
+    uint32_t total_ms;
+    bool delivered; /* text reached the caller: never retry after that */
+} call;
+
+/* One response being read. */
+typedef struct reading {
+    wisp_http_reader http;
+    body_kind kind;
+    size_t body_len;  /* BODY_JSON / BODY_ERROR: bytes kept in the buffer */
+    bool body_cut;    /* BODY_ERROR: the body did not fit and was cut */
+    wisp_sse sse;
+    wisp_stream stream;
+    bool complete;    /* the HTTP message ended */
+} reading;
+
+void wisp_response_init(wisp_response *resp, char *content, size_t content_cap,
+                        char *reasoning, size_t reasoning_cap)
+{
+    if (resp == NULL) {
+        return;
+    }
+    memset(resp, 0, sizeof *resp);
+    resp->content.buf = content;
+    resp->content.cap = content_cap;
+    resp->reasoning.buf = reasoning;
+    resp->reasoning.cap = reasoning_cap;
+    wisp_text_reset(&resp->content);
+    wisp_text_reset(&resp->reasoning);
+}
+
+/* Clears what one attempt fills, keeping the caller's buffers. */
+static void reset_response(wisp_response *resp)
+{
+    wisp_text content = resp->content;
+    wisp_text reasoning = resp->reasoning;
+    uint8_t attempts = resp->attempts;
+    memset(resp, 0, sizeof *resp);
+    resp->content = content;
+    resp->reasoning = reasoning;
+    resp->attempts = attempts;
+    wisp_text_reset(&resp->content);
+    wisp_text_reset(&resp->reasoning);
+}
+
+static bool is_token_char(char ch)
+{
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+    size_t i;
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) {
+        return true;
+    }
+    for (i = 0; i < sizeof extra - 1; i++) {
+        if (ch == extra[i]) {
+            return true;
+        }
+    }
+    return false;
+}
+
+wisp_status wisp_client_init(wisp_client *client, const wisp_config *cfg,
+                             uint8_t *work, size_t work_size,
+                             wisp_token *tokens, size_t token_count)
+{
+    wisp_status st;
+    size_t i;
+
+    if (client == NULL || cfg == NULL || work == NULL || tokens == NULL ||
+        token_count < 8 || work_size < WISP_WORK_MIN || cfg->base_url == NULL ||
+        cfg->transport == NULL || cfg->transport->connect == NULL ||
+        cfg->transport->send == NULL || cfg->transport->recv == NULL ||
+        cfg->transport->close == NULL || (cfg->header_count > 0 && cfg->headers == NULL)) {
+        return WISP_ERR_ARG;
+    }
+    if (token_count > 0x7FFFFFFFu) {
+        return WISP_ERR_ARG; /* jsmn counts tokens in an int */
+    }
+    if (cfg->api_key != NULL && wisp_has_crlf(cfg->api_key)) {
+        return WISP_ERR_HEADER_VALUE;
+    }
+    for (i = 0; i < cfg->header_count; i++) {
+        const char *name = cfg->headers[i].name;
+        if (name == NULL || name[0] == '\0' || cfg->headers[i].value == NULL) {
+            return WISP_ERR_ARG;
+        }
+        for (; *name != '\0'; name++) {
+            if (!is_token_char(*name)) {
+                return WISP_ERR_HEADER_VALUE;
+            }
+        }
+        if (wisp_has_crlf(cfg->headers[i].value)) {
+            return WISP_ERR_HEADER_VALUE;
+        }
+    }
+    if (wisp_has_crlf(cfg->base_url)) {
+        return WISP_ERR_HEADER_VALUE;
+    }
+    memset(client, 0, sizeof *client);
+    st = wisp_url_parse(cfg->base_url, &client->url);
+    if (st != WISP_OK) {
+        return st;
+    }
+    client->cfg = *cfg;
+    if (client->cfg.connect_timeout_ms == 0) {
+        client->cfg.connect_timeout_ms = WISP_DEFAULT_CONNECT_TIMEOUT_MS;
+    }
+    if (client->cfg.read_timeout_ms == 0) {
+        client->cfg.read_timeout_ms = WISP_DEFAULT_READ_TIMEOUT_MS;
+    }
+    if (client->cfg.total_timeout_ms == 0) {
+        client->cfg.total_timeout_ms = WISP_DEFAULT_TOTAL_TIMEOUT_MS;
+    }
+    if (client->cfg.max_retries < 0) {
+        client->cfg.max_retries = WISP_DEFAULT_MAX_RETRIES;
+    }
+    if (client->cfg.max_retries > 10) {
+        client->cfg.max_retries = 10;
+    }
+    client->work = work;
+    client->work_size = work_size;
+    client->tokens = tokens;
+    client->token_count = token_count;
+    client->rng = 0x9E3779B9u ^ (uint32_t)work_size;
+    return WISP_OK;
+}
+
+void wisp_client_close(wisp_client *client)
+{
+    if (client != NULL && client->connected) {
+        client->cfg.transport->close(client->cfg.transport->ctx);
+        client->connected = false;
+    }
+}
+
+/* ---- time ---------------------------------------------------------------- */
+
+static uint32_t now_ms(const wisp_client *c)
+{
+    return c->cfg.now_ms != NULL ? c->cfg.now_ms(c->cfg.platform_ctx) : 0;
+}
+
+/* Milliseconds left of the whole call (UINT32_MAX without a clock). */
+static uint32_t time_left(const call *k)
+{
+    uint32_t spent;
+    if (k->c->cfg.now_ms == NULL) {
+        return UINT32_MAX;
+    }
+    spent = now_ms(k->c) - k->start_ms; /* wraps correctly */
+    return spent >= k->total_ms ? 0 : k->total_ms - spent;
+}
+
+/* The timeout for one operation: its own limit, bounded by the call's. */
+static bool op_timeout(const call *k, uint32_t limit, uint32_t *out)
+{
+    uint32_t left = time_left(k);
+    if (left == 0) {
+        return false;
+    }
+    *out = limit < left ? limit : left;
+    return true;
+}
+
+/* ---- connection ---------------------------------------------------------- */
+
+static void drop_connection(call *k)
+{
+    wisp_client_close(k->c);
+}
+
+static void note_transport_error(call *k)
+{
+    const wisp_transport *tr = k->c->cfg.transport;
+    if (tr->last_error != NULL) {
+        k->resp->tls_error = tr->last_error(tr->ctx, k->resp->tls_detail,
+                                            sizeof k->resp->tls_detail);
+        k->resp->tls_detail[sizeof k->resp->tls_detail - 1] = '\0';
+    }
+}
+
+static wisp_status open_connection(call *k)
+{
+    const wisp_transport *tr = k->c->cfg.transport;
+    uint32_t t;
+    wisp_status st;
+    if (!op_timeout(k, k->c->cfg.connect_timeout_ms, &t)) {
+        return WISP_ERR_TIMEOUT;
+    }
+    st = tr->connect(tr->ctx, k->c->url.host, k->c->url.port, t);
+    if (st != WISP_OK) {
+        note_transport_error(k);
+        tr->close(tr->ctx);
+        return st;
+    }
+    k->c->connected = true;
+    k->c->connects++;
+    return WISP_OK;
+}
+
+static wisp_status send_all(void *ctx, const uint8_t *buf, size_t len)
+{
+    call *k = (call *)ctx;
+    const wisp_transport *tr = k->c->cfg.transport;
+    while (len > 0) {
+        size_t sent = 0;
+        uint32_t t;
+        wisp_status st;
+        if (!op_timeout(k, k->c->cfg.read_timeout_ms, &t)) {
+            return WISP_ERR_TIMEOUT;
+        }
+        st = tr->send(tr->ctx, buf, len, &sent, t);
+        if (st != WISP_OK) {
+            return st;
+        }
+        if (sent == 0 || sent > len) {
+            return WISP_ERR_IO; /* a transport breaking its contract */
+        }
+        buf += sent;
+        len -= sent;
+    }
+    return WISP_OK;
+}
+
+static wisp_status send_request(call *k, size_t body_len)
+{
+    wisp_client *c = k->c;
+    wisp_out o;
+    wisp_out_sender(&o, c->work, c->work_size, send_all, k);
+    wisp_write_head(&o, &c->url, c->cfg.api_key, c->cfg.headers, c->cfg.header_count,
+                    body_len, k->req->stream);
+    wisp_write_body(&o, k->req);
+    return wisp_out_finish(&o);
+}
+
+/* ---- body handling --------------------------------------------------------- */
+
+static size_t acc_cap(const wisp_client *c)
+{
+    return c->work_size - WISP_RX_CHUNK;
+}
+
+static void on_headers(call *k, reading *r)
+{
+    wisp_response *resp = k->resp;
+    const wisp_http_reader *h = &r->http;
+    resp->http_status = h->status;
+    resp->retry_after_ms = h->retry_after_ms;
+    memcpy(resp->request_id, h->request_id, sizeof resp->request_id);
+    resp->request_id[sizeof resp->request_id - 1] = '\0';
+    if (h->request_id_truncated) {
+        resp->fields_truncated = true;
+    }
+    if (h->status < 200 || h->status > 299) {
+        r->kind = BODY_ERROR;
+    } else if (h->is_event_stream) {
+        r->kind = BODY_SSE;
+    } else if (h->is_json) {
+        r->kind = BODY_JSON;
+    } else {
+        /* No or an unexpected Content-Type: go by what was asked for (some
+         * servers send a stream with no Content-Type at all). */
+        r->kind = k->req->stream ? BODY_SSE : BODY_JSON;
+    }
+    if (r->kind == BODY_SSE) {
+        wisp_sse_init(&r->sse, k->c->work, acc_cap(k->c));
+        wisp_stream_init(&r->stream);
+    }
+}
+
+/* Room for unescaped stream text: behind the current event in the buffer,
+ * or a small stack area when the event filled it. */
+static wisp_status stream_event(call *k, reading *r, const wisp_sse_out *ev)
+{
+    char local[WISP_SCRATCH_MIN];
+    uint8_t *end = k->c->work + acc_cap(k->c);
+    char *scratch = local;
+    size_t scratch_cap = sizeof local;
+    wisp_status st;
+    if (ev->data != NULL) {
+        uint8_t *after = (uint8_t *)(uintptr_t)(ev->data + ev->len);
+        if (after >= k->c->work && after < end && (size_t)(end - after) > sizeof local) {
+            scratch = (char *)after;
+            scratch_cap = (size_t)(end - after);
+        }
+    }
+    st = wisp_stream_event(&r->stream, ev, k->c->tokens, k->c->token_count, k->resp,
+                           k->cb, k->user, scratch, scratch_cap);
+    if (r->stream.delivered) {
+        k->delivered = true;
+    }
+    return st;
+}
+
+static wisp_status stream_end(call *k, reading *r)
+{
+    char scratch[WISP_SCRATCH_MIN];
+    wisp_status st = wisp_stream_end(&r->stream, k->resp, k->cb, k->user, scratch,
+                                     sizeof scratch);
+    if (r->stream.delivered) {
+        k->delivered = true;
+    }
+    return st;
+}
+
+static wisp_status on_body(call *k, reading *r, const uint8_t *data, size_t len)
+{
+    if (r->kind == BODY_SSE) {
+        while (len > 0 && !r->stream.done) {
+            size_t used = 0;
+            wisp_sse_out ev;
+            wisp_status st = wisp_sse_feed(&r->sse, data, len, &used, &ev);
+            if (st != WISP_OK) {
+                return st;
+            }
+            data += used;
+            len -= used;
+            if (ev.kind != WISP_SSE_NEED_MORE) {
+                st = stream_event(k, r, &ev);
+                if (st != WISP_OK) {
+                    return st;
+                }
+            }
+        }
+        return WISP_OK; /* bytes after [DONE] are ignored */
+    }
+    /* A whole body in the buffer.  An error body that does not fit keeps
+     * its start (enough for the message); a reply that does not fit fails. */
+    if (len > acc_cap(k->c) - r->body_len) {
+        if (r->kind != BODY_ERROR) {
+            return WISP_ERR_TOO_LARGE;
+        }
+        len = acc_cap(k->c) - r->body_len;
+        r->body_cut = true;
+    }
+    memcpy(k->c->work + r->body_len, data, len);
+    r->body_len += len;
+    return WISP_OK;
+}
+
+/* Emits a non-streamed reply as events too, when the caller asked for a
+ * stream and the server answered with one JSON object. */
+static wisp_status replay_as_events(call *k)
+{
+    wisp_response *resp = k->resp;
+    wisp_event ev;
+    if (k->cb == NULL) {
+        return WISP_OK;
+    }
+    memset(&ev, 0, sizeof ev);
+    if (resp->role[0] != '\0') {
+        ev.type = WISP_EVENT_ROLE;
+        ev.text = resp->role;
+        ev.len = strlen(resp->role);
+        if (k->cb(k->user, &ev) != 0) {
+            return WISP_ERR_CANCELLED;
+        }
+    }
+    if (resp->reasoning.len > 0) {
+        ev.type = WISP_EVENT_REASONING;
+        ev.text = resp->reasoning.buf;
+        ev.len = resp->reasoning.len;
+        if (k->cb(k->user, &ev) != 0) {
+            return WISP_ERR_CANCELLED;
+        }
+    }
+    if (resp->content.len > 0) {
+        ev.type = WISP_EVENT_CONTENT;
+        ev.text = resp->content.buf;
+        ev.len = resp->content.len;
+        k->delivered = true;
+        if (k->cb(k->user, &ev) != 0) {
+            return WISP_ERR_CANCELLED;
+        }
+    }
+    if (resp->finish_reason[0] != '\0') {
+        ev.type = WISP_EVENT_FINISH;
+        ev.text = resp->finish_reason;
+        ev.len = strlen(resp->finish_reason);
+        if (k->cb(k->user, &ev) != 0) {
+            return WISP_ERR_CANCELLED;
+        }
+    }
+    if (resp->usage.present) {
+        ev.type = WISP_EVENT_USAGE;
+        ev.text = "";
+        ev.len = 0;
+        ev.usage = &resp->usage;
+        if (k->cb(k->user, &ev) != 0) {
+            return WISP_ERR_CANCELLED;
+        }
+    }
+    return WISP_OK;
+}
+
+/* The HTTP message is complete (or the stream said [DONE]). */
+static wisp_status on_complete(call *k, reading *r)
+{
+    const char *body = (const char *)k->c->work;
+    wisp_status st;
+    switch (r->kind) {
+    case BODY_SSE:
+        return stream_end(k, r);
+    case BODY_JSON:
+        st = wisp_json_read_completion(body, r->body_len, k->c->tokens, k->c->token_count,
+                                       k->resp);
+        if (st == WISP_ERR_JSON && r->http.has_content_type && !r->http.is_json) {
+            /* An HTML or text page where JSON was due: keep its words. */
+            wisp_text_from_html(body, r->body_len, k->resp);
+        }
+        if (st == WISP_OK && k->req->stream) {
+            st = replay_as_events(k);
+        }
+        return st;
+    case BODY_ERROR:
+        if (r->body_cut ||
+            wisp_json_read_error(body, r->body_len, k->c->tokens, k->c->token_count,
+                                 k->resp) != WISP_OK) {
+            wisp_text_from_html(body, r->body_len, k->resp);
+        }
+        return WISP_ERR_HTTP_STATUS;
+    }
+    return WISP_ERR_ARG;
+}
+
+/* ---- one request on one connection ----------------------------------------- */
+
+/*
+ * Sends the request and reads the reply.  *stale is set when a reused
+ * connection turned out dead before any byte of the reply arrived: the
+ * caller then reopens it once.
+ */
+static wisp_status exchange_on(call *k, reading *r, size_t body_len, bool reused,
+                               bool *stale)
+{
+    wisp_client *c = k->c;
+    const wisp_transport *tr = c->cfg.transport;
+    uint8_t *rx = c->work + acc_cap(c);
+    size_t received = 0;
+    wisp_status st;
+
+    *stale = false;
+    c->requests++;
+    k->resp->attempts++;
+    st = send_request(k, body_len);
+    if (st != WISP_OK) {
+        *stale = reused && (st == WISP_ERR_CLOSED || st == WISP_ERR_IO);
+        return st;
+    }
+    wisp_http_reader_init(&r->http, c->work, acc_cap(c));
+
+    for (;;) {
+        size_t got = 0;
+        size_t off = 0;
+        uint32_t t;
+        uint32_t limit = c->cfg.read_timeout_ms;
+        bool after_done = r->kind == BODY_SSE && r->stream.done;
+
+        if (after_done && limit > WISP_DRAIN_AFTER_DONE_MS) {
+            limit = WISP_DRAIN_AFTER_DONE_MS;
+        }
+        if (!op_timeout(k, limit, &t)) {
+            st = WISP_ERR_TIMEOUT;
+        } else {
+            st = tr->recv(tr->ctx, rx, WISP_RX_CHUNK, &got, t);
+        }
+        if (st != WISP_OK || got == 0) {
+            if (after_done) {
+                /* The text is whole; the connection just cannot be reused. */
+                drop_connection(k);
+                return stream_end(k, r);
+            }
+            if (st == WISP_OK) { /* orderly close */
+                wisp_http_out out;
+                if (reused && received == 0) {
+                    *stale = true;
+                    return WISP_ERR_CLOSED;
+                }
+                st = wisp_http_finish(&r->http, &out);
+                if (st == WISP_OK && out.event == WISP_HTTP_DONE) {
+                    r->complete = true;
+                    drop_connection(k);
+                    if (r->kind == BODY_SSE) {
+                        wisp_sse_out ev;
+                        st = wisp_sse_finish(&r->sse, &ev);
+                        if (st == WISP_OK && ev.kind != WISP_SSE_NEED_MORE && !r->stream.done) {
+                            st = stream_event(k, r, &ev);
+                        }
+                        if (st != WISP_OK) {
+                            return st;
+                        }
+                    }
+                    return on_complete(k, r);
+                }
+                if (r->kind == BODY_SSE && st == WISP_ERR_CLOSED) {
+                    st = stream_end(k, r);
+                    if (st == WISP_OK || st == WISP_ERR_STREAM_TRUNCATED) {
+                        /* finish_reason seen but framing cut short, or
+                         * nothing to show: report the cut connection. */
+                        st = WISP_ERR_CLOSED;
+                    }
+                }
+                return st;
+            }
+            if (st == WISP_ERR_TLS || st == WISP_ERR_CERT) {
+                note_transport_error(k);
+            }
+            *stale = reused && received == 0 &&
+                     (st == WISP_ERR_CLOSED || st == WISP_ERR_IO);
+            return st;
+        }
+        received += got;
+
+        /* Feed everything; a len-0 feed lets the reader report DONE. */
+        do {
+            size_t used = 0;
+            wisp_http_out out;
+            st = wisp_http_feed(&r->http, rx + off, got - off, &used, &out);
+            if (st != WISP_OK) {
+                return st;
+            }
+            off += used;
+            switch (out.event) {
+            case WISP_HTTP_NEED_MORE:
+                break;
+            case WISP_HTTP_HEADERS:
+                on_headers(k, r);
+                break;
+            case WISP_HTTP_BODY:
+                st = on_body(k, r, out.body, out.body_len);
+                if (st != WISP_OK) {
+                    return st;
+                }
+                break;
+            case WISP_HTTP_DONE:
+                r->complete = true;
+                if (!r->http.keep_alive || off < got) {
+                    drop_connection(k); /* unasked-for bytes: do not reuse */
+                }
+                if (r->kind == BODY_SSE && !r->stream.done) {
+                    wisp_sse_out ev;
+                    st = wisp_sse_finish(&r->sse, &ev);
+                    if (st == WISP_OK && ev.kind != WISP_SSE_NEED_MORE) {
+                        st = stream_event(k, r, &ev);
+                    }
+                    if (st != WISP_OK) {
+                        return st;
+                    }
+                }
+                return on_complete(k, r);
+            }
+            if (out.event == WISP_HTTP_NEED_MORE) {
+                break;
+            }
+        } while (1);
+    }
+}
+
+/* A connection is kept only after a complete message that allows it. */
+static wisp_status exchange(call *k, size_t body_len, bool reused, bool *stale)
+{
+    reading r;
+    wisp_status st;
+    memset(&r, 0, sizeof r);
+    st = exchange_on(k, &r, body_len, reused, stale);
+    if (st != WISP_OK && !r.complete) {
+        drop_connection(k);
+    }
+    return st;
+}
+
+/* ---- retries ------------------------------------------------------------ */
+
+static bool retryable_status(int http_status)
+{
+    return http_status == 408 || http_status == 409 || http_status == 429 ||
+           (http_status >= 500 && http_status <= 599);
+}
+
+static uint32_t next_random(wisp_client *c)
+{
+    /* xorshift32: jitter only, not security. */
+    uint32_t x = c->rng != 0 ? c->rng : 0x2545F491u;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c->rng = x;
+    return x;
+}
+
+/* Exponential backoff with jitter (75..100 % of the step), or what the
+ * server asked for. */
+static uint32_t backoff_ms(call *k, int retry)
+{
+    uint32_t step = WISP_RETRY_BASE_MS << (retry < 6 ? retry : 6);
+    if (k->resp->retry_after_ms > 0) {
+        return k->resp->retry_after_ms;
+    }
+    if (step > WISP_RETRY_MAX_WAIT_MS) {
+        step = WISP_RETRY_MAX_WAIT_MS;
+    }
+    return step - (next_random(k->c) % (step / 4u + 1u));
+}
+
+wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
+                      wisp_response *resp, wisp_event_fn on_event, void *user)
+{
+    call k;
+    wisp_out counter;
+    size_t body_len;
+    wisp_status st;
+    int retry;
+
+    if (client == NULL || client->work == NULL || resp == NULL ||
+        (resp->content.cap > 0 && resp->content.buf == NULL) ||
+        (resp->reasoning.cap > 0 && resp->reasoning.buf == NULL)) {
+        return WISP_ERR_ARG;
+    }
+    resp->attempts = 0;
+    reset_response(resp);
+    st = wisp_request_check(request);
+    if (st != WISP_OK) {
+        return st;
+    }
+    wisp_out_counter(&counter);
+    wisp_write_body(&counter, request);
+    body_len = counter.total;
+
+    memset(&k, 0, sizeof k);
+    k.c = client;
+    k.req = request;
+    k.resp = resp;
+    k.cb = on_event;
+    k.user = user;
+    k.total_ms = client->cfg.total_timeout_ms;
+    k.start_ms = now_ms(client);
+    client->rng ^= k.start_ms;
+
+    for (retry = 0;; retry++) {
+        bool stale = false;
+        bool reused = client->connected;
+        uint32_t wait;
+
+        reset_response(resp);
+        st = WISP_OK;
+        if (!client->connected) {
+            st = open_connection(&k);
+        }
+        if (st == WISP_OK) {
+            st = exchange(&k, body_len, reused, &stale);
+            if (stale) {
+                /* The kept-alive connection had died while idle: reopen it
+                 * once, without counting a retry. */
+                drop_connection(&k);
+                reset_response(resp);
+                st = open_connection(&k);
+                if (st == WISP_OK) {
+                    st = exchange(&k, body_len, false, &stale);
+                }
+            }
+        }
+        if (st == WISP_OK || k.delivered || retry >= client->cfg.max_retries) {
+            return st;
+        }
+        if (!(st == WISP_ERR_CONNECT ||
+              (st == WISP_ERR_HTTP_STATUS && retryable_status(resp->http_status)))) {
+            return st;
+        }
+        wait = backoff_ms(&k, retry);
+        if (wait > WISP_RETRY_MAX_WAIT_MS || (client->cfg.now_ms != NULL && wait >= time_left(&k))) {
+            return st; /* the server asks for longer than we may wait */
+        }
+        if (client->cfg.sleep_ms != NULL) {
+            client->cfg.sleep_ms(client->cfg.platform_ctx, wait);
+        }
+    }
+}
+
+size_t wisp_request_body_size(const wisp_request *request)
+{
+    wisp_out counter;
+    if (wisp_request_check(request) != WISP_OK) {
+        return 0;
+    }
+    wisp_out_counter(&counter);
+    wisp_write_body(&counter, request);
+    return counter.total;
+}

@@ -1,0 +1,306 @@
+/*
+ * wisp_request.c - writes the request head and the JSON body through a
+ * small output buffer (see wisp_request.h).
+ */
+#include "wisp_request.h"
+
+#include <string.h>
+
+void wisp_out_counter(wisp_out *o)
+{
+    memset(o, 0, sizeof *o);
+}
+
+void wisp_out_sender(wisp_out *o, uint8_t *buf, size_t cap, wisp_flush_fn flush,
+                     void *ctx)
+{
+    memset(o, 0, sizeof *o);
+    o->buf = buf;
+    o->cap = cap;
+    o->flush = flush;
+    o->flush_ctx = ctx;
+}
+
+void wisp_out_put(wisp_out *o, const char *s, size_t n)
+{
+    o->total += n;
+    if (o->flush == NULL || o->err != WISP_OK) {
+        return;
+    }
+    while (n > 0) {
+        size_t room = o->cap - o->len;
+        size_t take = n < room ? n : room;
+        memcpy(o->buf + o->len, s, take);
+        o->len += take;
+        s += take;
+        n -= take;
+        if (o->len == o->cap) {
+            o->err = o->flush(o->flush_ctx, o->buf, o->len);
+            o->len = 0;
+            if (o->err != WISP_OK) {
+                return;
+            }
+        }
+    }
+}
+
+wisp_status wisp_out_finish(wisp_out *o)
+{
+    if (o->flush != NULL && o->err == WISP_OK && o->len > 0) {
+        o->err = o->flush(o->flush_ctx, o->buf, o->len);
+        o->len = 0;
+    }
+    return o->err;
+}
+
+static void put_str(wisp_out *o, const char *s)
+{
+    wisp_out_put(o, s, strlen(s));
+}
+
+static void put_u32(wisp_out *o, uint32_t v)
+{
+    char digits[10];
+    size_t n = 0;
+    do {
+        digits[sizeof digits - 1 - n++] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v != 0);
+    wisp_out_put(o, digits + sizeof digits - n, n);
+}
+
+static void put_size(wisp_out *o, size_t v)
+{
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[sizeof digits - 1 - n++] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v != 0);
+    wisp_out_put(o, digits + sizeof digits - n, n);
+}
+
+/* A value checked to lie in [0, 2], written with up to three decimals. */
+static void put_fraction(wisp_out *o, float v)
+{
+    uint32_t milli = (uint32_t)(v * 1000.0f + 0.5f);
+    char frac[4];
+    size_t n = 3;
+    put_u32(o, milli / 1000u);
+    milli %= 1000u;
+    if (milli == 0) {
+        return;
+    }
+    frac[0] = '.';
+    frac[1] = (char)('0' + milli / 100u);
+    frac[2] = (char)('0' + milli / 10u % 10u);
+    frac[3] = (char)('0' + milli % 10u);
+    while (frac[n] == '0') {
+        n--;
+    }
+    wisp_out_put(o, frac, n + 1);
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes available), or 0. */
+static size_t utf8_valid_len(const uint8_t *s, size_t n)
+{
+    uint8_t c = s[0];
+    size_t len;
+    uint32_t cp;
+    size_t i;
+    if (c < 0x80) {
+        return 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        cp = c & 0x1Fu;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        cp = c & 0x0Fu;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        cp = c & 0x07u;
+    } else {
+        return 0;
+    }
+    if (n < len) {
+        return 0;
+    }
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xC0u) != 0x80u) {
+            return 0;
+        }
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if ((len == 3 && (cp < 0x800u || (cp >= 0xD800u && cp <= 0xDFFFu))) ||
+        (len == 4 && (cp < 0x10000u || cp > 0x10FFFFu))) {
+        return 0; /* overlong, surrogate, or beyond Unicode */
+    }
+    return len;
+}
+
+/* A JSON string: quote, backslash and every control byte escaped; valid
+ * UTF-8 passed through; invalid bytes sent as U+FFFD so the body is always
+ * valid JSON. */
+static void put_json_string(wisp_out *o, const char *str)
+{
+    static const char hex[] = "0123456789abcdef";
+    const uint8_t *s = (const uint8_t *)str;
+    size_t n = strlen(str);
+    size_t run = 0; /* bytes of s[0..run) that need no escaping */
+
+    wisp_out_put(o, "\"", 1);
+    while (run < n) {
+        uint8_t c = s[run];
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            run++;
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t len = utf8_valid_len(s + run, n - run);
+            if (len > 0) {
+                run += len;
+                continue;
+            }
+        }
+        wisp_out_put(o, (const char *)s, run);
+        s += run;
+        n -= run;
+        run = 0;
+        if (c >= 0x80) {
+            wisp_out_put(o, "\\ufffd", 6);
+        } else {
+            char esc[6] = {'\\', 'u', '0', '0', 0, 0};
+            switch (c) {
+            case '"': wisp_out_put(o, "\\\"", 2); break;
+            case '\\': wisp_out_put(o, "\\\\", 2); break;
+            case '\n': wisp_out_put(o, "\\n", 2); break;
+            case '\r': wisp_out_put(o, "\\r", 2); break;
+            case '\t': wisp_out_put(o, "\\t", 2); break;
+            case '\b': wisp_out_put(o, "\\b", 2); break;
+            case '\f': wisp_out_put(o, "\\f", 2); break;
+            default:
+                esc[4] = hex[c >> 4];
+                esc[5] = hex[c & 0x0F];
+                wisp_out_put(o, esc, 6);
+                break;
+            }
+        }
+        s++;
+        n--;
+    }
+    wisp_out_put(o, (const char *)s, run);
+    wisp_out_put(o, "\"", 1);
+}
+
+static const char *role_name(wisp_role role)
+{
+    switch (role) {
+    case WISP_ROLE_SYSTEM: return "system";
+    case WISP_ROLE_USER: return "user";
+    case WISP_ROLE_ASSISTANT: return "assistant";
+    case WISP_ROLE_DEVELOPER: return "developer";
+    }
+    return NULL;
+}
+
+bool wisp_has_crlf(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (*s == '\r' || *s == '\n') {
+            return true;
+        }
+    }
+    return false;
+}
+
+wisp_status wisp_request_check(const wisp_request *req)
+{
+    size_t i;
+    if (req == NULL || req->model == NULL || req->model[0] == '\0' ||
+        req->messages == NULL || req->message_count == 0) {
+        return WISP_ERR_ARG;
+    }
+    for (i = 0; i < req->message_count; i++) {
+        if (req->messages[i].content == NULL || role_name(req->messages[i].role) == NULL) {
+            return WISP_ERR_ARG;
+        }
+    }
+    /* Written as "!(in range)" so that NaN is refused too. */
+    if (req->has_temperature && !(req->temperature >= 0.0f && req->temperature <= 2.0f)) {
+        return WISP_ERR_ARG;
+    }
+    if (req->has_top_p && !(req->top_p >= 0.0f && req->top_p <= 1.0f)) {
+        return WISP_ERR_ARG;
+    }
+    return WISP_OK;
+}
+
+void wisp_write_body(wisp_out *o, const wisp_request *req)
+{
+    size_t i;
+    put_str(o, "{\"model\":");
+    put_json_string(o, req->model);
+    put_str(o, ",\"messages\":[");
+    for (i = 0; i < req->message_count; i++) {
+        put_str(o, i == 0 ? "{\"role\":\"" : ",{\"role\":\"");
+        put_str(o, role_name(req->messages[i].role));
+        put_str(o, "\",\"content\":");
+        put_json_string(o, req->messages[i].content);
+        put_str(o, "}");
+    }
+    put_str(o, "]");
+    if (req->max_tokens != 0) {
+        put_str(o, ",\"max_tokens\":");
+        put_u32(o, req->max_tokens);
+    }
+    if (req->has_temperature) {
+        put_str(o, ",\"temperature\":");
+        put_fraction(o, req->temperature);
+    }
+    if (req->has_top_p) {
+        put_str(o, ",\"top_p\":");
+        put_fraction(o, req->top_p);
+    }
+    if (req->stream) {
+        put_str(o, ",\"stream\":true,\"stream_options\":{\"include_usage\":true}");
+    }
+    put_str(o, "}");
+}
+
+void wisp_write_head(wisp_out *o, const wisp_url *url, const char *api_key,
+                     const wisp_header *headers, size_t header_count,
+                     size_t content_length, bool stream)
+{
+    size_t i;
+    put_str(o, "POST ");
+    wisp_out_put(o, url->path, url->path_len);
+    put_str(o, "/chat/completions HTTP/1.1\r\nHost: ");
+    if (url->host_is_ipv6) {
+        put_str(o, "[");
+        put_str(o, url->host);
+        put_str(o, "]");
+    } else {
+        put_str(o, url->host);
+    }
+    if (url->port != (url->https ? 443 : 80)) {
+        put_str(o, ":");
+        put_u32(o, url->port);
+    }
+    put_str(o, "\r\nUser-Agent: wisp/" WISP_VERSION "\r\nAccept: ");
+    put_str(o, stream ? "text/event-stream" : "application/json");
+    put_str(o, "\r\nAccept-Encoding: identity\r\nContent-Type: application/json\r\n"
+               "Content-Length: ");
+    put_size(o, content_length);
+    if (api_key != NULL && api_key[0] != '\0') {
+        put_str(o, "\r\nAuthorization: Bearer ");
+        put_str(o, api_key);
+    }
+    put_str(o, "\r\nConnection: keep-alive\r\n");
+    for (i = 0; i < header_count; i++) {
+        put_str(o, headers[i].name);
+        put_str(o, ": ");
+        put_str(o, headers[i].value);
+        put_str(o, "\r\n");
+    }
+    put_str(o, "\r\n");
+}

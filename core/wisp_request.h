@@ -1,0 +1,47 @@
+/*
+ * wisp_request.h - internal: the request writer.
+ *
+ * The head and the JSON body are written through a small output buffer
+ * that is flushed to the transport when full.  The same code runs twice:
+ * once with no flush function, only counting bytes (Content-Length), then
+ * for real.  No body is ever built in RAM.
+ */
+#ifndef WISP_REQUEST_H
+#define WISP_REQUEST_H
+
+#include "wisp.h"
+
+typedef wisp_status (*wisp_flush_fn)(void *ctx, const uint8_t *buf, size_t len);
+
+typedef struct wisp_out {
+    uint8_t *buf;        /* staging buffer; NULL when only counting */
+    size_t cap;
+    size_t len;
+    size_t total;        /* bytes produced so far */
+    wisp_flush_fn flush; /* NULL: count only */
+    void *flush_ctx;
+    wisp_status err;     /* first failure; later writes do nothing */
+} wisp_out;
+
+/* A sink that only counts. */
+void wisp_out_counter(wisp_out *o);
+/* A sink that stages in buf and hands full buffers to flush. */
+void wisp_out_sender(wisp_out *o, uint8_t *buf, size_t cap, wisp_flush_fn flush,
+                     void *ctx);
+void wisp_out_put(wisp_out *o, const char *s, size_t n);
+/* Hands what is staged to flush; returns o->err. */
+wisp_status wisp_out_finish(wisp_out *o);
+
+/* WISP_OK, WISP_ERR_ARG (missing model/messages, bad role, out-of-range
+ * temperature or top_p). */
+wisp_status wisp_request_check(const wisp_request *req);
+
+/* True when s holds CR or LF (it must not reach the request head). */
+bool wisp_has_crlf(const char *s);
+
+void wisp_write_body(wisp_out *o, const wisp_request *req);
+void wisp_write_head(wisp_out *o, const wisp_url *url, const char *api_key,
+                     const wisp_header *headers, size_t header_count,
+                     size_t content_length, bool stream);
+
+#endif /* WISP_REQUEST_H */

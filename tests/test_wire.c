@@ -1,0 +1,429 @@
+/*
+ * test_wire.c - replays recorded HTTP responses (tests/fixtures/NAME.http)
+ * through wisp_chat over a fake transport: whole, one byte at a time and in
+ * pseudo-random splits.  Every way must give exactly what NAME.expect says,
+ * and the same result.
+ *
+ * NAME.expect: one "key value" per line, values C-escaped (\n \t \\ \xHH).
+ *   stream 0|1          request a streamed reply (default 0)
+ *   work N              work buffer bytes (default 4096)
+ *   tokens N            token array size (default 128)
+ *   content_cap N       content buffer bytes (default 65536)
+ *   end close|keep|reset  what the server does after the reply (default keep)
+ *   status WISP_...     expected status
+ *   http N              expected HTTP status
+ *   content TEXT, reasoning TEXT, finish TEXT, id TEXT, model TEXT, role TEXT,
+ *   request_id TEXT, error_message TEXT, error_type TEXT, error_code TEXT
+ *   content_truncated 0|1, full_len N, content_null 0|1
+ *   usage P C T         prompt, completion, total tokens
+ *   usage_details CACHED REASONING
+ * A key that is absent is not checked.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fake_transport.h"
+#include "wisp.h"
+
+#define MAX_FIXTURES 128
+#define TEXT_MAX (2 * 1024 * 1024)
+
+typedef struct expect {
+    char key[32];
+    char *value;
+    size_t value_len;
+} expect;
+
+typedef struct fixture {
+    char name[128];
+    uint8_t *http;
+    size_t http_len;
+    char *expect_text; /* owns the values of items */
+    expect items[40];
+    int item_count;
+} fixture;
+
+static fixture fixtures[MAX_FIXTURES];
+static int fixture_count;
+static const char *fixture_dir = "tests/fixtures";
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf;
+    long n;
+    if (f == NULL) {
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = 0;
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes C escapes in place; returns the new length. */
+static size_t unescape_c(char *s, size_t n)
+{
+    size_t i = 0, o = 0;
+    while (i < n) {
+        char c = s[i++];
+        if (c == '\\' && i < n) {
+            char e = s[i++];
+            switch (e) {
+            case 'n': c = '\n'; break;
+            case 'r': c = '\r'; break;
+            case 't': c = '\t'; break;
+            case '\\': c = '\\'; break;
+            case '"': c = '"'; break;
+            case '0': c = '\0'; break;
+            case 'x':
+                if (i + 1 < n && hexval(s[i]) >= 0 && hexval(s[i + 1]) >= 0) {
+                    c = (char)(hexval(s[i]) * 16 + hexval(s[i + 1]));
+                    i += 2;
+                }
+                break;
+            default: c = e; break;
+            }
+        }
+        s[o++] = c;
+    }
+    s[o] = '\0';
+    return o;
+}
+
+static void parse_expect(fixture *fx, char *text)
+{
+    char *line = text;
+    while (line != NULL && *line != '\0') {
+        char *nl = strchr(line, '\n');
+        char *sp;
+        expect *e;
+        if (nl != NULL) {
+            *nl = '\0';
+        }
+        if (line[0] != '#' && line[0] != '\0' && fx->item_count < 40) {
+            e = &fx->items[fx->item_count++];
+            sp = strchr(line, ' ');
+            if (sp == NULL) {
+                snprintf(e->key, sizeof e->key, "%s", line);
+                e->value = line + strlen(line);
+                e->value_len = 0;
+            } else {
+                *sp = '\0';
+                snprintf(e->key, sizeof e->key, "%s", line);
+                e->value = sp + 1;
+                e->value_len = unescape_c(e->value, strlen(e->value));
+            }
+        }
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+}
+
+static const expect *find(const fixture *fx, const char *key)
+{
+    int i;
+    for (i = 0; i < fx->item_count; i++) {
+        if (strcmp(fx->items[i].key, key) == 0) {
+            return &fx->items[i];
+        }
+    }
+    return NULL;
+}
+
+static long num(const fixture *fx, const char *key, long dflt)
+{
+    const expect *e = find(fx, key);
+    return e != NULL ? strtol(e->value, NULL, 10) : dflt;
+}
+
+/* What one replay produced. */
+typedef struct outcome {
+    wisp_status status;
+    wisp_response resp;
+    char *content;
+    char *reasoning;
+    char *events;  /* content events, concatenated */
+    size_t events_len;
+    bool events_overflow;
+    int connects;
+} outcome;
+
+static int collect(void *user, const wisp_event *ev)
+{
+    outcome *o = (outcome *)user;
+    if (ev->type == WISP_EVENT_CONTENT) {
+        if (o->events_len + ev->len > TEXT_MAX) {
+            o->events_overflow = true;
+        } else {
+            memcpy(o->events + o->events_len, ev->text, ev->len);
+            o->events_len += ev->len;
+        }
+    }
+    return 0;
+}
+
+static void replay(const fixture *fx, fake_split split, uint32_t seed, outcome *o)
+{
+    static fake_transport fake;
+    wisp_transport tr;
+    wisp_client client;
+    wisp_config cfg;
+    wisp_request req;
+    wisp_message msg = {WISP_ROLE_USER, "hi"};
+    size_t work_size = (size_t)num(fx, "work", 4096);
+    size_t ntok = (size_t)num(fx, "tokens", 128);
+    size_t content_cap = (size_t)num(fx, "content_cap", 65536);
+    const expect *end = find(fx, "end");
+    uint8_t *work = malloc(work_size);
+    wisp_token *tokens = malloc(ntok * sizeof *tokens);
+    fake_end how = END_KEEP;
+
+    if (end != NULL && strcmp(end->value, "close") == 0) how = END_CLOSE;
+    if (end != NULL && strcmp(end->value, "reset") == 0) how = END_RESET;
+    fake_init(&fake, &tr);
+    fake.split = split;
+    fake.seed = seed;
+    fake_add(&fake, fx->http, fx->http_len, how);
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.base_url = "http://127.0.0.1:8080/v1";
+    cfg.api_key = "test-key-not-real";
+    cfg.transport = &tr;
+    cfg.max_retries = 0;
+    assert_int_equal(wisp_client_init(&client, &cfg, work, work_size, tokens, ntok), WISP_OK);
+
+    memset(&req, 0, sizeof req);
+    req.model = "gemini-2.5-flash";
+    req.messages = &msg;
+    req.message_count = 1;
+    req.stream = num(fx, "stream", 0) != 0;
+
+    memset(o, 0, sizeof *o);
+    o->content = calloc(1, content_cap + 1);
+    o->reasoning = calloc(1, 65536);
+    o->events = calloc(1, TEXT_MAX);
+    wisp_response_init(&o->resp, o->content, content_cap, o->reasoning, 65536);
+    o->status = wisp_chat(&client, &req, &o->resp, collect, o);
+    o->connects = fake.connects;
+    wisp_client_close(&client);
+    free(work);
+    free(tokens);
+}
+
+static void outcome_free(outcome *o)
+{
+    free(o->content);
+    free(o->reasoning);
+    free(o->events);
+}
+
+static void check_text(const fixture *fx, const char *key, const char *got, const char *how)
+{
+    const expect *e = find(fx, key);
+    if (e == NULL) {
+        return;
+    }
+    if (strlen(got) != e->value_len || memcmp(got, e->value, e->value_len) != 0) {
+        print_error("%s (%s): %s differs\n  want [%s]\n  got  [%s]\n", fx->name, how, key,
+                    e->value, got);
+        fail();
+    }
+}
+
+static void check_outcome(const fixture *fx, const outcome *o, const char *how)
+{
+    const expect *e;
+    e = find(fx, "status");
+    if (e != NULL && strcmp(wisp_strerror(o->status), "") != 0) {
+        static const char *const names[] = {
+#define X_NAME(name, text) #name,
+            WISP_STATUS_LIST(X_NAME)
+#undef X_NAME
+        };
+        if (strcmp(names[o->status], e->value) != 0) {
+            print_error("%s (%s): status %s, want %s (%s; http %d; error '%s')\n", fx->name, how,
+                        names[o->status], e->value, o->resp.error_message,
+                        o->resp.http_status, o->resp.error_message);
+            fail();
+        }
+    }
+    if (find(fx, "http") != NULL) {
+        assert_int_equal(o->resp.http_status, num(fx, "http", 0));
+    }
+    check_text(fx, "content", o->resp.content.buf, how);
+    check_text(fx, "reasoning", o->resp.reasoning.buf, how);
+    check_text(fx, "finish", o->resp.finish_reason, how);
+    check_text(fx, "id", o->resp.id, how);
+    check_text(fx, "model", o->resp.model, how);
+    check_text(fx, "role", o->resp.role, how);
+    check_text(fx, "request_id", o->resp.request_id, how);
+    check_text(fx, "error_message", o->resp.error_message, how);
+    check_text(fx, "error_type", o->resp.error_type, how);
+    check_text(fx, "error_code", o->resp.error_code, how);
+    if (find(fx, "content_truncated") != NULL) {
+        assert_int_equal(o->resp.content.truncated, num(fx, "content_truncated", 0));
+    }
+    if (find(fx, "content_null") != NULL) {
+        assert_int_equal(o->resp.content_null, num(fx, "content_null", 0));
+    }
+    if (find(fx, "full_len") != NULL) {
+        assert_int_equal(o->resp.content.full_len, num(fx, "full_len", 0));
+    }
+    e = find(fx, "usage");
+    if (e != NULL) {
+        unsigned p = 0, c = 0, t = 0;
+        assert_int_equal(sscanf(e->value, "%u %u %u", &p, &c, &t), 3);
+        assert_true(o->resp.usage.present);
+        assert_int_equal(o->resp.usage.prompt_tokens, p);
+        assert_int_equal(o->resp.usage.completion_tokens, c);
+        assert_int_equal(o->resp.usage.total_tokens, t);
+    }
+    e = find(fx, "usage_details");
+    if (e != NULL) {
+        unsigned cached = 0, reasoning = 0;
+        assert_int_equal(sscanf(e->value, "%u %u", &cached, &reasoning), 2);
+        assert_int_equal(o->resp.usage.cached_tokens, cached);
+        assert_int_equal(o->resp.usage.reasoning_tokens, reasoning);
+    }
+    /* What the callback saw is what the buffer holds (when it fit). */
+    if (num(fx, "stream", 0) != 0 && !o->resp.content.truncated && !o->events_overflow) {
+        assert_int_equal(o->events_len, o->resp.content.len);
+        assert_memory_equal(o->events, o->resp.content.buf, o->events_len);
+    }
+    assert_true(o->connects <= 1);
+}
+
+static void same_outcome(const fixture *fx, const outcome *a, const outcome *b, const char *how)
+{
+    if (a->status != b->status || a->resp.content.len != b->resp.content.len ||
+        memcmp(a->resp.content.buf, b->resp.content.buf, a->resp.content.len) != 0 ||
+        strcmp(a->resp.error_message, b->resp.error_message) != 0 ||
+        strcmp(a->resp.finish_reason, b->resp.finish_reason) != 0 ||
+        a->resp.usage.total_tokens != b->resp.usage.total_tokens ||
+        a->resp.http_status != b->resp.http_status) {
+        print_error("%s: %s differs from the whole replay (status %s vs %s)\n", fx->name, how,
+                    wisp_strerror(b->status), wisp_strerror(a->status));
+        fail();
+    }
+}
+
+static void test_fixture(void **state)
+{
+    const fixture *fx = (const fixture *)*state;
+    outcome whole, other;
+    uint32_t seed;
+    char how[32];
+
+    replay(fx, SPLIT_WHOLE, 0, &whole);
+    check_outcome(fx, &whole, "whole");
+
+    replay(fx, SPLIT_BYTES, 0, &other);
+    check_outcome(fx, &other, "byte by byte");
+    same_outcome(fx, &whole, &other, "byte by byte");
+    outcome_free(&other);
+
+    for (seed = 1; seed <= 12; seed++) {
+        snprintf(how, sizeof how, "random split %u", (unsigned)seed);
+        replay(fx, SPLIT_RANDOM, seed, &other);
+        check_outcome(fx, &other, how);
+        same_outcome(fx, &whole, &other, how);
+        outcome_free(&other);
+    }
+    outcome_free(&whole);
+}
+
+static int load_fixtures(void)
+{
+    DIR *d = opendir(fixture_dir);
+    struct dirent *de;
+    if (d == NULL) {
+        fprintf(stderr, "cannot open %s\n", fixture_dir);
+        return -1;
+    }
+    while ((de = readdir(d)) != NULL && fixture_count < MAX_FIXTURES) {
+        size_t n = strlen(de->d_name);
+        char path[512];
+        fixture *fx;
+        char *exp;
+        size_t exp_len;
+        if (n < 6 || strcmp(de->d_name + n - 5, ".http") != 0) {
+            continue;
+        }
+        fx = &fixtures[fixture_count];
+        snprintf(fx->name, sizeof fx->name, "%.*s", (int)(n - 5), de->d_name);
+        snprintf(path, sizeof path, "%s/%s", fixture_dir, de->d_name);
+        fx->http = read_file(path, &fx->http_len);
+        snprintf(path, sizeof path, "%s/%s.expect", fixture_dir, fx->name);
+        exp = (char *)read_file(path, &exp_len);
+        if (fx->http == NULL || exp == NULL) {
+            fprintf(stderr, "fixture %s: missing .http or .expect\n", fx->name);
+            free(fx->http);
+            free(exp);
+            closedir(d);
+            return -1;
+        }
+        fx->expect_text = exp;
+        parse_expect(fx, exp);
+        fixture_count++;
+    }
+    closedir(d);
+    return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const fixture *)a)->name, ((const fixture *)b)->name);
+}
+
+int main(int argc, char **argv)
+{
+    struct CMUnitTest *tests;
+    int i;
+    int rc;
+    if (argc > 1) {
+        fixture_dir = argv[1];
+    }
+    if (load_fixtures() != 0 || fixture_count == 0) {
+        return 1;
+    }
+    qsort(fixtures, (size_t)fixture_count, sizeof fixtures[0], by_name);
+    tests = calloc((size_t)fixture_count, sizeof *tests);
+    for (i = 0; i < fixture_count; i++) {
+        tests[i].name = fixtures[i].name;
+        tests[i].test_func = test_fixture;
+        tests[i].initial_state = &fixtures[i];
+    }
+    rc = _cmocka_run_group_tests("wire fixtures", tests, (size_t)fixture_count, NULL, NULL);
+    free(tests);
+    for (i = 0; i < fixture_count; i++) {
+        free(fixtures[i].http);
+        free(fixtures[i].expect_text);
+    }
+    return rc;
+}
