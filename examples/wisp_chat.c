@@ -1,0 +1,888 @@
+/*
+ * wisp_chat.c - the wisp-chat command: one question to an OpenAI-compatible
+ * chat-completions server, the answer on stdout.
+ *
+ * Interface (stable: end-to-end tests drive it):
+ *   stdout  exactly the assistant's text, then one newline.  On a failure
+ *           after some text was streamed, that text stays and the line is
+ *           still ended with one newline, so the terminal is tidy.
+ *   stderr  diagnostics, one "wisp-chat: ..." line per failure; -v adds
+ *           response metadata.  The API key is never printed.
+ *   exit    0 ok, 1 usage or bad input, 2 network/TLS/timeout, 3 HTTP or
+ *           API error, 4 malformed or oversized response (also a reply cut
+ *           to fit with --no-stream), 130 interrupted (Ctrl-C).
+ *
+ * All memory is static: the library allocates nothing, and neither does
+ * this program (mbedTLS allocates its own record buffers).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wisp.h"
+#include "wisp_posix.h"
+#include "wisp_tls.h"
+
+#define PROG "wisp-chat"
+
+#define DEFAULT_BASE_URL "https://api.evolink.ai/v1"
+#define DEFAULT_MODEL "gemini-2.5-flash"
+
+#define PROMPT_MAX (1024u * 1024u)   /* 1 MiB, from argv or stdin */
+#define WORK_SIZE (64u * 1024u)      /* largest header line / event / body */
+#define TOKEN_COUNT 256u
+#define CONTENT_CAP (256u * 1024u)   /* --no-stream reply */
+#define REASONING_CAP (64u * 1024u)  /* --no-stream -v only */
+
+enum {
+    EXIT_OKAY = 0,
+    EXIT_USAGE = 1,
+    EXIT_NETWORK = 2,
+    EXIT_SERVER = 3,
+    EXIT_RESPONSE = 4,
+    EXIT_INTERRUPTED = 130
+};
+
+/* The one place that says which status ends in which exit code. */
+static int exit_code_for(wisp_status st)
+{
+    switch (st) {
+    case WISP_OK:
+        return EXIT_OKAY;
+    case WISP_ERR_ARG:
+    case WISP_ERR_URL:
+    case WISP_ERR_HEADER_VALUE:
+        return EXIT_USAGE;
+    case WISP_ERR_UNSUPPORTED:
+    case WISP_ERR_DNS:
+    case WISP_ERR_CONNECT:
+    case WISP_ERR_TIMEOUT:
+    case WISP_ERR_IO:
+    case WISP_ERR_CLOSED:
+    case WISP_ERR_TLS:
+    case WISP_ERR_CERT:
+    case WISP_ERR_STREAM_TRUNCATED:
+        return EXIT_NETWORK;
+    case WISP_ERR_HTTP_STATUS:
+    case WISP_ERR_API:
+        return EXIT_SERVER;
+    case WISP_ERR_HTTP:
+    case WISP_ERR_JSON:
+    case WISP_ERR_SSE:
+    case WISP_ERR_TOO_LARGE:
+    case WISP_ERR_TOO_COMPLEX:
+        return EXIT_RESPONSE;
+    case WISP_ERR_CANCELLED:
+        return EXIT_INTERRUPTED;
+    case WISP_STATUS_COUNT:
+        break;
+    }
+    return EXIT_NETWORK;
+}
+
+/* ---- static storage ---------------------------------------------------- */
+
+static char g_prompt[PROMPT_MAX + 1];
+static uint8_t g_work[WORK_SIZE];
+static wisp_token g_tokens[TOKEN_COUNT];
+static char g_content[CONTENT_CAP];
+static char g_reasoning[REASONING_CAP];
+
+/* Set by SIGINT; watched by the posix transport and the event callback. */
+static volatile sig_atomic_t g_interrupted;
+
+/* ---- options ------------------------------------------------------------- */
+
+typedef struct options {
+    const char *url;
+    const char *model;
+    const char *system;
+    const char *cacert;
+    bool no_stream;
+    bool insecure;
+    bool verbose;
+    uint32_t max_tokens; /* 0: not sent */
+    bool has_temperature;
+    float temperature;
+    uint32_t timeout_ms; /* 0: library defaults */
+    char **words;        /* the prompt words (compacted into argv) */
+    int word_count;
+} options;
+
+typedef enum opt_id {
+    OPT_URL,
+    OPT_MODEL,
+    OPT_SYSTEM,
+    OPT_NO_STREAM,
+    OPT_CACERT,
+    OPT_INSECURE,
+    OPT_MAX_TOKENS,
+    OPT_TEMPERATURE,
+    OPT_TIMEOUT,
+    OPT_VERBOSE,
+    OPT_HELP,
+    OPT_VERSION
+} opt_id;
+
+typedef struct opt_spec {
+    char short_name; /* 0: long only */
+    const char *long_name;
+    bool takes_value;
+    opt_id id;
+} opt_spec;
+
+static const opt_spec k_options[] = {
+    {'u', "url", true, OPT_URL},
+    {'m', "model", true, OPT_MODEL},
+    {'s', "system", true, OPT_SYSTEM},
+    {0, "no-stream", false, OPT_NO_STREAM},
+    {0, "cacert", true, OPT_CACERT},
+    {0, "insecure", false, OPT_INSECURE},
+    {0, "max-tokens", true, OPT_MAX_TOKENS},
+    {0, "temperature", true, OPT_TEMPERATURE},
+    {0, "timeout-ms", true, OPT_TIMEOUT},
+    {'v', "verbose", false, OPT_VERBOSE},
+    {'h', "help", false, OPT_HELP},
+    {0, "version", false, OPT_VERSION},
+};
+
+#define OPTION_COUNT (sizeof k_options / sizeof k_options[0])
+
+static void print_usage(FILE *out)
+{
+    fputs(
+        "usage: " PROG " [options] [PROMPT...]\n"
+        "Asks an OpenAI-compatible chat-completions server; the reply goes to\n"
+        "stdout.  The prompt is the arguments joined with spaces, or else all\n"
+        "of stdin (at most 1 MiB).\n"
+        "\n"
+        "  -u, --url URL         base URL (default: $WISP_BASE_URL, then\n"
+        "                        $OPENAI_BASE_URL, then " DEFAULT_BASE_URL ")\n"
+        "  -m, --model NAME      model (default: $WISP_MODEL, then\n"
+        "                        " DEFAULT_MODEL ")\n"
+        "  -s, --system TEXT     system message\n"
+        "      --no-stream       ask for a non-streamed reply (at most 256 KiB)\n"
+        "      --cacert FILE     CA bundle (PEM); default: the system bundle\n"
+        "      --insecure        do NOT verify the server's certificate\n"
+        "      --max-tokens N    reply length limit, 1..1000000\n"
+        "      --temperature T   sampling temperature, 0..2\n"
+        "      --timeout-ms N    idle time allowed per read, 1..3600000; also\n"
+        "                        caps connect at min(N, 10000) and raises the\n"
+        "                        whole-call limit to max(N, 300000)\n"
+        "  -v, --verbose         to stderr: id, model, finish_reason, usage,\n"
+        "                        request id, attempts; streamed reasoning\n"
+        "  -h, --help            this text\n"
+        "      --version         print the version\n"
+        "  --                    end of options; the rest is the prompt\n"
+        "\n"
+        "The API key comes from $WISP_API_KEY, then $OPENAI_API_KEY (never\n"
+        "from the command line); without one no Authorization is sent.\n"
+        "\n"
+        "exit: 0 ok, 1 usage, 2 network/TLS/timeout, 3 HTTP or API error,\n"
+        "      4 malformed or oversized response, 130 interrupted\n",
+        out);
+}
+
+static int usage_error(const char *what, const char *name)
+{
+    fprintf(stderr, PROG ": %s%s%s\n", what, name ? ": " : "",
+            name ? name : "");
+    print_usage(stderr);
+    return EXIT_USAGE;
+}
+
+/* Digits only: strtoul alone would take "-1", " 5" and "+5". */
+static bool parse_u32(const char *s, unsigned long lo, unsigned long hi,
+                      uint32_t *out)
+{
+    unsigned long v;
+    char *end;
+    const char *c;
+
+    if (s[0] == '\0')
+        return false;
+    for (c = s; *c != '\0'; c++)
+        if (!isdigit((unsigned char)*c))
+            return false;
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < lo || v > hi)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* Plain decimal only ("0.7", "1", ".5"): no sign, exponent, hex, inf, nan. */
+static bool parse_temperature(const char *s, float *out)
+{
+    int digits = 0, dots = 0;
+    const char *c;
+    char *end;
+    double v;
+
+    for (c = s; *c != '\0'; c++) {
+        if (isdigit((unsigned char)*c))
+            digits++;
+        else if (*c == '.' && dots == 0)
+            dots++;
+        else
+            return false;
+    }
+    if (digits == 0)
+        return false;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno != 0 || *end != '\0' || !(v >= 0.0 && v <= 2.0))
+        return false;
+    *out = (float)v;
+    return true;
+}
+
+static const opt_spec *find_long(const char *name, size_t len)
+{
+    size_t i;
+    for (i = 0; i < OPTION_COUNT; i++)
+        if (strlen(k_options[i].long_name) == len &&
+            memcmp(k_options[i].long_name, name, len) == 0)
+            return &k_options[i];
+    return NULL;
+}
+
+static const opt_spec *find_short(char c)
+{
+    size_t i;
+    for (i = 0; i < OPTION_COUNT; i++)
+        if (k_options[i].short_name == c)
+            return &k_options[i];
+    return NULL;
+}
+
+/* Applies one option.  Returns -1 to go on, else an exit code. */
+static int apply_option(options *o, const opt_spec *spec, const char *value,
+                        const char *shown)
+{
+    switch (spec->id) {
+    case OPT_URL:
+        o->url = value;
+        break;
+    case OPT_MODEL:
+        o->model = value;
+        break;
+    case OPT_SYSTEM:
+        o->system = value;
+        break;
+    case OPT_NO_STREAM:
+        o->no_stream = true;
+        break;
+    case OPT_CACERT:
+        o->cacert = value;
+        break;
+    case OPT_INSECURE:
+        o->insecure = true;
+        break;
+    case OPT_MAX_TOKENS:
+        if (!parse_u32(value, 1ul, 1000000ul, &o->max_tokens))
+            return usage_error("--max-tokens wants a whole number 1..1000000",
+                               shown);
+        break;
+    case OPT_TEMPERATURE:
+        if (!parse_temperature(value, &o->temperature))
+            return usage_error("--temperature wants a number 0..2", shown);
+        o->has_temperature = true;
+        break;
+    case OPT_TIMEOUT:
+        if (!parse_u32(value, 1ul, 3600000ul, &o->timeout_ms))
+            return usage_error("--timeout-ms wants a whole number 1..3600000",
+                               shown);
+        break;
+    case OPT_VERBOSE:
+        o->verbose = true;
+        break;
+    case OPT_HELP:
+        print_usage(stdout);
+        return EXIT_OKAY;
+    case OPT_VERSION:
+        printf(PROG " %s\n", WISP_VERSION);
+        return EXIT_OKAY;
+    }
+    return -1;
+}
+
+/*
+ * Options may come anywhere before "--"; the other words are the prompt and
+ * are moved to the front of argv (argv's pointers may be rewritten).
+ * Returns -1 to go on, else the exit code.
+ */
+static int parse_options(options *o, int argc, char **argv)
+{
+    int i, words = 0, rc;
+    bool only_words = false;
+
+    for (i = 1; i < argc; i++) {
+        char *arg = argv[i];
+
+        if (only_words || arg[0] != '-' || arg[1] == '\0') {
+            argv[words++] = arg; /* "-" alone is a word too */
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            only_words = true;
+            continue;
+        }
+        if (arg[1] == '-') {
+            const char *name = arg + 2;
+            const char *eq = strchr(name, '=');
+            size_t len = eq ? (size_t)(eq - name) : strlen(name);
+            const opt_spec *spec = find_long(name, len);
+            const char *value = NULL;
+
+            if (spec == NULL)
+                return usage_error("unknown option", arg);
+            if (spec->takes_value) {
+                if (eq != NULL)
+                    value = eq + 1;
+                else if (i + 1 < argc)
+                    value = argv[++i];
+                else
+                    return usage_error("option needs a value", arg);
+            } else if (eq != NULL) {
+                return usage_error("option takes no value", arg);
+            }
+            rc = apply_option(o, spec, value, arg);
+            if (rc >= 0)
+                return rc;
+            continue;
+        }
+        /* Short options; flags may be grouped (-vh), a value may be glued
+         * on (-mNAME) or be the next word. */
+        {
+            const char *c;
+            for (c = arg + 1; *c != '\0'; c++) {
+                const opt_spec *spec = find_short(*c);
+                char shown[3] = {'-', *c, '\0'};
+                const char *value = NULL;
+
+                if (spec == NULL)
+                    return usage_error("unknown option", shown);
+                if (spec->takes_value) {
+                    if (c[1] != '\0')
+                        value = c + 1;
+                    else if (i + 1 < argc)
+                        value = argv[++i];
+                    else
+                        return usage_error("option needs a value", shown);
+                }
+                rc = apply_option(o, spec, value, shown);
+                if (rc >= 0)
+                    return rc;
+                if (value != NULL)
+                    break;
+            }
+        }
+    }
+    o->words = argv;
+    o->word_count = words;
+    return -1;
+}
+
+/* ---- prompt -------------------------------------------------------------- */
+
+static bool only_blanks(const char *s, size_t len)
+{
+    size_t i;
+    for (i = 0; i < len; i++)
+        if (!isspace((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+/* Fills g_prompt from the words or from stdin.  -1 on success, else the
+ * exit code. */
+static int read_prompt(const options *o)
+{
+    size_t len = 0;
+    int i;
+
+    if (o->word_count > 0) {
+        for (i = 0; i < o->word_count; i++) {
+            size_t n = strlen(o->words[i]);
+            if (len + n + (i > 0) > PROMPT_MAX) {
+                fprintf(stderr, PROG ": the prompt is longer than 1 MiB\n");
+                return EXIT_USAGE;
+            }
+            if (i > 0)
+                g_prompt[len++] = ' ';
+            memcpy(g_prompt + len, o->words[i], n);
+            len += n;
+        }
+    } else {
+        if (isatty(STDIN_FILENO))
+            fprintf(stderr, PROG ": reading the prompt from stdin; end it "
+                            "with Ctrl-D\n");
+        /* Read one byte more than allowed to tell "exactly 1 MiB" from
+         * "more". */
+        len = fread(g_prompt, 1, PROMPT_MAX + 1, stdin);
+        if (ferror(stdin)) {
+            fprintf(stderr, PROG ": cannot read the prompt from stdin: %s\n",
+                    strerror(errno));
+            return EXIT_USAGE;
+        }
+        if (len > PROMPT_MAX) {
+            fprintf(stderr, PROG ": the prompt on stdin is longer than "
+                            "1 MiB\n");
+            return EXIT_USAGE;
+        }
+        if (memchr(g_prompt, '\0', len) != NULL) {
+            fprintf(stderr, PROG ": the prompt on stdin holds a NUL byte\n");
+            return EXIT_USAGE;
+        }
+        /* "echo question | wisp-chat": the final newline is not part of
+         * the question. */
+        while (len > 0 && (g_prompt[len - 1] == '\n' || g_prompt[len - 1] == '\r'))
+            len--;
+    }
+    g_prompt[len] = '\0';
+    if (only_blanks(g_prompt, len)) {
+        fprintf(stderr, PROG ": empty prompt (give it as arguments or on "
+                        "stdin)\n");
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* ---- diagnostics ----------------------------------------------------------- */
+
+/*
+ * Writes server-supplied text to stderr with control characters (C0, DEL,
+ * and C1 in UTF-8) shown as '?', so a hostile reply cannot drive the
+ * terminal.  keep_lines lets newlines and tabs through.
+ */
+static void put_clean(const char *s, size_t len, bool keep_lines)
+{
+    size_t i;
+    for (i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if ((ch == '\n' || ch == '\t') && keep_lines) {
+            fputc(ch, stderr);
+        } else if (ch < 0x20 || ch == 0x7f) {
+            fputc(ch == '\n' || ch == '\r' || ch == '\t' ? ' ' : '?', stderr);
+        } else if (ch == 0xc2 && i + 1 < len &&
+                   (unsigned char)s[i + 1] >= 0x80 &&
+                   (unsigned char)s[i + 1] <= 0x9f) {
+            fputc('?', stderr);
+            i++;
+        } else {
+            fputc(ch, stderr);
+        }
+    }
+}
+
+static void put_clean_str(const char *s)
+{
+    put_clean(s, strlen(s), false);
+}
+
+static void print_metadata(const wisp_response *r, const wisp_posix *posix)
+{
+    if (r->http_status != 0)
+        fprintf(stderr, PROG ": http status: %d\n", r->http_status);
+    if (r->id[0] != '\0') {
+        fputs(PROG ": id: ", stderr);
+        put_clean_str(r->id);
+        fputc('\n', stderr);
+    }
+    if (r->model[0] != '\0') {
+        fputs(PROG ": model: ", stderr);
+        put_clean_str(r->model);
+        fputc('\n', stderr);
+    }
+    if (r->finish_reason[0] != '\0') {
+        fputs(PROG ": finish_reason: ", stderr);
+        put_clean_str(r->finish_reason);
+        fputc('\n', stderr);
+    }
+    if (r->usage.present)
+        fprintf(stderr,
+                PROG ": usage: prompt %lu, completion %lu, total %lu, "
+                     "cached %lu, reasoning %lu\n",
+                (unsigned long)r->usage.prompt_tokens,
+                (unsigned long)r->usage.completion_tokens,
+                (unsigned long)r->usage.total_tokens,
+                (unsigned long)r->usage.cached_tokens,
+                (unsigned long)r->usage.reasoning_tokens);
+    else
+        fputs(PROG ": usage: not reported\n", stderr);
+    if (r->request_id[0] != '\0') {
+        fputs(PROG ": x-request-id: ", stderr);
+        put_clean_str(r->request_id);
+        fputc('\n', stderr);
+    }
+    fprintf(stderr, PROG ": attempts: %u, connections: %lu\n",
+            (unsigned)r->attempts, (unsigned long)posix->connects);
+    if (r->fields_truncated)
+        fputs(PROG ": (some fields above were cut to fit)\n", stderr);
+}
+
+/* The one failure line: the status, then every detail that exists. */
+static void print_failure(wisp_status st, const wisp_response *r)
+{
+    fprintf(stderr, PROG ": %s", wisp_strerror(st));
+    if (r->http_status != 0 && st != WISP_OK)
+        fprintf(stderr, "; HTTP %d", r->http_status);
+    if (r->error_message[0] != '\0') {
+        fputs("; ", stderr);
+        put_clean_str(r->error_message);
+    }
+    if (r->error_type[0] != '\0') {
+        fputs("; type ", stderr);
+        put_clean_str(r->error_type);
+    }
+    if (r->error_code[0] != '\0') {
+        fputs("; code ", stderr);
+        put_clean_str(r->error_code);
+    }
+    if (r->error_param[0] != '\0') {
+        fputs("; param ", stderr);
+        put_clean_str(r->error_param);
+    }
+    if (r->tls_detail[0] != '\0') {
+        fputs("; TLS: ", stderr);
+        put_clean_str(r->tls_detail);
+    }
+    if (r->tls_error != 0)
+        fprintf(stderr, " (mbedTLS -0x%04x)",
+                (unsigned)(r->tls_error < 0 ? -r->tls_error : r->tls_error));
+    if (r->retry_after_ms != 0)
+        fprintf(stderr, "; retry after %lu ms",
+                (unsigned long)r->retry_after_ms);
+    if (r->request_id[0] != '\0') {
+        fputs("; request id ", stderr);
+        put_clean_str(r->request_id);
+    }
+    fputc('\n', stderr);
+}
+
+/* ---- streaming --------------------------------------------------------------- */
+
+typedef struct chat_state {
+    bool print_content;     /* streaming: content goes out as it arrives */
+    bool verbose;
+    bool printed;           /* some content reached stdout */
+    bool reasoning_open;    /* reasoning text on stderr without a final \n */
+    bool stdout_failed;
+} chat_state;
+
+static int on_event(void *user, const wisp_event *ev)
+{
+    chat_state *s = (chat_state *)user;
+
+    if (g_interrupted)
+        return 1;
+    if (ev->type == WISP_EVENT_CONTENT && s->print_content && ev->len > 0) {
+        if (s->reasoning_open) {
+            fputc('\n', stderr);
+            s->reasoning_open = false;
+        }
+        if (fwrite(ev->text, 1, ev->len, stdout) != ev->len ||
+            fflush(stdout) != 0) {
+            s->stdout_failed = true;
+            return 1;
+        }
+        s->printed = true;
+    } else if (ev->type == WISP_EVENT_REASONING && s->verbose &&
+               s->print_content && ev->len > 0) {
+        if (!s->reasoning_open)
+            fputs(PROG ": reasoning: ", stderr);
+        put_clean(ev->text, ev->len, true);
+        s->reasoning_open = ev->text[ev->len - 1] != '\n';
+    }
+    return g_interrupted ? 1 : 0;
+}
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    g_interrupted = 1;
+}
+
+/* No SA_RESTART, so a blocked poll or read returns EINTR and sees the flag;
+ * SA_RESETHAND, so a second Ctrl-C ends the program at once. */
+static void catch_sigint(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    (void)sigaction(SIGINT, &sa, NULL);
+}
+
+/* ---- transport ------------------------------------------------------------- */
+
+/*
+ * Wraps the plain transport in TLS.  Returns WISP_OK with *out ready, or a
+ * status after printing why.
+ */
+static wisp_status setup_tls(wisp_tls *tls, const options *o,
+                             const wisp_transport *plain, wisp_transport *out)
+{
+    wisp_tls_config cfg;
+    wisp_status st;
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.ca_file = o->cacert; /* NULL: the system bundle */
+    cfg.skip_verification_insecure = o->insecure;
+    cfg.now_ms = wisp_posix_now_ms;
+    memset(out, 0, sizeof *out);
+    st = wisp_tls_init(tls, &cfg, plain, out);
+    if (st != WISP_OK) {
+        char detail[WISP_TLS_DETAIL_CAP];
+        detail[0] = '\0';
+        if (out->last_error != NULL && out->ctx != NULL)
+            (void)out->last_error(out->ctx, detail, sizeof detail);
+        fprintf(stderr, PROG ": %s", wisp_strerror(st));
+        if (detail[0] != '\0') {
+            fputs("; TLS: ", stderr);
+            put_clean_str(detail);
+        }
+        if (o->cacert != NULL)
+            fprintf(stderr, " (CA bundle %s)", o->cacert);
+        fputc('\n', stderr);
+    }
+    return st;
+}
+
+static const char *env_nonempty(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+    static wisp_posix posix;
+    static wisp_tls tls;
+    static options o;
+    wisp_transport plain, secure;
+    const wisp_transport *transport = &plain;
+    bool tls_used = false;
+    wisp_config cfg;
+    wisp_client client;
+    wisp_url url;
+    wisp_request req;
+    wisp_message msgs[2];
+    wisp_response resp;
+    chat_state state;
+    const char *url_from = "-u";
+    wisp_status st;
+    int rc;
+
+    rc = parse_options(&o, argc, argv);
+    if (rc >= 0)
+        return rc;
+    if (o.cacert != NULL && o.insecure)
+        return usage_error("--cacert and --insecure exclude each other", NULL);
+    if (o.cacert != NULL) {
+        FILE *f = fopen(o.cacert, "r");
+        if (f == NULL) {
+            fprintf(stderr, PROG ": --cacert: cannot open %s: %s\n", o.cacert,
+                    strerror(errno));
+            return EXIT_USAGE;
+        }
+        fclose(f);
+    }
+    rc = read_prompt(&o);
+    if (rc >= 0)
+        return rc;
+
+    if (o.url == NULL) {
+        url_from = "WISP_BASE_URL";
+        o.url = env_nonempty("WISP_BASE_URL");
+    }
+    if (o.url == NULL) {
+        url_from = "OPENAI_BASE_URL";
+        o.url = env_nonempty("OPENAI_BASE_URL");
+    }
+    if (o.url == NULL) {
+        url_from = "the default";
+        o.url = DEFAULT_BASE_URL;
+    }
+    if (o.model == NULL)
+        o.model = env_nonempty("WISP_MODEL");
+    if (o.model == NULL)
+        o.model = DEFAULT_MODEL;
+
+    /* The URL itself is not echoed: it is the user's, and may carry more
+     * than they want in a log. */
+    st = wisp_url_parse(o.url, &url);
+    if (st != WISP_OK) {
+        fprintf(stderr, PROG ": %s (from %s)\n", wisp_strerror(st), url_from);
+        return exit_code_for(st);
+    }
+
+    wisp_posix_init(&posix, &plain);
+    posix.cancel = &g_interrupted;
+    if (url.https) {
+        if (o.insecure)
+            fputs(PROG ": WARNING: --insecure: the server's certificate is NOT "
+                       "verified; anyone on the network path can read and "
+                       "change this conversation, API key included\n",
+                  stderr);
+        st = setup_tls(&tls, &o, &plain, &secure);
+        if (st != WISP_OK) {
+            wisp_tls_free(&tls);
+            return exit_code_for(st);
+        }
+        transport = &secure;
+        tls_used = true;
+    } else if (o.verbose && (o.cacert != NULL || o.insecure)) {
+        fputs(PROG ": note: plain http: --cacert/--insecure do not apply\n",
+              stderr);
+    }
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.base_url = o.url;
+    cfg.api_key = env_nonempty("WISP_API_KEY");
+    if (cfg.api_key == NULL)
+        cfg.api_key = env_nonempty("OPENAI_API_KEY");
+    cfg.transport = transport;
+    if (o.timeout_ms != 0) {
+        cfg.read_timeout_ms = o.timeout_ms;
+        cfg.connect_timeout_ms = o.timeout_ms < WISP_DEFAULT_CONNECT_TIMEOUT_MS
+                                     ? o.timeout_ms
+                                     : WISP_DEFAULT_CONNECT_TIMEOUT_MS;
+        cfg.total_timeout_ms = o.timeout_ms > WISP_DEFAULT_TOTAL_TIMEOUT_MS
+                                   ? o.timeout_ms
+                                   : WISP_DEFAULT_TOTAL_TIMEOUT_MS;
+    }
+    cfg.max_retries = -1;
+    cfg.now_ms = wisp_posix_now_ms;
+    cfg.sleep_ms = wisp_posix_sleep_ms;
+    cfg.platform_ctx = &posix;
+
+    st = wisp_client_init(&client, &cfg, g_work, sizeof g_work, g_tokens,
+                          TOKEN_COUNT);
+    if (st != WISP_OK) {
+        fprintf(stderr, PROG ": %s", wisp_strerror(st));
+        if (st == WISP_ERR_HEADER_VALUE)
+            fputs(" (check the API key and the base URL)", stderr);
+        else if (st == WISP_ERR_URL)
+            fprintf(stderr, " (from %s)", url_from);
+        fputc('\n', stderr);
+        if (tls_used)
+            wisp_tls_free(&tls);
+        return exit_code_for(st);
+    }
+
+    memset(&req, 0, sizeof req);
+    memset(msgs, 0, sizeof msgs);
+    req.model = o.model;
+    req.messages = msgs;
+    if (o.system != NULL) {
+        msgs[req.message_count].role = WISP_ROLE_SYSTEM;
+        msgs[req.message_count].content = o.system;
+        req.message_count++;
+    }
+    msgs[req.message_count].role = WISP_ROLE_USER;
+    msgs[req.message_count].content = g_prompt;
+    req.message_count++;
+    req.max_tokens = o.max_tokens;
+    req.has_temperature = o.has_temperature;
+    req.temperature = o.temperature;
+    req.stream = !o.no_stream;
+
+    /* Streaming prints as it goes and keeps no copy; --no-stream needs the
+     * whole text. */
+    if (o.no_stream)
+        wisp_response_init(&resp, g_content, sizeof g_content,
+                           o.verbose ? g_reasoning : NULL,
+                           o.verbose ? sizeof g_reasoning : 0);
+    else
+        wisp_response_init(&resp, NULL, 0, NULL, 0);
+
+    memset(&state, 0, sizeof state);
+    state.print_content = !o.no_stream;
+    state.verbose = o.verbose;
+
+    if (o.verbose) {
+        fprintf(stderr, PROG ": server: %s://", url.https ? "https" : "http");
+        put_clean_str(url.host_is_ipv6 ? "[" : "");
+        put_clean_str(url.host);
+        fprintf(stderr, "%s:%u, model: ", url.host_is_ipv6 ? "]" : "",
+                (unsigned)url.port);
+        put_clean_str(o.model);
+        fprintf(stderr, ", %s, API key: %s\n",
+                o.no_stream ? "not streamed" : "streamed",
+                cfg.api_key != NULL ? "set" : "none");
+    }
+
+    catch_sigint();
+    st = wisp_chat(&client, &req, &resp, on_event, &state);
+    if (st != WISP_OK && g_interrupted)
+        st = WISP_ERR_CANCELLED; /* whatever the last wait reported */
+
+    /* TLS failures: take the detail from the transport if the client did
+     * not copy it. */
+    if ((st == WISP_ERR_TLS || st == WISP_ERR_CERT) &&
+        resp.tls_detail[0] == '\0' && transport->last_error != NULL)
+        resp.tls_error = transport->last_error(transport->ctx, resp.tls_detail,
+                                               sizeof resp.tls_detail);
+
+    if (state.reasoning_open)
+        fputc('\n', stderr);
+
+    rc = exit_code_for(st);
+    if (st == WISP_OK && o.no_stream) {
+        fwrite(resp.content.buf, 1, resp.content.len, stdout);
+        fputc('\n', stdout);
+        if (o.verbose && resp.reasoning.len > 0) {
+            fputs(PROG ": reasoning: ", stderr);
+            put_clean(resp.reasoning.buf, resp.reasoning.len, true);
+            fputc('\n', stderr);
+        }
+        if (resp.content.truncated) {
+            fprintf(stderr,
+                    PROG ": the reply was cut to fit: %lu of %lu bytes shown "
+                         "(drop --no-stream to get all of it)\n",
+                    (unsigned long)resp.content.len,
+                    (unsigned long)resp.content.full_len);
+            rc = EXIT_RESPONSE;
+        }
+    } else if (st == WISP_OK || state.printed) {
+        /* Ends the streamed text; after a failure it only tidies the
+         * line. */
+        fputc('\n', stdout);
+    }
+    /* A broken stdout outranks what the call reported (the callback's
+     * cancel, for one). */
+    if (fflush(stdout) != 0 || state.stdout_failed) {
+        int err = errno;
+        if (o.verbose)
+            print_metadata(&resp, &posix);
+        fprintf(stderr, PROG ": cannot write the reply to stdout: %s\n",
+                strerror(err));
+        rc = EXIT_NETWORK;
+    } else {
+        if (o.verbose)
+            print_metadata(&resp, &posix);
+        if (st == WISP_ERR_CANCELLED)
+            fputs(PROG ": interrupted\n", stderr);
+        else if (st != WISP_OK)
+            print_failure(st, &resp);
+    }
+
+    wisp_client_close(&client);
+    if (tls_used)
+        wisp_tls_free(&tls);
+    posix.cancel = NULL;
+    plain.close(plain.ctx);
+    return rc;
+}
