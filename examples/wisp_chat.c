@@ -189,12 +189,26 @@ static void print_usage(FILE *out)
         out);
 }
 
+static int usage_hint(void)
+{
+    fputs("usage: " PROG " [options] [PROMPT...]   (" PROG " --help for "
+          "more)\n",
+          stderr);
+    return EXIT_USAGE;
+}
+
 static int usage_error(const char *what, const char *name)
 {
     fprintf(stderr, PROG ": %s%s%s\n", what, name ? ": " : "",
             name ? name : "");
-    print_usage(stderr);
-    return EXIT_USAGE;
+    return usage_hint();
+}
+
+static int bad_value(const char *option, const char *value, const char *want)
+{
+    fprintf(stderr, PROG ": --%s: bad value \"%s\" (want %s)\n", option,
+            value, want);
+    return usage_hint();
 }
 
 /* Digits only: strtoul alone would take "-1", " 5" and "+5". */
@@ -264,8 +278,7 @@ static const opt_spec *find_short(char c)
 }
 
 /* Applies one option.  Returns -1 to go on, else an exit code. */
-static int apply_option(options *o, const opt_spec *spec, const char *value,
-                        const char *shown)
+static int apply_option(options *o, const opt_spec *spec, const char *value)
 {
     switch (spec->id) {
     case OPT_URL:
@@ -288,18 +301,16 @@ static int apply_option(options *o, const opt_spec *spec, const char *value,
         break;
     case OPT_MAX_TOKENS:
         if (!parse_u32(value, 1ul, 1000000ul, &o->max_tokens))
-            return usage_error("--max-tokens wants a whole number 1..1000000",
-                               shown);
+            return bad_value(spec->long_name, value, "a whole number 1..1000000");
         break;
     case OPT_TEMPERATURE:
         if (!parse_temperature(value, &o->temperature))
-            return usage_error("--temperature wants a number 0..2", shown);
+            return bad_value(spec->long_name, value, "a number 0..2");
         o->has_temperature = true;
         break;
     case OPT_TIMEOUT:
         if (!parse_u32(value, 1ul, 3600000ul, &o->timeout_ms))
-            return usage_error("--timeout-ms wants a whole number 1..3600000",
-                               shown);
+            return bad_value(spec->long_name, value, "a whole number 1..3600000");
         break;
     case OPT_VERBOSE:
         o->verbose = true;
@@ -354,7 +365,7 @@ static int parse_options(options *o, int argc, char **argv)
             } else if (eq != NULL) {
                 return usage_error("option takes no value", arg);
             }
-            rc = apply_option(o, spec, value, arg);
+            rc = apply_option(o, spec, value);
             if (rc >= 0)
                 return rc;
             continue;
@@ -378,7 +389,7 @@ static int parse_options(options *o, int argc, char **argv)
                     else
                         return usage_error("option needs a value", shown);
                 }
-                rc = apply_option(o, spec, value, shown);
+                rc = apply_option(o, spec, value);
                 if (rc >= 0)
                     return rc;
                 if (value != NULL)
