@@ -106,5 +106,91 @@ test: deps
 	$(MAKE) --no-print-directory valgrind || fail=1; \
 	$(MAKE) --no-print-directory asan || fail=1; \
 	$(MAKE) --no-print-directory e2e || fail=1; \
+	$(MAKE) --no-print-directory fuzz-replay || fail=1; \
 	sh tests/summary.sh || fail=1; \
 	exit $$fail
+
+# ---- size: flash per core file on Cortex-M4 ---------------------------------
+
+ARM_CC   ?= arm-none-eabi-gcc
+ARM_SIZE ?= arm-none-eabi-size
+SIZE_FLAGS := -std=c99 -Os -mcpu=cortex-m4 -mthumb -ffunction-sections -fdata-sections \
+              -Wall -Wextra -Wpedantic -Werror -Icore -I$(BUILD)/size/inc
+
+size:
+	@sh tests/deps.sh gcc-arm-none-eabi libjsmn-dev
+	@mkdir -p $(BUILD)/size/inc
+	@cp $(JSMN_INC)/jsmn.h $(BUILD)/size/inc/   # only jsmn: not the host's libc headers
+	@for f in $(CORE_SRC); do \
+	    $(ARM_CC) $(SIZE_FLAGS) -c $$f -o $(BUILD)/size/$$(basename $$f .c).o || exit 1; \
+	done
+	@$(ARM_SIZE) -t $(patsubst core/%.c,$(BUILD)/size/%.o,$(CORE_SRC)) | \
+	    awk 'NR==1 {printf "%-22s %7s %6s %6s\n", "file", "text", "data", "bss"; next} \
+	         {n=$$6; sub(".*/", "", n); if (n=="(TOTALS)") n="total"; \
+	          printf "%-22s %7d %6d %6d\n", n, $$1, $$2, $$3}'
+
+# ---- fuzz: libFuzzer harnesses (clang, ASan + UBSan) --------------------------
+
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -std=c99 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                -Icore -I$(JSMN_INC)
+REPLAY_FLAGS := -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -DWISP_FUZZ_MAIN -Icore -I$(JSMN_INC)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC) $(wildcard core/*.h) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) $< $(CORE_SRC) -o $@
+
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c $(CORE_SRC) $(wildcard core/*.h) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	clang $(REPLAY_FLAGS) $< $(CORE_SRC) -o $@
+
+# Each harness for FUZZ_SECONDS, starting from (and adding to) its corpus.
+fuzz: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+	@for n in $(FUZZ_NAMES); do \
+	    mkdir -p $(BUILD)/fuzz/corpus/$$n; \
+	    echo "fuzz_$$n: $(FUZZ_SECONDS) s"; \
+	    $(BUILD)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	        -print_final_stats=1 $(BUILD)/fuzz/corpus/$$n tests/fuzz/corpus/$$n \
+	        >$(BUILD)/fuzz/$$n.log 2>&1 || { tail -n 60 $(BUILD)/fuzz/$$n.log; exit 1; }; \
+	    grep -E "stat::number_of_executed_units" $(BUILD)/fuzz/$$n.log; \
+	done
+
+# The kept corpus replayed without libFuzzer (part of make test).
+fuzz-replay: $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
+	@for n in $(FUZZ_NAMES); do \
+	    files=$$(ls tests/fuzz/corpus/$$n/* 2>/dev/null); \
+	    [ -z "$$files" ] && continue; \
+	    $(BUILD)/fuzz/replay_$$n $$files >/dev/null || { echo "FAIL fuzz corpus $$n"; exit 1; }; \
+	    echo "ok   fuzz corpus $$n: $$(echo $$files | wc -w) inputs"; \
+	    echo "fuzz-replay $$n $$(echo $$files | wc -w) 0" >>$(WISP_RESULTS); \
+	done
+
+# ---- bench ---------------------------------------------------------------------
+
+bench: $(BUILD)/bench
+	@$(BUILD)/bench
+	@if command -v valgrind >/dev/null; then \
+	    valgrind --tool=callgrind --callgrind-out-file=$(BUILD)/callgrind.out $(BUILD)/bench 1048576 \
+	        2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p' | \
+	        awk '{printf "instructions per input byte (1 MiB stream, callgrind): %.1f\n", $$1 / 1048576}'; \
+	fi
+
+$(BUILD)/bench: tests/bench.c $(BUILD)/libwisp.a
+	$(CC) $(CSTD) $(WARN) -O2 -Icore -I$(JSMN_INC) $< -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS)
+
+# ---- demo ------------------------------------------------------------------------
+
+demo: all
+	@sh tests/demo.sh
+
+# ---- install ------------------------------------------------------------------------
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/wisp
+	install -m 644 $(BUILD)/libwisp.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 core/wisp.h core/wisp_config.h port/posix/wisp_posix.h \
+	    port/mbedtls/wisp_tls.h $(DESTDIR)$(PREFIX)/include/wisp/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define WISP_VERSION "\(.*\)"/\1/p' core/wisp.h)|' \
+	    wisp.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/wisp.pc

@@ -1,0 +1,614 @@
+/*
+ * test_client.c - the client over a scripted transport: URL parsing, the
+ * exact request bytes, header injection, keep-alive, stale connections,
+ * retries, cancellation, and a 1 MB stream through a 2 KB work buffer.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fake_transport.h"
+#include "wisp.h"
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static const char OK_BODY[] =
+    "{\"id\":\"c1\",\"object\":\"chat.completion\",\"model\":\"m\",\"choices\":[{\"index\":0,"
+    "\"message\":{\"role\":\"assistant\",\"content\":\"pong\"},\"finish_reason\":\"stop\"}],"
+    "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}";
+
+static char ok_reply[1024];
+static char close_reply[1024];
+
+static void make_replies(void)
+{
+    snprintf(ok_reply, sizeof ok_reply,
+             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %u\r\n\r\n%s",
+             (unsigned)strlen(OK_BODY), OK_BODY);
+    snprintf(close_reply, sizeof close_reply,
+             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+             "Content-Length: %u\r\n\r\n%s",
+             (unsigned)strlen(OK_BODY), OK_BODY);
+}
+
+typedef struct env {
+    fake_transport fake;
+    wisp_transport tr;
+    wisp_config cfg;
+    wisp_client client;
+    uint8_t work[8192];
+    wisp_token tokens[96];
+    wisp_message msg;
+    wisp_request req;
+    char content[4096];
+    wisp_response resp;
+    uint32_t clock_ms;
+    uint32_t slept[8];
+    int sleeps;
+} env;
+
+static env *E;
+
+static uint32_t fake_now(void *ctx)
+{
+    return ((env *)ctx)->clock_ms;
+}
+
+static void fake_sleep(void *ctx, uint32_t ms)
+{
+    env *e = (env *)ctx;
+    if (e->sleeps < 8) {
+        e->slept[e->sleeps] = ms;
+    }
+    e->sleeps++;
+    e->clock_ms += ms;
+}
+
+static int setup(void **state)
+{
+    env *e = calloc(1, sizeof *e);
+    make_replies();
+    fake_init(&e->fake, &e->tr);
+    e->cfg.base_url = "http://127.0.0.1:8080/v1";
+    e->cfg.api_key = "test-key-not-real";
+    e->cfg.transport = &e->tr;
+    e->cfg.max_retries = -1;
+    e->cfg.now_ms = fake_now;
+    e->cfg.sleep_ms = fake_sleep;
+    e->cfg.platform_ctx = e;
+    e->msg.role = WISP_ROLE_USER;
+    e->msg.content = "ping";
+    e->req.model = "gemini-2.5-flash";
+    e->req.messages = &e->msg;
+    e->req.message_count = 1;
+    wisp_response_init(&e->resp, e->content, sizeof e->content, NULL, 0);
+    *state = e;
+    E = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    free(*state);
+    return 0;
+}
+
+static wisp_status init_client(env *e)
+{
+    return wisp_client_init(&e->client, &e->cfg, e->work, sizeof e->work, e->tokens,
+                            sizeof e->tokens / sizeof e->tokens[0]);
+}
+
+static wisp_status chat(env *e)
+{
+    return wisp_chat(&e->client, &e->req, &e->resp, NULL, NULL);
+}
+
+/* The request head (up to the blank line) and body as sent. */
+static void split_sent(env *e, size_t index, char *head, size_t head_cap, char *body,
+                       size_t body_cap)
+{
+    const char *s = (const char *)e->fake.sent;
+    const char *end = s + e->fake.sent_len;
+    size_t i;
+    for (i = 0; i <= index; i++) {
+        const char *blank = strstr(s, "\r\n\r\n");
+        const char *cl;
+        size_t body_len, head_len;
+        assert_non_null(blank);
+        head_len = (size_t)(blank + 4 - s);
+        cl = strstr(s, "Content-Length: ");
+        assert_non_null(cl);
+        body_len = strtoul(cl + 16, NULL, 10);
+        assert_true(blank + 4 + body_len <= end);
+        if (i == index) {
+            assert_true(head_len < head_cap && body_len < body_cap);
+            memcpy(head, s, head_len);
+            head[head_len] = '\0';
+            memcpy(body, blank + 4, body_len);
+            body[body_len] = '\0';
+        }
+        s = blank + 4 + body_len;
+    }
+}
+
+/* ---- URL ------------------------------------------------------------------ */
+
+static void test_url_forms(void **state)
+{
+    wisp_url u;
+    (void)state;
+    assert_int_equal(wisp_url_parse("https://api.evolink.ai/v1", &u), WISP_OK);
+    assert_true(u.https);
+    assert_string_equal(u.host, "api.evolink.ai");
+    assert_int_equal(u.port, 443);
+    assert_int_equal(u.path_len, 3);
+    assert_memory_equal(u.path, "/v1", 3);
+
+    assert_int_equal(wisp_url_parse("HTTP://127.0.0.1:11434/v1/", &u), WISP_OK);
+    assert_false(u.https);
+    assert_int_equal(u.port, 11434);
+    assert_int_equal(u.path_len, 3);
+
+    assert_int_equal(wisp_url_parse("http://[::1]:8080", &u), WISP_OK);
+    assert_true(u.host_is_ipv6);
+    assert_string_equal(u.host, "::1");
+    assert_int_equal(u.port, 8080);
+    assert_int_equal(u.path_len, 0);
+
+    assert_int_equal(wisp_url_parse("https://generativelanguage.googleapis.com/v1beta/openai", &u),
+                     WISP_OK);
+    assert_int_equal(u.path_len, strlen("/v1beta/openai"));
+}
+
+static void test_url_rejects(void **state)
+{
+    static const char *const bad[] = {
+        "ftp://host/v1", "https://", "https://:443/v1", "http://host:0/", "http://host:65536/",
+        "http://host:12a/", "http://user@host/", "http://host/v1?x=1", "http://host/v 1",
+        "http://[::1/v1", "http://[fe80::1%eth0]/", "http://host/%zz", "host/v1",
+        "http://-host/", "http://host:/v1",
+    };
+    size_t i;
+    wisp_url u;
+    (void)state;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (wisp_url_parse(bad[i], &u) != WISP_ERR_URL) {
+            print_error("accepted %s\n", bad[i]);
+            fail();
+        }
+    }
+    assert_int_equal(wisp_url_parse(NULL, &u), WISP_ERR_ARG);
+}
+
+/* ---- the request ------------------------------------------------------------ */
+
+static void test_request_bytes(void **state)
+{
+    env *e = (env *)*state;
+    char head[2048], body[2048];
+    wisp_message msgs[2] = {{WISP_ROLE_SYSTEM, "be \"brief\"\n\\ok\x01"},
+                            {WISP_ROLE_USER, "caf\xc3\xa9 \xf0\x9f\x98\x80 bad\xff"}};
+    wisp_header extra = {"X-Route", "eu-1"};
+    e->cfg.headers = &extra;
+    e->cfg.header_count = 1;
+    e->req.messages = msgs;
+    e->req.message_count = 2;
+    e->req.max_tokens = 64;
+    e->req.has_temperature = true;
+    e->req.temperature = 0.7f;
+    e->req.has_top_p = true;
+    e->req.top_p = 1.0f;
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_OK);
+    assert_string_equal(e->resp.content.buf, "pong");
+    split_sent(e, 0, head, sizeof head, body, sizeof body);
+    assert_string_equal(head, "POST /v1/chat/completions HTTP/1.1\r\n"
+                              "Host: 127.0.0.1:8080\r\n"
+                              "User-Agent: wisp/" WISP_VERSION "\r\n"
+                              "Accept: application/json\r\n"
+                              "Accept-Encoding: identity\r\n"
+                              "Content-Type: application/json\r\n"
+                              "Content-Length: 203\r\n"
+                              "Authorization: Bearer test-key-not-real\r\n"
+                              "Connection: keep-alive\r\n"
+                              "X-Route: eu-1\r\n\r\n");
+    assert_string_equal(body, "{\"model\":\"gemini-2.5-flash\",\"messages\":["
+                              "{\"role\":\"system\",\"content\":\"be \\\"brief\\\"\\n\\\\ok\\u0001\"},"
+                              "{\"role\":\"user\",\"content\":\"caf\xc3\xa9 \xf0\x9f\x98\x80 bad\\ufffd\"}],"
+                              "\"max_tokens\":64,\"temperature\":0.7,\"top_p\":1}");
+    assert_int_equal(strlen(body), 203);
+    assert_int_equal(wisp_request_body_size(&e->req), 203);
+}
+
+static void test_request_minimal_stream_ipv6(void **state)
+{
+    env *e = (env *)*state;
+    char head[2048], body[2048];
+    static const char sse[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                              "Content-Length: 14\r\n\r\ndata: [DONE]\n\n";
+    e->cfg.base_url = "https://[::1]";
+    e->cfg.api_key = NULL;
+    e->req.stream = true;
+    fake_add(&e->fake, sse, strlen(sse), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_OK);
+    split_sent(e, 0, head, sizeof head, body, sizeof body);
+    assert_non_null(strstr(head, "POST /chat/completions HTTP/1.1\r\nHost: [::1]\r\n"));
+    assert_non_null(strstr(head, "Accept: text/event-stream\r\n"));
+    assert_null(strstr(head, "Authorization"));
+    assert_string_equal(body, "{\"model\":\"gemini-2.5-flash\",\"messages\":[{\"role\":\"user\","
+                              "\"content\":\"ping\"}],\"stream\":true,"
+                              "\"stream_options\":{\"include_usage\":true}}");
+}
+
+static void test_header_injection(void **state)
+{
+    env *e = (env *)*state;
+    wisp_header bad_value = {"X-Ok", "a\r\nX-Evil: 1"};
+    wisp_header bad_name = {"X Bad", "v"};
+    e->cfg.api_key = "key\r\nX-Evil: 1";
+    assert_int_equal(init_client(e), WISP_ERR_HEADER_VALUE);
+    e->cfg.api_key = "key";
+    e->cfg.headers = &bad_value;
+    e->cfg.header_count = 1;
+    assert_int_equal(init_client(e), WISP_ERR_HEADER_VALUE);
+    e->cfg.headers = &bad_name;
+    assert_int_equal(init_client(e), WISP_ERR_HEADER_VALUE);
+    e->cfg.header_count = 0;
+    e->cfg.base_url = "http://host/v1\r\nX-Evil: 1";
+    assert_int_equal(init_client(e), WISP_ERR_HEADER_VALUE);
+}
+
+static void test_bad_arguments(void **state)
+{
+    env *e = (env *)*state;
+    assert_int_equal(wisp_client_init(&e->client, &e->cfg, e->work, 100, e->tokens, 96),
+                     WISP_ERR_ARG);
+    assert_int_equal(init_client(e), WISP_OK);
+    e->req.model = NULL;
+    assert_int_equal(chat(e), WISP_ERR_ARG);
+    e->req.model = "m";
+    e->req.has_temperature = true;
+    e->req.temperature = 2.5f;
+    assert_int_equal(chat(e), WISP_ERR_ARG);
+    e->req.temperature = 0.0f;
+    e->req.message_count = 0;
+    assert_int_equal(chat(e), WISP_ERR_ARG);
+    assert_int_equal(e->fake.connects, 0);
+    assert_int_equal(wisp_chat(&e->client, &e->req, NULL, NULL, NULL), WISP_ERR_ARG);
+}
+
+/* ---- connections ------------------------------------------------------------ */
+
+static void test_keep_alive_reuses_connection(void **state)
+{
+    env *e = (env *)*state;
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_OK);
+    assert_int_equal(e->fake.connects, 1);
+    assert_int_equal(e->client.connects, 1);
+    assert_int_equal(e->client.requests, 3);
+}
+
+static void test_connection_close_reconnects(void **state)
+{
+    env *e = (env *)*state;
+    fake_add(&e->fake, close_reply, strlen(close_reply), END_KEEP);
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_OK);
+    assert_int_equal(e->fake.connects, 2);
+}
+
+static void test_stale_connection_reopened_once(void **state)
+{
+    env *e = (env *)*state;
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    e->cfg.max_retries = 0;
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_OK);
+    e->fake.dead_on_reuse = true; /* the server dropped the idle connection */
+    assert_int_equal(chat(e), WISP_OK);
+    assert_string_equal(e->resp.content.buf, "pong");
+    assert_int_equal(e->fake.connects, 2);
+    assert_int_equal(e->sleeps, 0);
+}
+
+static void test_no_hang_after_complete_response(void **state)
+{
+    env *e = (env *)*state;
+    /* END_KEEP: a further recv would time out; the client must not ask. */
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_OK);
+    assert_true(e->client.connected);
+}
+
+/* ---- retries ---------------------------------------------------------------- */
+
+static const char R429[] = "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n"
+                           "Retry-After: 3\r\nContent-Length: 35\r\n\r\n"
+                           "{\"error\":{\"message\":\"slow down\"}}\r\n";
+static const char R503[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 11\r\n"
+                           "Content-Type: text/plain\r\n\r\nbusy, later";
+static const char R400[] = "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+                           "Content-Length: 30\r\n\r\n{\"error\":{\"message\":\"bad\"}}\r\n";
+
+static void test_retry_after_429(void **state)
+{
+    env *e = (env *)*state;
+    fake_add(&e->fake, R429, strlen(R429), END_KEEP);
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_OK);
+    assert_int_equal(e->resp.attempts, 2);
+    assert_int_equal(e->sleeps, 1);
+    assert_int_equal(e->slept[0], 3000);
+    assert_string_equal(e->resp.content.buf, "pong");
+    assert_int_equal(e->resp.error_message[0], '\0');
+    assert_int_equal(e->fake.connects, 1); /* the 429 left the connection usable */
+}
+
+static void test_retries_exhausted(void **state)
+{
+    env *e = (env *)*state;
+    int i;
+    for (i = 0; i < 4; i++) {
+        fake_add(&e->fake, R503, strlen(R503), END_KEEP);
+    }
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_ERR_HTTP_STATUS);
+    assert_int_equal(e->resp.http_status, 503);
+    assert_string_equal(e->resp.error_message, "busy, later");
+    assert_int_equal(e->resp.attempts, 3); /* first try + the default 2 retries */
+    assert_int_equal(e->sleeps, 2);
+    /* Exponential backoff with jitter: 375..500 ms, then 750..1000 ms. */
+    assert_in_range(e->slept[0], 375, 500);
+    assert_in_range(e->slept[1], 750, 1000);
+}
+
+static void test_no_retry_on_400(void **state)
+{
+    env *e = (env *)*state;
+    fake_add(&e->fake, R400, strlen(R400), END_KEEP);
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_ERR_HTTP_STATUS);
+    assert_int_equal(e->resp.attempts, 1);
+    assert_string_equal(e->resp.error_message, "bad");
+}
+
+static void test_retry_connect_failure(void **state)
+{
+    env *e = (env *)*state;
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    e->fake.connect_failures = 1;
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_OK);
+    assert_int_equal(e->sleeps, 1);
+
+    /* DNS failures are not retried: a wrong name will not get better. */
+    e->fake.connect_failures = 5;
+    e->fake.connect_status = WISP_ERR_DNS;
+    wisp_client_close(&e->client);
+    e->sleeps = 0;
+    assert_int_equal(chat(e), WISP_ERR_DNS);
+    assert_int_equal(e->sleeps, 0);
+}
+
+static void test_retry_after_beyond_total_timeout(void **state)
+{
+    env *e = (env *)*state;
+    e->cfg.total_timeout_ms = 2000; /* Retry-After: 3 s does not fit */
+    fake_add(&e->fake, R429, strlen(R429), END_KEEP);
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_ERR_HTTP_STATUS);
+    assert_int_equal(e->resp.http_status, 429);
+    assert_int_equal(e->resp.retry_after_ms, 3000);
+    assert_int_equal(e->sleeps, 0);
+}
+
+/* ---- streaming -------------------------------------------------------------- */
+
+static const char STREAM[] =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    "5d\r\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"}}]}\n\n\r\n"
+    "3f\r\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"}}]}\n\n\r\n"
+    "4d\r\ndata: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n\r\n"
+    "e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n";
+
+typedef struct seen {
+    char text[256];
+    size_t len;
+    int events;
+    int cancel_after;
+} seen;
+
+static int on_event(void *user, const wisp_event *ev)
+{
+    seen *s = (seen *)user;
+    if (ev->type == WISP_EVENT_CONTENT) {
+        memcpy(s->text + s->len, ev->text, ev->len);
+        s->len += ev->len;
+        s->events++;
+        if (s->cancel_after > 0 && s->events >= s->cancel_after) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void test_stream_keep_alive(void **state)
+{
+    env *e = (env *)*state;
+    seen s;
+    memset(&s, 0, sizeof s);
+    e->req.stream = true;
+    fake_add(&e->fake, STREAM, strlen(STREAM), END_KEEP);
+    fake_add(&e->fake, STREAM, strlen(STREAM), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(wisp_chat(&e->client, &e->req, &e->resp, on_event, &s), WISP_OK);
+    assert_string_equal(e->resp.content.buf, "Hello");
+    assert_string_equal(e->resp.finish_reason, "stop");
+    assert_int_equal(s.len, 5);
+    assert_true(e->client.connected);
+    assert_int_equal(wisp_chat(&e->client, &e->req, &e->resp, on_event, &s), WISP_OK);
+    assert_int_equal(e->fake.connects, 1);
+}
+
+static void test_stream_cancel(void **state)
+{
+    env *e = (env *)*state;
+    seen s;
+    memset(&s, 0, sizeof s);
+    s.cancel_after = 1;
+    e->req.stream = true;
+    fake_add(&e->fake, STREAM, strlen(STREAM), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(wisp_chat(&e->client, &e->req, &e->resp, on_event, &s),
+                     WISP_ERR_CANCELLED);
+    assert_int_equal(s.events, 1);
+    assert_false(e->client.connected);
+    assert_int_equal(e->resp.attempts, 1);
+}
+
+static void test_stream_cut_not_retried(void **state)
+{
+    env *e = (env *)*state;
+    /* The stream stops after the first delta: content reached the caller,
+     * so the failure is reported, never retried. */
+    size_t cut = (size_t)(strstr(STREAM, "3f\r\n") - STREAM);
+    e->req.stream = true;
+    fake_add(&e->fake, STREAM, cut, END_RESET);
+    fake_add(&e->fake, STREAM, strlen(STREAM), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_ERR_CLOSED);
+    assert_string_equal(e->resp.content.buf, "Hel");
+    assert_int_equal(e->resp.attempts, 1);
+}
+
+/* A 1 MB reply through a 2 KB work buffer: memory does not grow with the
+ * reply, and every byte arrives. */
+typedef struct big_stream {
+    char *data;
+    size_t len;
+} big_stream;
+
+static void make_big_stream(big_stream *b, size_t content_bytes, size_t *events)
+{
+    static const char piece[] = "The quick brown fox jumps over the lazy dog. ";
+    size_t cap = content_bytes * 3 + 4096;
+    size_t produced = 0;
+    size_t n = 0;
+    b->data = malloc(cap);
+    n += (size_t)sprintf(b->data + n, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                      "Connection: close\r\n\r\n");
+    *events = 0;
+    while (produced < content_bytes) {
+        n += (size_t)sprintf(b->data + n,
+                             "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\","
+                             "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s\"}}]}\n\n",
+                             piece);
+        produced += sizeof piece - 1;
+        (*events)++;
+    }
+    n += (size_t)sprintf(b->data + n,
+                         "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],"
+                         "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":%u,\"total_tokens\":%u}}\n\n"
+                         "data: [DONE]\n\n",
+                         (unsigned)*events, (unsigned)*events + 5);
+    b->len = n;
+}
+
+typedef struct counter {
+    size_t bytes;
+    uint32_t sum;
+} counter;
+
+static int count_event(void *user, const wisp_event *ev)
+{
+    counter *c = (counter *)user;
+    size_t i;
+    if (ev->type == WISP_EVENT_CONTENT) {
+        for (i = 0; i < ev->len; i++) {
+            c->sum = c->sum * 31u + (uint8_t)ev->text[i];
+        }
+        c->bytes += ev->len;
+    }
+    return 0;
+}
+
+static void test_stream_1mb_in_2kb(void **state)
+{
+    env *e = (env *)*state;
+    static const char piece[] = "The quick brown fox jumps over the lazy dog. ";
+    big_stream b;
+    size_t events;
+    counter c = {0, 0};
+    uint32_t want = 0;
+    size_t i;
+    uint8_t work[2048];
+    char small[64];
+    make_big_stream(&b, 1024 * 1024, &events);
+    assert_true(events > 20000);
+    for (i = 0; i < events * (sizeof piece - 1); i++) {
+        want = want * 31u + (uint8_t)piece[i % (sizeof piece - 1)];
+    }
+    e->fake.split = SPLIT_RANDOM;
+    e->fake.seed = 7;
+    fake_add(&e->fake, b.data, b.len, END_CLOSE);
+    e->req.stream = true;
+    assert_int_equal(wisp_client_init(&e->client, &e->cfg, work, sizeof work, e->tokens, 32),
+                     WISP_OK);
+    wisp_response_init(&e->resp, small, sizeof small, NULL, 0);
+    assert_int_equal(wisp_chat(&e->client, &e->req, &e->resp, count_event, &c), WISP_OK);
+    assert_int_equal(c.bytes, events * (sizeof piece - 1));
+    assert_int_equal(c.sum, want);
+    assert_true(e->resp.content.truncated);
+    assert_int_equal(e->resp.content.full_len, c.bytes);
+    assert_int_equal(e->resp.usage.completion_tokens, events);
+    assert_string_equal(e->resp.finish_reason, "stop");
+    free(b.data);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_url_forms),
+        cmocka_unit_test(test_url_rejects),
+        cmocka_unit_test_setup_teardown(test_request_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_minimal_stream_ipv6, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_header_injection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keep_alive_reuses_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connection_close_reconnects, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_connection_reopened_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_hang_after_complete_response, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_after_429, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retries_exhausted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_retry_on_400, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_connect_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_after_beyond_total_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_keep_alive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_cut_not_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_1mb_in_2kb, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("client", tests, NULL, NULL);
+}
