@@ -1,0 +1,750 @@
+/*
+ * wisp_json.c - JSON reading: jsmn tokenizing plus the grammar checks jsmn
+ * leaves out, token helpers, and the readers for completion and error
+ * bodies.  The only file that includes jsmn.h.
+ *
+ * No recursion anywhere: subtrees are skipped by end offset (tokens are in
+ * document order), and the grammar check walks containers by parent link.
+ */
+#define JSMN_STATIC
+#define JSMN_STRICT
+#define JSMN_PARENT_LINKS
+#include <jsmn.h>
+
+#include <limits.h>
+#include <string.h>
+
+#include "wisp_json.h"
+
+/* wisp_token is declared in wisp.h so callers can size token arrays without
+ * jsmn.h.  It has jsmntok_t's size and field offsets, but not always its
+ * type field: arm-none-eabi GCC makes enums one byte, so jsmn's type is a
+ * char followed by padding there.  wisp_json_tokenize therefore rewrites
+ * each token in place as a wisp_token after jsmn has run. */
+#define WISP_SAME_OFFSET(field)                                              \
+    (offsetof(wisp_token, field) == offsetof(jsmntok_t, field))
+typedef char wisp_token_matches_jsmntok[
+    (sizeof(wisp_token) == sizeof(jsmntok_t) && WISP_SAME_OFFSET(type) &&
+     WISP_SAME_OFFSET(start) && WISP_SAME_OFFSET(end) &&
+     WISP_SAME_OFFSET(size) && WISP_SAME_OFFSET(parent)) ? 1 : -1];
+typedef char wisp_token_types_match_jsmn[
+    ((int)WISP_TOK_OBJECT == (int)JSMN_OBJECT &&
+     (int)WISP_TOK_ARRAY == (int)JSMN_ARRAY &&
+     (int)WISP_TOK_STRING == (int)JSMN_STRING &&
+     (int)WISP_TOK_PRIMITIVE == (int)JSMN_PRIMITIVE) ? 1 : -1];
+
+/* ---- grammar checks ------------------------------------------------------ */
+
+static bool is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool number_ok(const char *p, size_t n)
+{
+    size_t i = 0, d;
+
+    if (i < n && p[i] == '-')
+        i++;
+    if (i < n && p[i] == '0') {
+        i++;
+    } else {
+        for (d = i; i < n && is_digit(p[i]); i++)
+            ;
+        if (i == d)
+            return false;
+    }
+    if (i < n && p[i] == '.') {
+        for (d = ++i; i < n && is_digit(p[i]); i++)
+            ;
+        if (i == d)
+            return false;
+    }
+    if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+        if (i < n && (p[i] == '+' || p[i] == '-'))
+            i++;
+        for (d = i; i < n && is_digit(p[i]); i++)
+            ;
+        if (i == d)
+            return false;
+    }
+    return i == n;
+}
+
+static bool literal_is(const char *p, size_t n, const char *lit)
+{
+    return n == strlen(lit) && memcmp(p, lit, n) == 0;
+}
+
+static bool primitive_ok(const char *p, size_t n)
+{
+    return literal_is(p, n, "true") || literal_is(p, n, "false") ||
+           literal_is(p, n, "null") || number_ok(p, n);
+}
+
+enum expect {
+    EXPECT_VALUE,          /* top level, after ':' or an array's ',' */
+    EXPECT_VALUE_OR_CLOSE, /* after '[' */
+    EXPECT_KEY,            /* after an object's ',' */
+    EXPECT_KEY_OR_CLOSE,   /* after '{' */
+    EXPECT_COLON,
+    EXPECT_COMMA_OR_CLOSE,
+    EXPECT_END
+};
+
+/*
+ * jsmn's strict mode still lets through missing or doubled commas and
+ * colons, several top-level values, bad literals and numbers, and raw
+ * control bytes in strings.  This walks the text once more, matching each
+ * value to its token in order; the open container is a token index and its
+ * enclosing one comes from the parent link, so no stack is needed.
+ */
+static bool grammar_ok(const char *js, size_t len, const wisp_token *t, int count)
+{
+    enum expect want = EXPECT_VALUE;
+    size_t pos = 0, k;
+    int next = 0, open = -1, up;
+    const wisp_token *tok;
+    char c;
+
+    for (;;) {
+        while (pos < len && is_ws(js[pos]))
+            pos++;
+        if (pos == len)
+            return want == EXPECT_END && next == count;
+        c = js[pos];
+        switch (want) {
+        case EXPECT_END:
+            return false;
+        case EXPECT_COLON:
+            if (c != ':')
+                return false;
+            pos++;
+            want = EXPECT_VALUE;
+            continue;
+        case EXPECT_COMMA_OR_CLOSE:
+            if (c == ',') {
+                pos++;
+                want = t[open].type == WISP_TOK_OBJECT ? EXPECT_KEY : EXPECT_VALUE;
+                continue;
+            }
+            goto close;
+        case EXPECT_VALUE_OR_CLOSE:
+        case EXPECT_KEY_OR_CLOSE:
+            if (c == ']' || c == '}')
+                goto close;
+            break;
+        default:
+            break;
+        }
+
+        /* A value (or key) starts here: it must be token `next`. */
+        if (next >= count)
+            return false;
+        tok = &t[next++];
+        if ((want == EXPECT_KEY || want == EXPECT_KEY_OR_CLOSE) && c != '"')
+            return false;
+        if (c == '{' || c == '[') {
+            if (tok->type != (c == '{' ? WISP_TOK_OBJECT : WISP_TOK_ARRAY) ||
+                tok->start != (int)pos)
+                return false;
+            open = next - 1;
+            pos++;
+            want = c == '{' ? EXPECT_KEY_OR_CLOSE : EXPECT_VALUE_OR_CLOSE;
+            continue;
+        }
+        if (c == '"') {
+            if (tok->type != WISP_TOK_STRING || tok->start != (int)pos + 1)
+                return false;
+            for (k = pos + 1; k < (size_t)tok->end; k++)
+                if ((unsigned char)js[k] < 0x20)
+                    return false;
+            pos = (size_t)tok->end + 1;
+        } else {
+            if (tok->type != WISP_TOK_PRIMITIVE || tok->start != (int)pos ||
+                !primitive_ok(js + pos, (size_t)(tok->end - tok->start)))
+                return false;
+            pos = (size_t)tok->end;
+        }
+        if (want == EXPECT_KEY || want == EXPECT_KEY_OR_CLOSE)
+            want = EXPECT_COLON;
+        else
+            want = open < 0 ? EXPECT_END : EXPECT_COMMA_OR_CLOSE;
+        continue;
+
+    close:
+        if (c != (t[open].type == WISP_TOK_OBJECT ? '}' : ']') ||
+            t[open].end != (int)pos + 1)
+            return false;
+        pos++;
+        up = t[open].parent; /* the enclosing array, or the key we are in */
+        if (up >= 0 && up < count && t[up].type == WISP_TOK_STRING)
+            up = t[up].parent;
+        if (up >= count)
+            return false;
+        open = up;
+        want = open < 0 ? EXPECT_END : EXPECT_COMMA_OR_CLOSE;
+    }
+}
+
+/* Rewrites jsmn's tokens in place as wisp_tokens.  Copies go through
+ * memcpy so no compiler may reorder them across the two struct types. */
+static void to_wisp_tokens(wisp_token *toks, int count)
+{
+    jsmntok_t *raw = (jsmntok_t *)(void *)toks;
+    jsmntok_t j;
+    wisp_token w;
+    int i;
+
+    for (i = 0; i < count; i++) {
+        memcpy(&j, &raw[i], sizeof j);
+        w.type = (int)j.type;
+        w.start = j.start;
+        w.end = j.end;
+        w.size = j.size;
+        w.parent = j.parent;
+        memcpy(&toks[i], &w, sizeof w);
+    }
+}
+
+wisp_status wisp_json_tokenize(const char *js, size_t len, wisp_token *toks,
+                               size_t cap, int *count)
+{
+    jsmn_parser parser;
+    int r;
+
+    if (count != NULL)
+        *count = 0;
+    if (js == NULL || toks == NULL || count == NULL)
+        return WISP_ERR_ARG;
+    if (len > INT_MAX)
+        return WISP_ERR_TOO_LARGE;
+    if (cap > INT_MAX)
+        cap = INT_MAX;
+    jsmn_init(&parser);
+    r = jsmn_parse(&parser, js, len, (jsmntok_t *)(void *)toks,
+                   (unsigned int)cap);
+    if (r == JSMN_ERROR_NOMEM)
+        return WISP_ERR_TOO_COMPLEX;
+    if (r < 0)
+        return WISP_ERR_JSON;
+    r = (int)parser.toknext;
+    to_wisp_tokens(toks, r);
+    if (r == 0 || !grammar_ok(js, len, toks, r))
+        return WISP_ERR_JSON;
+    *count = r;
+    return WISP_OK;
+}
+
+/* ---- token helpers ------------------------------------------------------- */
+
+int wisp_json_skip(const wisp_token *toks, int count, int i)
+{
+    const wisp_token *t = toks;
+    int end;
+
+    if (t == NULL || i < 0 || i >= count)
+        return count;
+    if (t[i].type == WISP_TOK_STRING && t[i].size > 0 && ++i >= count)
+        return count; /* a key: skip its value */
+    if (t[i].type != WISP_TOK_OBJECT && t[i].type != WISP_TOK_ARRAY)
+        return i + 1;
+    /* Every token that starts before the container ends lies inside it. */
+    end = t[i].end;
+    for (i++; i < count && t[i].start < end; i++)
+        ;
+    return i;
+}
+
+typedef struct match {
+    const char *s;
+    bool ok;
+} match;
+
+static int match_emit(void *ctx, const char *s, size_t n)
+{
+    match *m = (match *)ctx;
+    if (strncmp(m->s, s, n) != 0 || memchr(m->s, '\0', n) != NULL) {
+        m->ok = false;
+        return 1;
+    }
+    m->s += n;
+    return 0;
+}
+
+bool wisp_json_eq(const char *js, const wisp_token *tk, const char *s)
+{
+    const wisp_token *t = tk;
+    const char *p;
+    size_t n;
+    wisp_unescape u;
+    match m;
+
+    if (js == NULL || t == NULL || s == NULL || t->type != WISP_TOK_STRING)
+        return false;
+    p = js + t->start;
+    n = (size_t)(t->end - t->start);
+    if (memchr(p, '\\', n) == NULL)
+        return strlen(s) == n && memcmp(p, s, n) == 0;
+    m.s = s;
+    m.ok = true;
+    wisp_unescape_init(&u);
+    return wisp_unescape_feed(&u, p, n, false, match_emit, &m) == WISP_OK &&
+           m.ok && *m.s == '\0';
+}
+
+int wisp_json_find(const char *js, const wisp_token *toks, int count, int obj,
+                   const char *key)
+{
+    const wisp_token *t = toks;
+    int k, left;
+
+    if (t == NULL || obj < 0 || obj >= count || t[obj].type != WISP_TOK_OBJECT)
+        return -1;
+    k = obj + 1;
+    for (left = t[obj].size; left > 0 && k + 1 < count; left--) {
+        if (wisp_json_eq(js, toks + k, key))
+            return k + 1;
+        k = wisp_json_skip(toks, count, k);
+    }
+    return -1;
+}
+
+static size_t tok_len(const wisp_token *t)
+{
+    return (size_t)(t->end - t->start);
+}
+
+bool wisp_json_is_null(const char *js, const wisp_token *tk)
+{
+    const wisp_token *t = tk;
+    return js != NULL && t != NULL && t->type == WISP_TOK_PRIMITIVE &&
+           literal_is(js + t->start, tok_len(t), "null");
+}
+
+/* An integer primitive as sign and magnitude. */
+static bool integer(const char *js, const wisp_token *t, bool *neg, uint64_t *mag)
+{
+    const char *p;
+    size_t n, i;
+    uint64_t v = 0;
+    unsigned d;
+
+    if (js == NULL || t == NULL || t->type != WISP_TOK_PRIMITIVE)
+        return false;
+    p = js + t->start;
+    n = tok_len(t);
+    if (!number_ok(p, n))
+        return false;
+    *neg = p[0] == '-';
+    for (i = *neg ? 1 : 0; i < n; i++) {
+        if (!is_digit(p[i]))
+            return false; /* a fraction or an exponent */
+        d = (unsigned)(p[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *mag = v;
+    return true;
+}
+
+bool wisp_json_u32(const char *js, const wisp_token *t, uint32_t *out)
+{
+    bool neg;
+    uint64_t v;
+
+    if (out == NULL || !integer(js, (t), &neg, &v) || neg ||
+        v > UINT32_MAX)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+bool wisp_json_i64(const char *js, const wisp_token *t, int64_t *out)
+{
+    bool neg;
+    uint64_t v;
+
+    if (out == NULL || !integer(js, (t), &neg, &v))
+        return false;
+    if (!neg && v > (uint64_t)INT64_MAX)
+        return false;
+    if (neg && v > (uint64_t)INT64_MAX + 1)
+        return false;
+    /* Negate in unsigned arithmetic: -2^63 has no positive twin. */
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return true;
+}
+
+wisp_status wisp_json_field(const char *js, const wisp_token *tk, char *dst,
+                            size_t cap, bool *cut)
+{
+    const wisp_token *t = tk;
+    wisp_text text;
+    wisp_unescape u;
+    wisp_status st = WISP_OK;
+
+    text.buf = dst;
+    text.cap = dst != NULL ? cap : 0;
+    wisp_text_reset(&text);
+    if (js == NULL || t == NULL)
+        return WISP_ERR_ARG;
+    if (t->type == WISP_TOK_STRING) {
+        wisp_unescape_init(&u);
+        st = wisp_unescape_feed(&u, js + t->start, tok_len(t), false,
+                                wisp_text_emit, &text);
+    } else if (t->type == WISP_TOK_PRIMITIVE && number_ok(js + t->start, tok_len(t))) {
+        wisp_text_append(&text, js + t->start, tok_len(t));
+    } else if (!wisp_json_is_null(js, tk)) {
+        st = WISP_ERR_JSON;
+    }
+    if (st != WISP_OK) {
+        wisp_text_reset(&text);
+        return st;
+    }
+    if (text.truncated && cut != NULL)
+        *cut = true;
+    return WISP_OK;
+}
+
+/* A token count: a number, or null.  Anything else is the wrong type. */
+static bool read_count(const char *js, const wisp_token *toks, int count,
+                       int obj, const char *key, uint32_t *out)
+{
+    int v = wisp_json_find(js, toks, count, obj, key);
+
+    if (v < 0)
+        return true;
+    if ((toks)[v].type != WISP_TOK_PRIMITIVE)
+        return false;
+    if (!wisp_json_u32(js, toks + v, out))
+        *out = 0;
+    return true;
+}
+
+/* An optional details object (null allowed) holding one count. */
+static bool read_details(const char *js, const wisp_token *toks, int count,
+                         int obj, const char *key, const char *inner,
+                         uint32_t *out)
+{
+    int v = wisp_json_find(js, toks, count, obj, key);
+
+    if (v < 0 || wisp_json_is_null(js, toks + v))
+        return true;
+    return (toks)[v].type == WISP_TOK_OBJECT &&
+           read_count(js, toks, count, v, inner, out);
+}
+
+wisp_status wisp_json_usage(const char *js, const wisp_token *toks, int count,
+                            int i, wisp_usage *u)
+{
+    wisp_usage got;
+
+    if (js == NULL || toks == NULL || u == NULL || i < 0 || i >= count)
+        return WISP_ERR_ARG;
+    if (wisp_json_is_null(js, toks + i))
+        return WISP_OK;
+    if ((toks)[i].type != WISP_TOK_OBJECT)
+        return WISP_ERR_JSON;
+    memset(&got, 0, sizeof got);
+    got.present = true;
+    if (!read_count(js, toks, count, i, "prompt_tokens", &got.prompt_tokens) ||
+        !read_count(js, toks, count, i, "completion_tokens",
+                    &got.completion_tokens) ||
+        !read_count(js, toks, count, i, "total_tokens", &got.total_tokens) ||
+        !read_details(js, toks, count, i, "prompt_tokens_details",
+                      "cached_tokens", &got.cached_tokens) ||
+        !read_details(js, toks, count, i, "completion_tokens_details",
+                      "reasoning_tokens", &got.reasoning_tokens))
+        return WISP_ERR_JSON;
+    *u = got;
+    return WISP_OK;
+}
+
+/* ---- error bodies -------------------------------------------------------- */
+
+typedef struct doc {
+    const char *js;
+    const wisp_token *toks;
+    int count;
+    wisp_response *resp;
+} doc;
+
+static int find(const doc *d, int obj, const char *key)
+{
+    return wisp_json_find(d->js, d->toks, d->count, obj, key);
+}
+
+static int type_of(const doc *d, int i)
+{
+    return (d->toks)[i].type;
+}
+
+/* Copies the value at v (string, number or null) into a fixed field;
+ * true when it holds something afterwards.  Other types leave it empty. */
+static bool copy_value(const doc *d, int v, char *dst, size_t cap)
+{
+    if (v < 0)
+        return false;
+    (void)wisp_json_field(d->js, d->toks + v, dst, cap,
+                          &d->resp->fields_truncated);
+    return dst[0] != '\0';
+}
+
+#define COPY_KEY(d, obj, key, field)                                         \
+    copy_value((d), find((d), (obj), (key)), (d)->resp->field,               \
+               sizeof (d)->resp->field)
+
+static void clear_error(wisp_response *resp)
+{
+    resp->error_message[0] = '\0';
+    resp->error_type[0] = '\0';
+    resp->error_code[0] = '\0';
+    resp->error_param[0] = '\0';
+}
+
+/* message, type (or Gemini's status), code and param of one object. */
+static void error_fields(const doc *d, int obj)
+{
+    (void)COPY_KEY(d, obj, "message", error_message);
+    if (!COPY_KEY(d, obj, "type", error_type))
+        (void)COPY_KEY(d, obj, "status", error_type);
+    (void)COPY_KEY(d, obj, "code", error_code);
+    (void)COPY_KEY(d, obj, "param", error_param);
+}
+
+/* Recognises every error shape listed in wisp_json.h; fills resp->error_*. */
+static bool find_error(const doc *d)
+{
+    int root = 0, e, v;
+
+    clear_error(d->resp);
+    if (type_of(d, 0) == WISP_TOK_ARRAY && (d->toks)[0].size > 0)
+        root = 1; /* Gemini: [{"error": {...}}] */
+    if (type_of(d, root) != WISP_TOK_OBJECT)
+        return false;
+    e = find(d, root, "error");
+    if (e >= 0 && type_of(d, e) == WISP_TOK_OBJECT) {
+        error_fields(d, e);
+        return true;
+    }
+    if (e >= 0 && type_of(d, e) == WISP_TOK_STRING) {
+        /* {"error": "Bad Request", "message": "..."} or {"error": "..."} */
+        error_fields(d, root);
+        if (d->resp->error_message[0] == '\0')
+            (void)copy_value(d, e, d->resp->error_message,
+                             sizeof d->resp->error_message);
+        else
+            (void)copy_value(d, e, d->resp->error_type,
+                             sizeof d->resp->error_type);
+        return true;
+    }
+    if (COPY_KEY(d, root, "message", error_message)) {
+        error_fields(d, root);
+        return true;
+    }
+    v = find(d, root, "detail");
+    if (v >= 0 && type_of(d, v) == WISP_TOK_STRING) {
+        (void)copy_value(d, v, d->resp->error_message,
+                         sizeof d->resp->error_message);
+        return true;
+    }
+    if (v >= 0 && type_of(d, v) == WISP_TOK_ARRAY && (d->toks)[v].size > 0 &&
+        type_of(d, v + 1) == WISP_TOK_OBJECT) {
+        /* FastAPI validation: {"detail": [{"loc": [...], "msg", "type"}]} */
+        (void)COPY_KEY(d, v + 1, "msg", error_message);
+        (void)COPY_KEY(d, v + 1, "type", error_type);
+        return true;
+    }
+    clear_error(d->resp);
+    return false;
+}
+
+wisp_status wisp_json_read_error(const char *js, size_t len, wisp_token *toks,
+                                 size_t ntoks, wisp_response *resp)
+{
+    doc d;
+    wisp_status st;
+
+    if (resp == NULL)
+        return WISP_ERR_ARG;
+    clear_error(resp);
+    st = wisp_json_tokenize(js, len, toks, ntoks, &d.count);
+    if (st != WISP_OK)
+        return st;
+    d.js = js;
+    d.toks = toks;
+    d.resp = resp;
+    return find_error(&d) ? WISP_OK : WISP_ERR_JSON;
+}
+
+/* ---- completion bodies --------------------------------------------------- */
+
+/* Unescapes the string at v into text. */
+static wisp_status string_into(const doc *d, int v, wisp_unescape *u,
+                               bool more, wisp_text *text)
+{
+    const wisp_token *t = &(d->toks)[v];
+    return wisp_unescape_feed(u, d->js + t->start, tok_len(t), more,
+                              wisp_text_emit, text);
+}
+
+/* Fixed field from a string (or null); another type is malformed. */
+static wisp_status field_at(const doc *d, int obj, const char *key, char *dst,
+                            size_t cap)
+{
+    int v = find(d, obj, key);
+
+    if (v < 0)
+        return WISP_OK;
+    return wisp_json_field(d->js, d->toks + v, dst, cap,
+                           &d->resp->fields_truncated);
+}
+
+/* content: a string, null, or an array of {"type": "text", "text": ...}. */
+static wisp_status read_content(const doc *d, int v)
+{
+    wisp_unescape u;
+    wisp_status st;
+    int part, left, text, type;
+
+    wisp_unescape_init(&u);
+    if (v < 0 || wisp_json_is_null(d->js, d->toks + v)) {
+        d->resp->content_null = true;
+        return WISP_OK;
+    }
+    if (type_of(d, v) == WISP_TOK_STRING)
+        return string_into(d, v, &u, false, &d->resp->content);
+    if (type_of(d, v) != WISP_TOK_ARRAY)
+        return WISP_ERR_JSON;
+    part = v + 1;
+    for (left = (d->toks)[v].size; left > 0; left--) {
+        text = find(d, part, "text");
+        type = find(d, part, "type");
+        if (text >= 0 && type >= 0 && type_of(d, text) == WISP_TOK_STRING &&
+            wisp_json_eq(d->js, d->toks + type, "text")) {
+            st = string_into(d, text, &u, true, &d->resp->content);
+            if (st != WISP_OK)
+                return st;
+        }
+        part = wisp_json_skip(d->toks, d->count, part);
+    }
+    return wisp_unescape_finish(&u, wisp_text_emit, &d->resp->content);
+}
+
+/* reasoning_content (DeepSeek, vLLM, llama.cpp) or reasoning (OpenRouter,
+ * Ollama): the first that is a non-empty string. */
+static wisp_status read_reasoning(const doc *d, int msg)
+{
+    static const char *const keys[2] = {"reasoning_content", "reasoning"};
+    wisp_unescape u;
+    const wisp_token *t;
+    int k, v;
+
+    for (k = 0; k < 2; k++) {
+        v = find(d, msg, keys[k]);
+        if (v < 0 || wisp_json_is_null(d->js, d->toks + v))
+            continue;
+        t = &(d->toks)[v];
+        if (t->type != WISP_TOK_STRING)
+            return WISP_ERR_JSON;
+        if (t->end > t->start) {
+            wisp_unescape_init(&u);
+            return string_into(d, v, &u, false, &d->resp->reasoning);
+        }
+    }
+    return WISP_OK;
+}
+
+static wisp_status read_choice(const doc *d, int choice)
+{
+    wisp_response *resp = d->resp;
+    wisp_status st;
+    int msg;
+
+    if (type_of(d, choice) != WISP_TOK_OBJECT)
+        return WISP_ERR_JSON;
+    st = field_at(d, choice, "finish_reason", resp->finish_reason,
+                  sizeof resp->finish_reason);
+    if (st != WISP_OK)
+        return st;
+    msg = find(d, choice, "message");
+    if (msg < 0 || wisp_json_is_null(d->js, d->toks + msg)) {
+        resp->content_null = true;
+        return WISP_OK;
+    }
+    if (type_of(d, msg) != WISP_TOK_OBJECT)
+        return WISP_ERR_JSON;
+    st = field_at(d, msg, "role", resp->role, sizeof resp->role);
+    if (st == WISP_OK)
+        st = read_content(d, find(d, msg, "content"));
+    if (st == WISP_OK)
+        st = read_reasoning(d, msg);
+    return st;
+}
+
+wisp_status wisp_json_read_completion(const char *js, size_t len,
+                                      wisp_token *toks, size_t ntoks,
+                                      wisp_response *resp)
+{
+    doc d;
+    wisp_status st;
+    int v;
+
+    if (resp == NULL)
+        return WISP_ERR_ARG;
+    wisp_text_reset(&resp->content);
+    wisp_text_reset(&resp->reasoning);
+    resp->content_null = false;
+    resp->id[0] = resp->model[0] = resp->role[0] = '\0';
+    resp->finish_reason[0] = '\0';
+    resp->created = 0;
+    memset(&resp->usage, 0, sizeof resp->usage);
+
+    st = wisp_json_tokenize(js, len, toks, ntoks, &d.count);
+    if (st != WISP_OK)
+        return st;
+    d.js = js;
+    d.toks = toks;
+    d.resp = resp;
+
+    if (type_of(&d, 0) != WISP_TOK_OBJECT)
+        return find_error(&d) ? WISP_ERR_API : WISP_ERR_JSON;
+    v = find(&d, 0, "error");
+    if (v >= 0 && (type_of(&d, v) == WISP_TOK_OBJECT ||
+                   type_of(&d, v) == WISP_TOK_STRING)) {
+        (void)find_error(&d);
+        return WISP_ERR_API;
+    }
+
+    st = field_at(&d, 0, "id", resp->id, sizeof resp->id);
+    if (st == WISP_OK)
+        st = field_at(&d, 0, "model", resp->model, sizeof resp->model);
+    if (st != WISP_OK)
+        return st;
+    v = find(&d, 0, "created");
+    if (v >= 0 && !wisp_json_i64(js, toks + v, &resp->created))
+        resp->created = 0; /* lenient: a float or a string reads as 0 */
+    v = find(&d, 0, "usage");
+    if (v >= 0) {
+        st = wisp_json_usage(js, toks, d.count, v, &resp->usage);
+        if (st != WISP_OK)
+            return st;
+    }
+    v = find(&d, 0, "choices");
+    if (v < 0 || wisp_json_is_null(js, toks + v))
+        return WISP_OK;
+    if (type_of(&d, v) != WISP_TOK_ARRAY)
+        return WISP_ERR_JSON;
+    if ((toks)[v].size == 0)
+        return WISP_OK; /* e.g. a usage-only reply */
+    return read_choice(&d, v + 1);
+}
