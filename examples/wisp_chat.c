@@ -12,6 +12,20 @@
  *           API error, 4 malformed or oversized response (also a reply cut
  *           to fit with --no-stream), 130 interrupted (Ctrl-C).
  *
+ * Choices worth knowing:
+ *   --timeout-ms N   read (idle) timeout N; connect timeout min(N, 10 s);
+ *                    whole-call timeout max(N, 300 s), so one long read
+ *                    always fits.
+ *   Ctrl-C           the first one cancels the call (the socket wait is
+ *                    interrupted, the event callback says stop) and exits
+ *                    130; the handler is one-shot, so a second Ctrl-C kills
+ *                    the program at once.
+ *   stdin prompt     trailing newlines are dropped; a NUL byte, more than
+ *                    1 MiB, or only white space is a usage error.
+ *   server text      on stderr, control characters are shown as '?' so a
+ *                    reply cannot drive the terminal; stdout gets the
+ *                    assistant's text as sent.
+ *
  * All memory is static: the library allocates nothing, and neither does
  * this program (mbedTLS allocates its own record buffers).
  */
