@@ -43,6 +43,9 @@
 #include <mbedtls/entropy.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
+#if defined(MBEDTLS_TIMING_C)
+#include <mbedtls/timing.h>
+#endif
 
 /* CA bundle used when the config names neither a file nor a blob. */
 #ifndef WISP_TLS_SYSTEM_CA_FILE
@@ -80,6 +83,11 @@ typedef struct wisp_tls_config {
      * built in; otherwise each handshake read gets the full timeout. */
     wisp_now_fn now_ms;
     void *now_ctx;
+    /* Optional: ask the server for records of at most this many bytes
+     * (512, 1024, 2048 or 4096; 0: no request), so that a build with a
+     * small MBEDTLS_SSL_IN_CONTENT_LEN can talk to it.  Many large servers
+     * ignore the request.  Needs MBEDTLS_SSL_MAX_FRAGMENT_LENGTH. */
+    uint16_t max_fragment_len;
 } wisp_tls_config;
 
 /* All state of one TLS transport.  Treat as private except the counters. */
@@ -99,6 +107,7 @@ typedef struct wisp_tls {
     char saved_host[WISP_HOST_CAP];
     uint16_t saved_port;
     bool session_offered; /* the current handshake offered `saved` */
+    uint32_t verify_calls; /* certificates checked in this handshake */
 
     /* I/O state of the current connection. */
     bool open;            /* handshake done, connection usable */
@@ -109,7 +118,10 @@ typedef struct wisp_tls {
     uint32_t io_deadline; /* now_ms value when the current call times out */
     uint32_t io_timeout_ms; /* the current call's timeout */
     wisp_status inner_status; /* last failure reported by the inner transport */
-    uint32_t reads_since_save;
+    size_t pending_write; /* bytes of a write that must be repeated, or 0 */
+#if defined(MBEDTLS_TIMING_C)
+    struct mbedtls_timing_hr_time timer; /* clock when cfg.now_ms is NULL */
+#endif
 
     /* Last failure, for last_error(). */
     int last_mbedtls_error;
