@@ -547,7 +547,8 @@ static bool find_error(const doc *d)
                              sizeof d->resp->error_type);
         return true;
     }
-    if (COPY_KEY(d, root, "message", error_message)) {
+    v = find(d, root, "message");
+    if (v >= 0 && type_of(d, v) == WISP_TOK_STRING) { /* {"message": ...} */
         error_fields(d, root);
         return true;
     }
