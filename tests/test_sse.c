@@ -230,6 +230,8 @@ static void test_line_ends(void **state)
     CHECK("data: a\n\r\n\n", "E a\n"); /* \r\n is one blank line, \n another */
     CHECK(":c\r\ndata: x\r\n\r\n", "E x\n");
     CHECK("data\r\r", "E \n");
+    CHECK("data\r\ndata\r\n\r\n", "E \\n\n"); /* CRLF after a bare name */
+    CHECK("error\r\ndata: x\r\n\r\n", "L \nE x\n");
     CHECK("event: error\rdata: e\r\r", "X e\n");
 }
 
