@@ -46,6 +46,7 @@ stdin is a pipe and it closes.
 
     python3 tests/server.py --port-file /tmp/ports.json [--tls-dir DIR]
     python3 tests/server.py --make-certs DIR     (certificates only)
+    python3 tests/server.py --list               (the scenarios)
 """
 
 import argparse
@@ -476,6 +477,7 @@ def scenario(*names):
 
 @scenario("ok")
 def sc_ok(ctx):
+    """200 with Content-Length; the text echoes the last user message."""
     ctype, body = ctx.reply_body(ctx.echo)
     ctx.send_length(200, "OK", ctype, body)
 
@@ -499,6 +501,7 @@ def sc_inspect(ctx):
 
 @scenario("chunked")
 def sc_chunked(ctx):
+    """Chunked body: odd sizes, upper-case hex, extensions, a trailer."""
     ctype, body = ctx.reply_body(ctx.echo)
     head = ctx.head(200, "OK", [("Content-Type", ctype),
                                 ("Transfer-Encoding", "chunked"),
@@ -527,6 +530,7 @@ def sc_chunked(ctx):
 
 @scenario("http10")
 def sc_http10(ctx):
+    """HTTP/1.0 reply, no Content-Length, body ends at close."""
     ctype, body = ctx.reply_body(ctx.echo)
     ctx.conn.send(ctx.head(200, "OK", [("Content-Type", ctype)],
                            version="HTTP/1.0", close=True) + body)
@@ -534,6 +538,7 @@ def sc_http10(ctx):
 
 @scenario("continue100")
 def sc_continue100(ctx):
+    """An interim 100 Continue, then the reply."""
     ctype, body = ctx.reply_body(ctx.echo)
     ctx.conn.send(b"HTTP/1.1 100 Continue\r\n\r\n")
     time.sleep(0.02)
@@ -542,6 +547,7 @@ def sc_continue100(ctx):
 
 @scenario("longheader")
 def sc_longheader(ctx):
+    """A 6 KB Set-Cookie line before the real headers."""
     ctype, body = ctx.reply_body(ctx.echo)
     cookie = ("Set-Cookie", "session=" + "a" * 6144 + "; Path=/; HttpOnly")
     ctx.send_length(200, "OK", ctype, body, extra=[cookie])
@@ -549,6 +555,7 @@ def sc_longheader(ctx):
 
 @scenario("slowdrip")
 def sc_slowdrip(ctx):
+    """The whole reply one byte at a time, in under 2 s."""
     ctype, body = ctx.reply_body(ctx.echo)
     data = ctx.head(200, "OK", [("Content-Type", ctype),
                                 ("Content-Length", str(len(body)))]) + body
@@ -560,6 +567,7 @@ def sc_slowdrip(ctx):
 
 @scenario("stall")
 def sc_stall(ctx):
+    """Headers, then nothing (at most 30 s): the client must time out."""
     ctype, body = ctx.reply_body(ctx.echo)
     ctx.conn.send(ctx.head(200, "OK", [("Content-Type", ctype),
                                        ("Content-Length", str(len(body)))]))
@@ -569,6 +577,7 @@ def sc_stall(ctx):
 
 @scenario("reset")
 def sc_reset(ctx):
+    """Half the body, then RST (SO_LINGER 0)."""
     ctype, body = ctx.reply_body(ctx.echo)
     ctx.conn.send(ctx.head(200, "OK", [("Content-Type", ctype),
                                        ("Content-Length", str(len(body)))])
@@ -581,6 +590,7 @@ def sc_reset(ctx):
 
 @scenario("cut")
 def sc_cut(ctx):
+    """Content-Length larger than what is sent, then close."""
     ctype, body = ctx.reply_body(ctx.echo)
     ctx.conn.send(ctx.head(200, "OK", [("Content-Type", ctype),
                                        ("Content-Length", str(len(body)))])
@@ -594,6 +604,7 @@ RATE_LIMIT = error_json("Rate limit reached for requests", "requests",
 
 @scenario("429-then-ok")
 def sc_429_then_ok(ctx):
+    """429 with Retry-After: 1 (kept alive), then the reply."""
     if ctx.attempt == 1:
         ctx.send_json(429, "Too Many Requests", RATE_LIMIT,
                       extra=[("Retry-After", "1")])
@@ -603,12 +614,14 @@ def sc_429_then_ok(ctx):
 
 @scenario("429")
 def sc_429(ctx):
+    """429 with Retry-After: 1, every time."""
     ctx.send_json(429, "Too Many Requests", RATE_LIMIT,
                   extra=[("Retry-After", "1")])
 
 
 @scenario("500")
 def sc_500(ctx):
+    """500 with an OpenAI error object, every time."""
     ctx.send_json(500, "Internal Server Error", error_json(
         "The server had an error while processing your request.",
         "server_error"))
@@ -619,6 +632,7 @@ OVERLOADED = error_json("The engine is currently overloaded", "server_error")
 
 @scenario("503-then-ok", "503-close-then-ok")
 def sc_503_then_ok(ctx):
+    """503 once (the -close variant adds Connection: close), then the reply."""
     if ctx.attempt == 1:
         ctx.send_json(503, "Service Unavailable", OVERLOADED,
                       close=True if "close" in ctx.name else None)
@@ -628,6 +642,7 @@ def sc_503_then_ok(ctx):
 
 @scenario("401")
 def sc_401(ctx):
+    """401 invalid API key."""
     ctx.send_json(401, "Unauthorized", {"error": {
         "message": "Invalid API key", "type": "invalid_request_error",
         "code": "invalid_api_key"}})
@@ -635,6 +650,7 @@ def sc_401(ctx):
 
 @scenario("404-html")
 def sc_404_html(ctx):
+    """404 HTML page from a proxy."""
     page = (b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
             b"<center><h1>404 Not Found</h1></center>\r\n"
             b"<hr><center>nginx/1.24.0</center>\r\n</body>\r\n</html>\r\n")
@@ -644,6 +660,7 @@ def sc_404_html(ctx):
 
 @scenario("error200")
 def sc_error200(ctx):
+    """Status 200 carrying {"error": {...}}."""
     ctx.send_json(200, "OK", error_json(
         "This model's maximum context length is 8192 tokens",
         "invalid_request_error", "context_length_exceeded", "messages"))
@@ -651,6 +668,7 @@ def sc_error200(ctx):
 
 @scenario("error-string")
 def sc_error_string(ctx):
+    """400 with "error" a plain string and a top-level message."""
     ctx.send_json(400, "Bad Request", {
         "error": "SyntaxError",
         "message": "Unexpected token } in JSON at position 7"})
@@ -658,6 +676,7 @@ def sc_error_string(ctx):
 
 @scenario("gemini-error")
 def sc_gemini_error(ctx):
+    """400 with Gemini's [{"error": {...}}] array."""
     ctx.send_json(400, "Bad Request", [{"error": {
         "code": 400,
         "message": "Invalid JSON payload received. Unknown name \"foo\": "
@@ -667,6 +686,7 @@ def sc_gemini_error(ctx):
 
 @scenario("malformed-status")
 def sc_malformed_status(ctx):
+    """A status line with a non-numeric code."""
     body = jbytes(ctx.completion(ctx.echo))
     ctx.conn.send(b"HTTP/1.1 2x0 Okay-ish\r\nContent-Type: application/json\r\n"
                   b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
@@ -675,6 +695,7 @@ def sc_malformed_status(ctx):
 
 @scenario("malformed-json")
 def sc_malformed_json(ctx):
+    """A truncated JSON body (or event)."""
     if ctx.stream:
         ev = (b'data: {"id":"x","object":"chat.completion.chunk","choices":'
               b'[{"index":0,"delta":{"content":"x"}}]\n\ndata: [DONE]\n\n')
@@ -688,6 +709,7 @@ def sc_malformed_json(ctx):
 
 @scenario("huge-body")
 def sc_huge_body(ctx):
+    """One object (or event) of 200 KB."""
     # Larger than the CLI's 64 KiB work buffer, as one object or one event.
     text = "x" * (200 * 1024)
     if ctx.stream:
@@ -700,6 +722,7 @@ def sc_huge_body(ctx):
 
 @scenario("chunk-overflow")
 def sc_chunk_overflow(ctx):
+    """Chunk size ffffffffffffffffff."""
     ctx.conn.send(ctx.head(200, "OK", [
         ("Content-Type", "text/event-stream" if ctx.stream else
          "application/json"), ("Transfer-Encoding", "chunked")], close=True)
@@ -712,13 +735,14 @@ UNICODE_TEXT = 'Line one\nsaid "hi" \\ back caf\u00e9 \U0001F600'
 
 @scenario("unicode")
 def sc_unicode(ctx):
-    # json.dumps writes \n \" \\ \u00e9 and the pair \ud83d\ude00.
+    r"""Escapes \n \" \\ \u00e9 and the surrogate pair \ud83d\ude00."""
     ctype, body = ctx.reply_body(UNICODE_TEXT)
     ctx.send_length(200, "OK", ctype, body)
 
 
 @scenario("keepalive-idle")
 def sc_keepalive_idle(ctx):
+    """The reply, then the connection closes after 1 s idle."""
     ctype, body = ctx.reply_body(ctx.echo)
     ctx.send_length(200, "OK", ctype, body, extra=[("Keep-Alive", "timeout=1")])
     ctx.conn.idle_s = 1.0
@@ -726,8 +750,9 @@ def sc_keepalive_idle(ctx):
 
 @scenario("stale-retry")
 def sc_stale_retry(ctx):
-    """503 asking for a retry in 2 s, but the connection idles out after 1 s:
-    the client must notice the dead kept-alive connection and reconnect."""
+    """503 with Retry-After: 2 but an idle close after 1 s, then the reply.
+
+    The client must notice that its kept-alive connection died and reconnect."""
     ctx.conn.idle_s = 1.0
     if ctx.attempt == 1:
         ctx.send_json(503, "Service Unavailable", OVERLOADED,
@@ -738,6 +763,7 @@ def sc_stale_retry(ctx):
 
 @scenario("close-after")
 def sc_close_after(ctx):
+    """The reply with Connection: close."""
     ctype, body = ctx.reply_body(ctx.echo)
     ctx.send_length(200, "OK", ctype, body, close=True)
 
@@ -752,24 +778,28 @@ SSE_HEADERS = [("Cache-Control", "no-cache")]
 
 @scenario("stream")
 def sc_stream(ctx):
+    """OpenAI stream: role, content, finish, usage chunks, [DONE]."""
     ctx.send_chunked(200, "OK", "text/event-stream",
                      ctx.events(STREAM_PIECES), SSE_HEADERS)
 
 
 @scenario("stream-crlf")
 def sc_stream_crlf(ctx):
+    """The stream with CRLF line endings."""
     ctx.send_chunked(200, "OK", "text/event-stream",
                      ctx.events(STREAM_PIECES, eol="\r\n"), SSE_HEADERS)
 
 
 @scenario("stream-cr")
 def sc_stream_cr(ctx):
+    """The stream with CR-only line endings."""
     ctx.send_chunked(200, "OK", "text/event-stream",
                      ctx.events(STREAM_PIECES, eol="\r"), SSE_HEADERS)
 
 
 @scenario("stream-comments")
 def sc_stream_comments(ctx):
+    """The stream with ": OPENROUTER PROCESSING" comments."""
     comment = b": OPENROUTER PROCESSING\n\n"
     evs = [comment, comment]
     for e in ctx.events(STREAM_PIECES):
@@ -790,6 +820,7 @@ def llama_chunk(ctx, delta, finish=None):
 
 @scenario("stream-llamacpp")
 def sc_stream_llamacpp(ctx):
+    """llama.cpp shape: usage and timings last; closes after [DONE]."""
     evs = [sse(llama_chunk(ctx, {"role": "assistant", "content": None}))]
     for p in ["llama", " says", " hi"]:
         evs.append(sse(llama_chunk(ctx, {"content": p})))
@@ -802,13 +833,13 @@ def sc_stream_llamacpp(ctx):
     evs += [sse(last), b"data: [DONE]\n\n"]
     # llama.cpp advertises keep-alive, then closes after the stream anyway.
     ctx.send_chunked(200, "OK", "text/event-stream", evs,
-                     [("Keep-Alive", "timeout=5, max=100"),
-                      ("Access-Control-Allow-Origin", "")], close=False)
+                     [("Keep-Alive", "timeout=5, max=100")], close=False)
     ctx.keep_alive = False
 
 
 @scenario("stream-llamacpp-error")
 def sc_stream_llamacpp_error(ctx):
+    """llama.cpp's `error: {...}` line, status 200, then [DONE]."""
     evs = [sse(llama_chunk(ctx, {"role": "assistant", "content": None})),
            b'error: {"code":500,"message":"the request exceeds the available '
            b'context size, try increasing it","type":"server_error"}\n\n',
@@ -819,6 +850,7 @@ def sc_stream_llamacpp_error(ctx):
 
 @scenario("stream-error-event")
 def sc_stream_error_event(ctx):
+    """Status 200; the only event is {"error": {...}}; no [DONE]."""
     ev = sse({"error": {"message": "Provider returned error", "code": 502,
                         "metadata": {"provider_name": "Test"}}})
     ctx.send_chunked(200, "OK", "text/event-stream", [ev], SSE_HEADERS)
@@ -829,6 +861,7 @@ NO_DONE_TEXT = "This reply is cut short"
 
 @scenario("stream-no-done")
 def sc_stream_no_done(ctx):
+    """Content, then close: no finish_reason, no [DONE]."""
     evs = [sse(ctx.chunk({"role": "assistant", "content": ""}))]
     evs += [sse(ctx.chunk({"content": p})) for p in
             ["This reply", " is cut", " short"]]
@@ -841,6 +874,7 @@ SURROGATE_TEXT = "Party \U0001F389 time"
 
 @scenario("stream-surrogate")
 def sc_stream_surrogate(ctx):
+    """An emoji split into surrogates across two deltas."""
     # json.dumps escapes lone surrogates: "\ud83c" ends one delta and
     # "\udf89" starts the next.
     pieces = ["Party \ud83c", "\udf89 time"]
@@ -852,6 +886,7 @@ SPLIT_TEXT = "Gr\u00fc\u00dfe aus K\u00f6ln \u2014 \u4e16\u754c \U0001F30D fin"
 
 @scenario("stream-split")
 def sc_stream_split(ctx):
+    """Events cut mid-line, mid-"data:" and mid-UTF-8 character."""
     pieces = ["Gr\u00fc", "\u00dfe aus", " K\u00f6ln \u2014",
               " \u4e16\u754c", " \U0001F30D", " fin"]
     data = b"".join(ctx.events(pieces, ascii_only=False))
@@ -888,6 +923,7 @@ MB_EVENTS = 20000
 
 @scenario("stream-1mb")
 def sc_stream_1mb(ctx):
+    """1 MB of text in 20000 events, made on the fly."""
     ctx.conn.send(ctx.head(200, "OK", [("Content-Type", "text/event-stream"),
                                        ("Transfer-Encoding", "chunked")]))
     out = []
@@ -916,14 +952,16 @@ SLOW_PIECES = ["one", " two", " three", " four", " five", " six", " seven",
 
 @scenario("stream-slow")
 def sc_stream_slow(ctx):
+    """Events 200 ms apart."""
     ctx.send_chunked(200, "OK", "text/event-stream", ctx.events(SLOW_PIECES),
                      delay=0.2)
 
 
 @scenario("stream-bare")
 def sc_stream_bare(ctx):
-    """No Content-Type, no role, no finish_reason, no created, no usage, and
-    a new id per chunk: still a valid stream."""
+    """A stream with no Content-Type, role, finish_reason, created, usage.
+
+    Also a new id per chunk: still a valid stream."""
     evs = []
     for i, p in enumerate(STREAM_PIECES):
         evs.append(sse({"id": "c%d" % i, "choices": [{"index": 0, "delta":
@@ -1199,7 +1237,14 @@ def main():
     ap.add_argument("--max-seconds", type=float, default=600.0)
     ap.add_argument("--make-certs", metavar="DIR",
                     help="only generate the certificates into DIR")
+    ap.add_argument("--list", action="store_true", help="list the scenarios")
     args = ap.parse_args()
+
+    if args.list:
+        for name in sorted(SCENARIOS):
+            doc = (SCENARIOS[name].__doc__ or "").strip().split("\n")[0]
+            print("%-22s %s" % (name, doc))
+        return 0
 
     if args.make_certs:
         make_certs(os.path.abspath(args.make_certs))
