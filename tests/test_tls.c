@@ -307,6 +307,73 @@ static int echo(conn *c, const char *line)
     return 1;
 }
 
+/* ---- a wrapping transport that misbehaves on request ------------------------ */
+
+typedef struct shaky {
+    wisp_transport inner;
+    size_t max_chunk;        /* 0: no limit; else at most this many bytes per call */
+    int timeout_next_send;   /* the next send reports WISP_ERR_TIMEOUT */
+    int fail_next_recv;      /* the next recv reports WISP_ERR_IO */
+    unsigned sends, recvs;
+} shaky;
+
+static wisp_status shaky_connect(void *ctx, const char *host, uint16_t port, uint32_t t)
+{
+    shaky *s = ctx;
+    return s->inner.connect(s->inner.ctx, host, port, t);
+}
+
+static wisp_status shaky_send(void *ctx, const uint8_t *buf, size_t len, size_t *sent,
+                              uint32_t t)
+{
+    shaky *s = ctx;
+    s->sends++;
+    if (s->timeout_next_send) {
+        s->timeout_next_send = 0;
+        *sent = 0;
+        return WISP_ERR_TIMEOUT;
+    }
+    if (s->max_chunk != 0 && len > s->max_chunk)
+        len = s->max_chunk;
+    return s->inner.send(s->inner.ctx, buf, len, sent, t);
+}
+
+static wisp_status shaky_recv(void *ctx, uint8_t *buf, size_t cap, size_t *got, uint32_t t)
+{
+    shaky *s = ctx;
+    s->recvs++;
+    if (s->fail_next_recv) {
+        s->fail_next_recv = 0;
+        *got = 0;
+        return WISP_ERR_IO;
+    }
+    if (s->max_chunk != 0 && cap > s->max_chunk)
+        cap = s->max_chunk;
+    return s->inner.recv(s->inner.ctx, buf, cap, got, t);
+}
+
+static void shaky_close(void *ctx)
+{
+    shaky *s = ctx;
+    s->inner.close(s->inner.ctx);
+}
+
+/* Puts a shaky transport between TLS and the socket. */
+static wisp_status shaky_conn_init(conn *c, shaky *s, const wisp_tls_config *cfg)
+{
+    wisp_transport t;
+    memset(s, 0, sizeof *s);
+    wisp_posix_init(&c->posix, &s->inner);
+    memset(&t, 0, sizeof t);
+    t.ctx = s;
+    t.connect = shaky_connect;
+    t.send = shaky_send;
+    t.recv = shaky_recv;
+    t.close = shaky_close;
+    c->plain = t;
+    return wisp_tls_init(&c->tls, cfg, &c->plain, &c->t);
+}
+
 /* ---- tests ---------------------------------------------------------------- */
 
 static uint16_t g_good, g_wrong, g_unknown, g_expired, g_future, g_good12, g_stall;
@@ -583,6 +650,95 @@ static void test_no_resumption_when_refused(void)
     wisp_tls_free(&c.tls);
 }
 
+/* The handshake and the records survive a transport that moves one byte
+ * per call. */
+static void test_one_byte_at_a_time(void)
+{
+    conn c;
+    shaky s;
+    char detail[WISP_TLS_DETAIL_CAP];
+    wisp_tls_config cfg = base_config();
+    CHECK_STATUS(shaky_conn_init(&c, &s, &cfg), WISP_OK);
+    s.max_chunk = 1;
+    CHECK_STATUS(conn_connect(&c, "localhost", g_good, detail, sizeof detail, NULL), WISP_OK);
+    CHECK(echo(&c, "drip"));
+    CHECK(s.recvs > 500);
+    wisp_tls_free(&c.tls);
+}
+
+/* A send that times out is repeated with the same bytes: mbedTLS holds the
+ * encrypted record and the stream stays intact. */
+static void test_send_timeout_then_retry(void)
+{
+    conn c;
+    shaky s;
+    char detail[WISP_TLS_DETAIL_CAP];
+    static const uint8_t line[] = "retry me\n";
+    size_t sent = 99;
+    wisp_tls_config cfg = base_config();
+    CHECK_STATUS(shaky_conn_init(&c, &s, &cfg), WISP_OK);
+    CHECK_STATUS(conn_connect(&c, "localhost", g_good, detail, sizeof detail, NULL), WISP_OK);
+    CHECK(echo(&c, "before"));
+    s.timeout_next_send = 1;
+    CHECK_STATUS(c.t.send(c.t.ctx, line, sizeof line - 1, &sent, 100), WISP_ERR_TIMEOUT);
+    CHECK(sent == 0);
+    /* Fewer bytes than the pending record: refused, nothing lost. */
+    CHECK_STATUS(c.t.send(c.t.ctx, line, 3, &sent, 100), WISP_ERR_ARG);
+    CHECK_STATUS(c.t.send(c.t.ctx, line, sizeof line - 1, &sent, TIMEOUT_MS), WISP_OK);
+    CHECK(sent == sizeof line - 1);
+    {
+        char got[32];
+        size_t have = 0, n;
+        while (have < sizeof line - 1 &&
+               c.t.recv(c.t.ctx, (uint8_t *)got + have, sizeof got - 1 - have, &n,
+                        TIMEOUT_MS) == WISP_OK && n > 0)
+            have += n;
+        got[have] = '\0';
+        CHECK(strcmp(got, "em yrter\n") == 0);
+    }
+    CHECK(echo(&c, "after"));
+    wisp_tls_free(&c.tls);
+}
+
+/* An I/O failure below TLS is passed through and ends the connection. */
+static void test_inner_io_error_passes_through(void)
+{
+    conn c;
+    shaky s;
+    char detail[WISP_TLS_DETAIL_CAP];
+    uint8_t buf[16];
+    size_t n = 0;
+    int code = 1;
+    wisp_tls_config cfg = base_config();
+    CHECK_STATUS(shaky_conn_init(&c, &s, &cfg), WISP_OK);
+    CHECK_STATUS(conn_connect(&c, "localhost", g_good, detail, sizeof detail, NULL), WISP_OK);
+    s.fail_next_recv = 1;
+    CHECK_STATUS(c.t.recv(c.t.ctx, buf, sizeof buf, &n, 200), WISP_ERR_IO);
+    code = c.t.last_error(c.t.ctx, detail, sizeof detail);
+    CHECK(code == 0);
+    CHECK_STATUS(c.t.recv(c.t.ctx, buf, sizeof buf, &n, 200), WISP_ERR_CLOSED);
+    /* The session survives for the next connect. */
+    CHECK_STATUS(conn_connect(&c, "localhost", g_good, detail, sizeof detail, NULL), WISP_OK);
+    CHECK(echo(&c, "reconnected"));
+    wisp_tls_free(&c.tls);
+}
+
+/* Without a caller clock the deadline uses mbedTLS's timer. */
+static void test_stall_times_out_builtin_clock(void)
+{
+    conn c;
+    struct timespec t0;
+    uint32_t took;
+    wisp_tls_config cfg = base_config();
+    cfg.now_ms = NULL;
+    CHECK_STATUS(conn_init(&c, &cfg), WISP_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_STATUS(c.t.connect(c.t.ctx, "127.0.0.1", g_stall, 400), WISP_ERR_TIMEOUT);
+    took = ms_since(&t0);
+    CHECK(took >= 350 && took < 1200);
+    wisp_tls_free(&c.tls);
+}
+
 static void test_ca_pem_blob(void)
 {
     conn c;
@@ -806,7 +962,11 @@ static const test_case tests[] = {
     { "not_yet_valid", test_not_yet_valid },
     { "insecure_accepts_unknown_ca", test_insecure_accepts_unknown_ca },
     { "stall_times_out", test_stall_times_out },
+    { "stall_times_out_builtin_clock", test_stall_times_out_builtin_clock },
     { "read_timeout_then_echo", test_read_timeout_then_echo },
+    { "one_byte_at_a_time", test_one_byte_at_a_time },
+    { "send_timeout_then_retry", test_send_timeout_then_retry },
+    { "inner_io_error_passes_through", test_inner_io_error_passes_through },
     { "resumption_default", test_resumption_default },
     { "resumption_tls12", test_resumption_tls12 },
     { "resumption_server_view", test_resumption_server_view },
