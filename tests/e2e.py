@@ -247,11 +247,15 @@ ECHO = "echo: " + PROMPT
 
 
 def scenario_test(scenario, mode_args, rc, text=None, err=None, partial=None,
-                  extra=(), attempts=None, connections=None, max_secs=None):
+                  extra=(), attempts=None, connections=None, max_secs=None,
+                  min_secs=None):
     def fn(h):
         url, key = h.url(scenario)
         res = h.run(["-u", url] + mode_args + list(extra) + [PROMPT])
         expect(res, rc, text, err, partial)
+        if min_secs is not None:
+            check(res.secs >= min_secs, "took %.2f s: the wait before the "
+                  "retry was not honoured (want >= %.1f s)" % (res.secs, min_secs))
         if max_secs is not None and not h.opts.valgrind:
             check(res.secs < max_secs, "took %.1f s, want < %d s" % (res.secs,
                                                                      max_secs))
@@ -267,17 +271,34 @@ def scenario_test(scenario, mode_args, rc, text=None, err=None, partial=None,
     return fn
 
 
+def t_header_flood(margs):
+    """1 MB of headers: reading them all or refusing an oversized head are
+    both fine; crashing, hanging or printing garbage are not."""
+    def fn(h):
+        url, _ = h.url("header-flood")
+        res = h.run(["-u", url] + margs + [PROMPT])
+        expect(res, EXIT_RESPONSE if res.rc == EXIT_RESPONSE else EXIT_OK,
+               None if res.rc == EXIT_RESPONSE else ECHO)
+        if not h.opts.valgrind:
+            check(res.secs < 10, "took %.1f s" % res.secs)
+    return fn
+
+
 # HTTP framing and status scenarios, streamed and not.
 for mode, margs in MODES:
     stream = mode == "stream"
-    ok_cases = ["ok", "chunked", "http10", "continue100", "longheader",
-                "slowdrip", "keepalive-idle", "close-after"]
+    ok_cases = ["ok", "chunked", "http10", "continue100", "interim103",
+                "longheader", "odd-headers", "slowdrip",
+                "keepalive-idle", "close-after"]
     for sc in ok_cases:
         add("%s/%s" % (sc, mode), scenario_test(sc, margs, EXIT_OK, ECHO,
                                                  attempts=1))
+    add("header-flood/" + mode, t_header_flood(margs))
     add("unicode/" + mode, scenario_test("unicode", margs, EXIT_OK, UNICODE_TEXT))
     add("429-then-ok/" + mode, scenario_test("429-then-ok", margs, EXIT_OK, ECHO,
-                                             attempts=2))
+                                             attempts=2, min_secs=0.95))
+    add("429-ms-then-ok/" + mode, scenario_test(
+        "429-ms-then-ok", margs, EXIT_OK, ECHO, attempts=2, min_secs=0.28))
     add("503-then-ok/" + mode, scenario_test("503-then-ok", margs, EXIT_OK, ECHO,
                                              attempts=2))
     add("503-close-then-ok/" + mode, scenario_test(
@@ -292,7 +313,8 @@ for mode, margs in MODES:
     add("cut/" + mode, scenario_test("cut", margs, EXIT_NET,
                                      partial=ECHO if stream else None))
     add("429/" + mode, scenario_test("429", margs, EXIT_SERVER,
-                                     err=r"Rate limit reached.*|429", attempts=3))
+                                     err=r"Rate limit reached", attempts=3,
+                                     min_secs=1.9))
     add("500/" + mode, scenario_test("500", margs, EXIT_SERVER,
                                      err="The server had an error", attempts=3))
     add("401/" + mode, scenario_test("401", margs, EXIT_SERVER,
@@ -518,6 +540,10 @@ def t_key_wisp(h):
     check(seen["authorization"] == "Bearer " + TEST_KEY,
           "Authorization %r" % seen["authorization"])
     check(TEST_KEY not in res.err, "the API key appears on stderr")
+    url, _ = h.url("401")
+    res = h.run(["-v", "-u", url, PROMPT], env={"WISP_API_KEY": TEST_KEY})
+    expect(res, EXIT_SERVER, err="Invalid API key")
+    check(TEST_KEY not in res.err, "the API key appears on stderr after a 401")
 
 
 @test("cli/api-key-openai")

@@ -553,6 +553,42 @@ def sc_longheader(ctx):
     ctx.send_length(200, "OK", ctype, body, extra=[cookie])
 
 
+@scenario("header-flood")
+def sc_header_flood(ctx):
+    """1 MB of headers (2000 lines of 500 bytes) before the reply."""
+    ctype, body = ctx.reply_body(ctx.echo)
+    pad = "p" * 490
+    head = ctx.head(200, "OK", [("X-Pad-%04d" % i, pad) for i in range(2000)]
+                    + [("Content-Type", ctype),
+                       ("Content-Length", str(len(body)))])
+    try:
+        ctx.conn.send(head + body)
+    except OSError:
+        ctx.keep_alive = False  # the client gave up on the head: fine
+
+
+@scenario("interim103")
+def sc_interim103(ctx):
+    """103 Early Hints with headers, then 100 Continue, then the reply."""
+    ctype, body = ctx.reply_body(ctx.echo)
+    ctx.conn.send(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n"
+                  b"Content-Length: 5\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n")
+    ctx.send_length(200, "OK", ctype, body)
+
+
+@scenario("odd-headers")
+def sc_odd_headers(ctx):
+    """Header names in odd case, padded values, an empty value, a charset."""
+    ctype, body = ctx.reply_body(ctx.echo)
+    head = ("HTTP/1.1 200 OK\r\n"
+            "content-TYPE:%s; charset=utf-8\r\n"
+            "X-Empty:\r\n"
+            "CONTENT-LENGTH: \t %d \t\r\n"
+            "connection:   Keep-Alive\r\n"
+            "X-Request-ID:\treq-odd\r\n\r\n" % (ctype, len(body)))
+    ctx.conn.send(head.encode() + body)
+
+
 @scenario("slowdrip")
 def sc_slowdrip(ctx):
     """The whole reply one byte at a time, in under 2 s."""
@@ -608,6 +644,16 @@ def sc_429_then_ok(ctx):
     if ctx.attempt == 1:
         ctx.send_json(429, "Too Many Requests", RATE_LIMIT,
                       extra=[("Retry-After", "1")])
+    else:
+        sc_ok(ctx)
+
+
+@scenario("429-ms-then-ok")
+def sc_429_ms_then_ok(ctx):
+    """429 with only retry-after-ms: 300, then the reply."""
+    if ctx.attempt == 1:
+        ctx.send_json(429, "Too Many Requests", RATE_LIMIT,
+                      extra=[("retry-after-ms", "300")])
     else:
         sc_ok(ctx)
 
