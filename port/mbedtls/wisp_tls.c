@@ -294,10 +294,15 @@ static wisp_status handshake_failure(wisp_tls *tls, int ret, const char *host)
 
     if (tls->inner_status != WISP_OK) {
         wisp_status st = tls->inner_status;
-        if (st == WISP_ERR_TIMEOUT)
+        if (st == WISP_ERR_TIMEOUT) {
             set_detail(tls, 0, "no answer within the timeout during the TLS handshake", NULL);
-        else
+        } else if (st == WISP_ERR_CLOSED) {
+            /* A reset in the handshake is how many servers refuse a client. */
+            set_detail(tls, 0, "the server dropped the connection during the TLS handshake", NULL);
+            st = WISP_ERR_TLS;
+        } else {
             set_detail(tls, 0, "network failure during the TLS handshake", NULL);
+        }
         return st;
     }
     flags = mbedtls_ssl_get_verify_result(&tls->ssl);
@@ -343,6 +348,7 @@ static void tls_close(void *ctx)
         } while (ret == MBEDTLS_ERR_SSL_WANT_WRITE && tls->inner_status == WISP_OK);
     }
     close_inner(tls);
+    tls->peer_closed = false; /* recv now says WISP_ERR_CLOSED */
 }
 
 static bool same_peer(const wisp_tls *tls, const char *host, uint16_t port)

@@ -12,6 +12,7 @@
  *
  * Status mapping of the TLS transport (see the contract in wisp.h):
  *   inner DNS / connect / I/O errors          passed through unchanged
+ *   connection dropped in the handshake       WISP_ERR_TLS
  *   nothing within the timeout (handshake     WISP_ERR_TIMEOUT; connect's
  *     or read)                                  timeout bounds the whole
  *                                               handshake
@@ -27,7 +28,18 @@
  * closes the inner transport, but keeps the TLS session.  The next connect()
  * to the same host and port offers it, so a willing server skips the full
  * handshake (TLS 1.2 session id or ticket; TLS 1.3 ticket).  A connect to
- * another host drops it.
+ * another host drops it.  handshakes_resumed counts handshakes in which no
+ * certificate had to be verified; with verification off that cannot be
+ * seen, so every handshake then counts as full.
+ *
+ * IP-literal hosts: 3.6 matches them against the certificate's IP SANs and
+ * sends no SNI; 2.28 compares only DNS names (an IP SAN does not match) and
+ * sends the literal as SNI.  With 2.28, name the server via server_name.
+ *
+ * Randomness: cfg.entropy seeds this transport's DRBG.  With mbedTLS 3.x the
+ * TLS 1.3 key exchange draws from PSA's own RNG, which is fed by mbedTLS's
+ * entropy sources (MBEDTLS_ENTROPY_HARDWARE_ALT, or
+ * MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG), not by cfg.entropy.
  *
  * Memory: the contexts live inside struct wisp_tls; mbedTLS itself allocates
  * its record buffers (about 2 x 16 KB by default) and certificates through
