@@ -675,9 +675,9 @@ static wisp_status setup_tls(wisp_tls *tls, const options *o,
         if (detail[0] != '\0') {
             fputs("; TLS: ", stderr);
             put_clean_str(detail);
-        }
-        if (o->cacert != NULL)
+        } else if (o->cacert != NULL) {
             fprintf(stderr, " (CA bundle %s)", o->cacert);
+        }
         fputc('\n', stderr);
     }
     return st;
