@@ -148,9 +148,25 @@ static wisp_status take_value(wisp_sse *s, const uint8_t *p, size_t n)
     return WISP_OK;
 }
 
+/* Word-at-a-time search for CR or LF (portable SWAR: a byte of v is zero
+ * exactly when (v - ONES) & ~v & HIGHS has its high bit). */
+typedef size_t word_t;
+#define ONES ((word_t)-1 / 0xFFu)
+#define HIGHS (ONES * 0x80u)
+#define HAS_ZERO_BYTE(v) (((v) - ONES) & ~(v) & HIGHS)
+
 static size_t scan_line_end(const uint8_t *p, size_t n)
 {
     size_t i = 0;
+    while (n - i >= sizeof(word_t)) {
+        word_t v, lf, cr;
+        memcpy(&v, p + i, sizeof v);
+        lf = v ^ (ONES * '\n');
+        cr = v ^ (ONES * '\r');
+        if (HAS_ZERO_BYTE(lf) | HAS_ZERO_BYTE(cr))
+            break;
+        i += sizeof v;
+    }
     while (i < n && p[i] != '\n' && p[i] != '\r')
         i++;
     return i;

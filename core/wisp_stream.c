@@ -5,9 +5,6 @@
 
 #include <string.h>
 
-/* Token types: wisp_token mirrors jsmntok_t, so these are jsmntype_t's. */
-enum { TOK_OBJECT = 1, TOK_ARRAY = 2, TOK_STRING = 3, TOK_PRIMITIVE = 4 };
-
 /* Where unescaped text goes: gathered in scratch, then to resp and cb. */
 typedef struct sink {
     wisp_stream *st;
@@ -142,11 +139,6 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static bool is_null(const char *js, const wisp_token *t)
-{
-    return t->type == TOK_PRIMITIVE && js[t->start] == 'n';
-}
-
 /* Fills resp->error_* from an error text; raw text when it is no JSON. */
 static wisp_status api_error(const char *js, size_t len, wisp_token *toks,
                              size_t ntoks, wisp_response *resp)
@@ -168,133 +160,187 @@ static wisp_status api_error(const char *js, size_t len, wisp_token *toks,
 static wisp_status first_field(const char *js, const wisp_token *toks, int i,
                                char *dst, size_t cap, wisp_response *resp)
 {
-    bool cut = false;
-    wisp_status s;
-    if (i < 0 || dst[0] != '\0' || toks[i].type != TOK_STRING ||
+    if (i < 0 || dst[0] != '\0' || toks[i].type != WISP_TOK_STRING ||
         toks[i].end == toks[i].start)
         return WISP_OK;
-    s = wisp_json_field(js, &toks[i], dst, cap, &cut);
-    if (cut)
-        resp->fields_truncated = true;
-    return s;
+    return wisp_json_field(js, &toks[i], dst, cap, &resp->fields_truncated);
 }
 
-/* The choice with index 0 (or without an index), or -1. */
-static int first_choice(const char *js, const wisp_token *toks, int count,
-                        int choices)
+/* Keys looked up in one pass over an object. */
+typedef struct key {
+    const char *name;
+    uint8_t len;
+} key;
+
+#define KEY(s) {s, (uint8_t)(sizeof s - 1)}
+
+static const key root_keys[] = {KEY("id"), KEY("model"), KEY("created"),
+                                KEY("choices"), KEY("error"), KEY("usage"),
+                                KEY("x_groq")};
+enum { R_ID, R_MODEL, R_CREATED, R_CHOICES, R_ERROR, R_USAGE, R_XGROQ, R_N };
+static const key choice_keys[] = {KEY("index"), KEY("delta"),
+                                  KEY("finish_reason")};
+enum { C_INDEX, C_DELTA, C_FINISH, C_N };
+static const key delta_keys[] = {KEY("role"), KEY("content"),
+                                 KEY("reasoning_content"), KEY("reasoning")};
+enum { D_ROLE, D_CONTENT, D_REASONING_CONTENT, D_REASONING, D_N };
+
+/* out[j] = index of the value of keys[j] in the object at obj (the first of
+ * duplicates wins), or -1.  One walk instead of one per key. */
+static void find_keys(const char *js, const wisp_token *toks, int count,
+                      int obj, const key *keys, int n, int *out)
 {
-    int i, n, idx;
+    int k, left, j;
+    for (j = 0; j < n; j++)
+        out[j] = -1;
+    if (obj < 0 || toks[obj].type != WISP_TOK_OBJECT)
+        return;
+    k = obj + 1;
+    for (left = toks[obj].size; left > 0 && k + 1 < count; left--) {
+        const char *name = js + toks[k].start;
+        size_t len = (size_t)(toks[k].end - toks[k].start);
+        bool escaped = memchr(name, '\\', len) != NULL;
+        for (j = 0; j < n; j++) {
+            if (out[j] >= 0)
+                continue;
+            if (escaped ? wisp_json_eq(js, &toks[k], keys[j].name)
+                        : len == keys[j].len &&
+                              memcmp(name, keys[j].name, len) == 0) {
+                out[j] = k + 1;
+                break;
+            }
+        }
+        k = wisp_json_skip(toks, count, k);
+    }
+}
+
+static bool is_type(const wisp_token *toks, int i, int type)
+{
+    return i >= 0 && toks[i].type == type;
+}
+
+/* The choice with index 0 (or without an index); c gets its keys.  False
+ * when there is none. */
+static bool first_choice(const char *js, const wisp_token *toks, int count,
+                         int choices, int *c)
+{
+    int i, n;
     uint32_t index;
-    if (choices < 0 || toks[choices].type != TOK_ARRAY)
-        return -1;
+    if (!is_type(toks, choices, WISP_TOK_ARRAY))
+        return false;
     n = toks[choices].size;
     i = choices + 1;
     while (n-- > 0 && i < count) {
-        if (toks[i].type == TOK_OBJECT) {
-            idx = wisp_json_find(js, toks, count, i, "index");
-            if (idx < 0 || (wisp_json_u32(js, &toks[idx], &index) && index == 0))
-                return i;
+        if (toks[i].type == WISP_TOK_OBJECT) {
+            find_keys(js, toks, count, i, choice_keys, C_N, c);
+            if (c[C_INDEX] < 0 ||
+                (wisp_json_u32(js, &toks[c[C_INDEX]], &index) && index == 0))
+                return true;
         }
         i = wisp_json_skip(toks, count, i);
     }
-    return -1;
+    return false;
+}
+
+/* A role or finish_reason: a non-empty string is stored and reported the
+ * first time only. */
+static wisp_status first_event(const char *js, const wisp_token *toks, int i,
+                               bool *seen, char *dst, size_t cap,
+                               wisp_event_type type, wisp_response *resp,
+                               wisp_event_fn cb, void *user)
+{
+    wisp_status s;
+    if (*seen || !is_type(toks, i, WISP_TOK_STRING) ||
+        toks[i].end == toks[i].start)
+        return WISP_OK;
+    *seen = true;
+    s = first_field(js, toks, i, dst, cap, resp);
+    if (s == WISP_OK && send_event(cb, user, type, dst, strlen(dst), NULL) != 0)
+        s = WISP_ERR_CANCELLED;
+    return s;
+}
+
+static wisp_status put_text(wisp_stream *st, wisp_unescape *u, wisp_text *text,
+                            wisp_event_type type, const char *js,
+                            const wisp_token *t, wisp_event_fn cb, void *user,
+                            char *scratch, size_t scratch_cap)
+{
+    sink k;
+    sink_open(&k, st, text, type, cb, user, scratch, scratch_cap);
+    return put_delta(&k, u, js, t);
 }
 
 /* One chat.completion.chunk (root object at token 0). */
-static wisp_status read_chunk(wisp_stream *st, const char *js, wisp_token *toks,
-                              int count, wisp_response *resp, wisp_event_fn cb,
+static wisp_status read_chunk(wisp_stream *st, const char *js, size_t len,
+                              wisp_token *toks, size_t ntoks, int count,
+                              wisp_response *resp, wisp_event_fn cb,
                               void *user, char *scratch, size_t scratch_cap)
 {
-    int i, choice, delta = -1;
-    sink k;
+    int r[R_N], c[C_N], d[D_N];
+    int i;
     wisp_status s;
 
-    s = first_field(js, toks, wisp_json_find(js, toks, count, 0, "id"),
-                    resp->id, sizeof resp->id, resp);
+    find_keys(js, toks, count, 0, root_keys, R_N, r);
+    if (r[R_ERROR] >= 0 && !wisp_json_is_null(js, &toks[r[R_ERROR]]))
+        return api_error(js, len, toks, ntoks, resp);
+
+    s = first_field(js, toks, r[R_ID], resp->id, sizeof resp->id, resp);
     if (s == WISP_OK)
-        s = first_field(js, toks, wisp_json_find(js, toks, count, 0, "model"),
-                        resp->model, sizeof resp->model, resp);
+        s = first_field(js, toks, r[R_MODEL], resp->model, sizeof resp->model,
+                        resp);
     if (s != WISP_OK)
         return s;
-    if (resp->created == 0) {
-        i = wisp_json_find(js, toks, count, 0, "created");
-        if (i >= 0)
-            (void)wisp_json_i64(js, &toks[i], &resp->created);
-    }
+    if (resp->created == 0 && r[R_CREATED] >= 0)
+        (void)wisp_json_i64(js, &toks[r[R_CREATED]], &resp->created);
 
-    choice = first_choice(js, toks, count,
-                          wisp_json_find(js, toks, count, 0, "choices"));
-    if (choice >= 0) {
-        delta = wisp_json_find(js, toks, count, choice, "delta");
-        if (delta >= 0 && toks[delta].type != TOK_OBJECT)
-            delta = -1;
-    }
+    d[D_ROLE] = d[D_CONTENT] = d[D_REASONING_CONTENT] = d[D_REASONING] = -1;
+    if (!first_choice(js, toks, count, r[R_CHOICES], c))
+        c[C_DELTA] = c[C_FINISH] = -1;
+    else
+        find_keys(js, toks, count, c[C_DELTA], delta_keys, D_N, d);
 
-    if (delta >= 0 && !st->role_seen) {
-        i = wisp_json_find(js, toks, count, delta, "role");
-        if (i >= 0 && toks[i].type == TOK_STRING &&
-            toks[i].end > toks[i].start) {
-            st->role_seen = true;
-            s = first_field(js, toks, i, resp->role, sizeof resp->role, resp);
-            if (s != WISP_OK)
-                return s;
-            if (send_event(cb, user, WISP_EVENT_ROLE, resp->role,
-                           strlen(resp->role), NULL) != 0)
-                return WISP_ERR_CANCELLED;
-        }
-    }
+    s = first_event(js, toks, d[D_ROLE], &st->role_seen, resp->role,
+                    sizeof resp->role, WISP_EVENT_ROLE, resp, cb, user);
+    if (s != WISP_OK)
+        return s;
 
-    if (delta >= 0) {
-        /* reasoning_content (DeepSeek, vLLM) wins over reasoning
-         * (OpenRouter, Ollama): some servers send both, same text. */
-        i = wisp_json_find(js, toks, count, delta, "reasoning_content");
-        if (i < 0 || toks[i].type != TOK_STRING)
-            i = wisp_json_find(js, toks, count, delta, "reasoning");
-        if (i >= 0 && toks[i].type == TOK_STRING) {
-            sink_open(&k, st, &resp->reasoning, WISP_EVENT_REASONING, cb, user,
-                      scratch, scratch_cap);
-            s = put_delta(&k, &st->reasoning_u, js, &toks[i]);
-            if (s != WISP_OK)
-                return s;
-        }
-        i = wisp_json_find(js, toks, count, delta, "content");
-        if (i >= 0 && toks[i].type == TOK_STRING) {
-            sink_open(&k, st, &resp->content, WISP_EVENT_CONTENT, cb, user,
-                      scratch, scratch_cap);
-            s = put_delta(&k, &st->content_u, js, &toks[i]);
-            if (s != WISP_OK)
-                return s;
-        }
-    }
-
-    if (choice >= 0 && !st->finish_seen) {
-        i = wisp_json_find(js, toks, count, choice, "finish_reason");
-        if (i >= 0 && toks[i].type == TOK_STRING && toks[i].end > toks[i].start) {
-            st->finish_seen = true;
-            s = first_field(js, toks, i, resp->finish_reason,
-                            sizeof resp->finish_reason, resp);
-            if (s != WISP_OK)
-                return s;
-            if (send_event(cb, user, WISP_EVENT_FINISH, resp->finish_reason,
-                           strlen(resp->finish_reason), NULL) != 0)
-                return WISP_ERR_CANCELLED;
-        }
-    }
-
-    i = wisp_json_find(js, toks, count, 0, "usage");
-    if (i < 0 || toks[i].type != TOK_OBJECT) {
-        i = wisp_json_find(js, toks, count, 0, "x_groq");
-        if (i >= 0 && toks[i].type == TOK_OBJECT)
-            i = wisp_json_find(js, toks, count, i, "usage");
-    }
-    if (i >= 0 && toks[i].type == TOK_OBJECT) {
-        wisp_usage u;
-        memset(&u, 0, sizeof u);
-        s = wisp_json_usage(js, toks, count, i, &u);
+    /* reasoning_content (DeepSeek, vLLM, llama.cpp) wins over reasoning
+     * (OpenRouter, Ollama): some servers send both with the same text.
+     * Reasoning goes first: models reason before they answer. */
+    i = is_type(toks, d[D_REASONING_CONTENT], WISP_TOK_STRING)
+            ? d[D_REASONING_CONTENT]
+            : d[D_REASONING];
+    if (is_type(toks, i, WISP_TOK_STRING)) {
+        s = put_text(st, &st->reasoning_u, &resp->reasoning,
+                     WISP_EVENT_REASONING, js, &toks[i], cb, user, scratch,
+                     scratch_cap);
         if (s != WISP_OK)
             return s;
-        u.present = true;
-        resp->usage = u; /* the last one wins: never added up */
+    }
+    i = d[D_CONTENT];
+    if (is_type(toks, i, WISP_TOK_STRING)) {
+        s = put_text(st, &st->content_u, &resp->content, WISP_EVENT_CONTENT,
+                     js, &toks[i], cb, user, scratch, scratch_cap);
+        if (s != WISP_OK)
+            return s;
+    }
+
+    s = first_event(js, toks, c[C_FINISH], &st->finish_seen,
+                    resp->finish_reason, sizeof resp->finish_reason,
+                    WISP_EVENT_FINISH, resp, cb, user);
+    if (s != WISP_OK)
+        return s;
+
+    i = r[R_USAGE];
+    if (!is_type(toks, i, WISP_TOK_OBJECT) &&
+        is_type(toks, r[R_XGROQ], WISP_TOK_OBJECT))
+        i = wisp_json_find(js, toks, count, r[R_XGROQ], "usage");
+    if (is_type(toks, i, WISP_TOK_OBJECT)) {
+        /* The last one wins, never added up.  A usage object of odd shape
+         * is ignored: the reply itself is fine. */
+        wisp_usage u;
+        if (wisp_json_usage(js, toks, count, i, &u) == WISP_OK)
+            resp->usage = u;
     }
     return WISP_OK;
 }
@@ -307,7 +353,6 @@ wisp_status wisp_stream_event(wisp_stream *st, const wisp_sse_out *ev,
     const char *js;
     size_t len, a, b;
     int count = 0;
-    int err;
     wisp_status s;
 
     if (st == NULL || ev == NULL || resp == NULL ||
@@ -339,17 +384,13 @@ wisp_status wisp_stream_event(wisp_stream *st, const wisp_sse_out *ev,
         return s;
     if (count < 1)
         return WISP_ERR_JSON;
-    if (toks[0].type == TOK_ARRAY) /* Gemini's [{"error": {...}}] */
+    if (toks[0].type == WISP_TOK_ARRAY) /* Gemini's [{"error": {...}}] */
         return wisp_json_read_error(js, len, toks, ntoks, resp) == WISP_OK
                    ? WISP_ERR_API
                    : WISP_ERR_JSON;
-    if (toks[0].type != TOK_OBJECT)
+    if (toks[0].type != WISP_TOK_OBJECT)
         return WISP_ERR_JSON;
-    err = wisp_json_find(js, toks, count, 0, "error");
-    if (err >= 0 && !is_null(js, &toks[err]))
-        return api_error(js, len, toks, ntoks, resp);
-
-    return read_chunk(st, js, toks, count, resp, cb, user, scratch,
+    return read_chunk(st, js, len, toks, ntoks, count, resp, cb, user, scratch,
                       scratch_cap);
 }
 

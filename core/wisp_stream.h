@@ -11,6 +11,7 @@
  *   choices[0].delta.content           WISP_EVENT_CONTENT, resp->content
  *   choices[0].finish_reason           WISP_EVENT_FINISH once, resp->finish_reason
  *   usage (or Groq's x_groq.usage)     resp->usage: the last one sent wins
+ *                                      (one of odd shape is ignored)
  *   id, model, created                 the first non-empty value wins
  *
  * "choices[0]" is the choice with "index": 0 (or no index).  The usage

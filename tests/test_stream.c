@@ -724,6 +724,9 @@ static void test_usage_last_wins_once(void **state)
                  "\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":%d,\"total_tokens\":%d}}\n\n",
              i, i, 7 + i);
     sse_data(&b, "{\"choices\":[],\"usage\":null}");
+    /* odd shapes are ignored, not fatal */
+    sse_data(&b, "{\"choices\":[],\"usage\":{\"prompt_tokens_details\":\"x\",\"total_tokens\":99}}");
+    sse_data(&b, "{\"choices\":[],\"usage\":\"none\"}");
     finish_chunk(&b, "stop");
     sse_data(&b, "[DONE]");
     expect_stream(&b, WISP_OK, "12345", NULL, &r);
