@@ -368,7 +368,7 @@ wisp_status wisp_unescape_feed(wisp_unescape *u, const char *src, size_t n,
         stage_put(&o, (const char *)&c, 1);
         run = i;
     }
-    if (st == WISP_OK)
+    if (st == WISP_OK && i > run)
         stage_put(&o, (const char *)s + run, i - run);
     stage_flush(&o);
     if (o.stopped)
@@ -485,7 +485,8 @@ static long entity(const char *s, size_t n, size_t i, size_t *end)
             d = hex_value((unsigned char)s[j]);
             if (d < 0 || d >= base)
                 break;
-            cp = cp * base + d;
+            if (cp <= 0x10FFFF) /* stays far below 2^31 on 32-bit long */
+                cp = cp * base + d;
         }
         if (digits == 0 || j >= n || s[j] != ';')
             return -1;

@@ -8,6 +8,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -512,6 +513,14 @@ static void test_unescape_runs_and_cancel(void **state)
                                         &k), WISP_OK);
     assert_int_equal(wisp_unescape_finish(&u, sink_emit, &k),
                      WISP_ERR_CANCELLED);
+    /* cancel while a long run goes straight to the caller */
+    sink_init(&k);
+    k.stop_after = 1;
+    memset(big, 'a', sizeof big);
+    wisp_unescape_init(&u);
+    assert_int_equal(wisp_unescape_feed(&u, big, sizeof big, false, sink_emit,
+                                        &k), WISP_ERR_CANCELLED);
+    assert_int_equal(k.calls, 1);
     /* validate only */
     wisp_unescape_init(&u);
     assert_int_equal(wisp_unescape_feed(&u, LIT("\\u00e9"), false, NULL, NULL),
@@ -566,6 +575,15 @@ static void test_tokenize_too_complex(void **state)
                      WISP_ERR_ARG);
     assert_int_equal(wisp_json_tokenize(LIT("{}"), g_toks, 4, NULL),
                      WISP_ERR_ARG);
+    /* only the tokens the text needs are touched, whatever cap says */
+    assert_int_equal(wisp_json_tokenize(LIT("[1]"), g_toks, SIZE_MAX, &count),
+                     WISP_OK);
+    assert_int_equal(count, 2);
+#if SIZE_MAX > INT_MAX
+    /* refused before a byte is read */
+    assert_int_equal(wisp_json_tokenize("{}", (size_t)INT_MAX + 1, g_toks, 4,
+                                        &count), WISP_ERR_TOO_LARGE);
+#endif
 }
 
 static void test_tokenize_trailing_garbage(void **state)
@@ -807,6 +825,8 @@ static void test_usage(void **state)
                      WISP_ERR_JSON);
     assert_int_equal(u.prompt_tokens, 1);
     assert_int_equal(wisp_json_usage(js, g_toks, count, count, &u),
+                     WISP_ERR_ARG);
+    assert_int_equal(wisp_json_usage(js, g_toks, count, elem[0], NULL),
                      WISP_ERR_ARG);
 }
 
@@ -1273,6 +1293,8 @@ static void test_error_not_errors(void **state)
     assert_int_equal(wisp_json_read_error("{\"error\":\"x\"}", 13, g_toks, 2,
                                           &r), WISP_ERR_TOO_COMPLEX);
     assert_int_equal(error_body("{\"detail\":[]}", &r), WISP_ERR_JSON);
+    assert_int_equal(wisp_json_read_error("{}", 2, g_toks, 4, NULL),
+                     WISP_ERR_ARG);
 }
 
 static void test_error_truncated(void **state)
@@ -1337,6 +1359,11 @@ static void test_html_scripts_entities(void **state)
     assert_string_equal(r.error_message, "a b c");
     html("<p>a<script", &r);
     assert_string_equal(r.error_message, "a");
+    /* no ';', no digits, beyond U+10FFFF, a surrogate, 8 and 9 digits */
+    html("<p>&#65&#x;&#;&#1114112;&#xD800;&#xFFFFFFFF;&#x000000041;&#9;x"
+         "&#10;</p>", &r);
+    assert_string_equal(r.error_message,
+                        "&#65&#x;&#;" FFFD FFFD FFFD "&#x000000041; x");
     html("<p>1 < 2 <3 <", &r);
     assert_string_equal(r.error_message, "1 < 2 <3 <");
 }

@@ -1,0 +1,407 @@
+/*
+ * fuzz_json.c - libFuzzer harness for the JSON reader and unescaper.
+ *
+ * The whole input is the document (so plain JSON files make a good seed
+ * corpus); caps and split points come from a hash of it.  Each input:
+ *  - tokenized: token tree invariants (offsets, parents, sizes agree with
+ *    wisp_json_skip) and helper calls on every token;
+ *  - read as a completion twice, with roomy and with tiny text buffers: the
+ *    statuses agree and the tiny texts are exact prefixes of the roomy ones;
+ *  - read as an error body, and rendered as an HTML page;
+ *  - unescaped as one string, whole and split into pieces (each piece in its
+ *    own exactly-sized heap block): same status and same text when no split
+ *    falls inside an escape.
+ * Every text produced must be NUL-terminated, fit its buffer, and be valid
+ * UTF-8; every emitted piece must be whole characters.  abort() on failure.
+ *
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Icore \
+ *       tests/fuzz/fuzz_json.c core/wisp_json.c core/wisp_text.c
+ *   clang -DWISP_FUZZ_MAIN -g -fsanitize=address,undefined -Icore \
+ *       tests/fuzz/fuzz_json.c core/wisp_json.c core/wisp_text.c \
+ *       -o replay_json && ./replay_json FILE...
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wisp_json.h"
+
+#define CHECK(cond)                                                           \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            abort();                                                          \
+        }                                                                     \
+    } while (0)
+
+#define BIG 8192
+
+/* Strict UTF-8 check, independent of the code under test. */
+static bool valid_utf8(const uint8_t *s, size_t n)
+{
+    size_t i = 0, k, need;
+    uint32_t cp;
+    while (i < n) {
+        uint8_t c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            need = 2;
+            cp = c & 0x1Fu;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 3;
+            cp = c & 0x0Fu;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 4;
+            cp = c & 0x07u;
+        } else {
+            return false;
+        }
+        if (i + need > n)
+            return false;
+        for (k = 1; k < need; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3Fu);
+        }
+        if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += need;
+    }
+    return true;
+}
+
+/* A fixed field: NUL inside cap, valid UTF-8. */
+static void check_field(const char *f, size_t cap)
+{
+    const char *nul = memchr(f, '\0', cap);
+    CHECK(nul != NULL);
+    CHECK(valid_utf8((const uint8_t *)f, (size_t)(nul - f)));
+}
+
+static void check_text(const wisp_text *t)
+{
+    if (t->cap == 0 || t->buf == NULL) {
+        CHECK(t->len == 0);
+    } else {
+        CHECK(t->len < t->cap);
+        CHECK(t->buf[t->len] == '\0');
+        CHECK(valid_utf8((const uint8_t *)t->buf, t->len));
+    }
+    CHECK(t->len <= t->full_len);
+    CHECK(t->truncated == (t->len < t->full_len));
+}
+
+static void check_response(const wisp_response *r)
+{
+    check_text(&r->content);
+    check_text(&r->reasoning);
+    check_field(r->id, sizeof r->id);
+    check_field(r->model, sizeof r->model);
+    check_field(r->role, sizeof r->role);
+    check_field(r->finish_reason, sizeof r->finish_reason);
+    check_field(r->error_message, sizeof r->error_message);
+    check_field(r->error_type, sizeof r->error_type);
+    check_field(r->error_code, sizeof r->error_code);
+    check_field(r->error_param, sizeof r->error_param);
+}
+
+static uint32_t hash_bytes(const uint8_t *p, size_t n)
+{
+    uint32_t h = 2166136261u;
+    while (n-- > 0)
+        h = (h ^ *p++) * 16777619u;
+    return h;
+}
+
+static uint32_t next_rand(uint32_t *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return *seed >> 8;
+}
+
+/* ---- tokens --------------------------------------------------------------- */
+
+static void check_tokens(const char *js, size_t n, const wisp_token *t,
+                         int count)
+{
+    int i, k, left;
+    uint32_t u;
+    int64_t s;
+    char f[8];
+    bool cut = false;
+
+    CHECK(count >= 1);
+    CHECK(wisp_json_skip(t, count, 0) == count);
+    for (i = 0; i < count; i++) {
+        CHECK(t[i].type >= WISP_TOK_OBJECT && t[i].type <= WISP_TOK_PRIMITIVE);
+        CHECK(t[i].start >= 0 && t[i].start <= t[i].end);
+        CHECK((size_t)t[i].end <= n);
+        CHECK(t[i].parent >= -1 && t[i].parent < i);
+        CHECK(i == 0 || t[i].parent >= 0);
+        CHECK(i == 0 || t[i].start > t[i - 1].start);
+        k = wisp_json_skip(t, count, i);
+        CHECK(k > i && k <= count);
+        if (t[i].type == WISP_TOK_OBJECT || t[i].type == WISP_TOK_ARRAY) {
+            /* walking the children by skip lands exactly past the subtree */
+            k = i + 1;
+            for (left = t[i].size; left > 0; left--) {
+                CHECK(k < count && t[k].parent == i);
+                if (t[i].type == WISP_TOK_OBJECT)
+                    CHECK(t[k].type == WISP_TOK_STRING && t[k].size == 1);
+                k = wisp_json_skip(t, count, k);
+            }
+            CHECK(k == wisp_json_skip(t, count, i));
+        } else if (t[i].type == WISP_TOK_STRING) {
+            CHECK(t[i].size == 0 || t[i].size == 1);
+            if (t[i].size == 1)
+                CHECK(t[t[i].parent].type == WISP_TOK_OBJECT);
+        } else {
+            CHECK(t[i].size == 0);
+        }
+        (void)wisp_json_u32(js, &t[i], &u);
+        (void)wisp_json_i64(js, &t[i], &s);
+        (void)wisp_json_is_null(js, &t[i]);
+        (void)wisp_json_eq(js, &t[i], "content");
+        if (wisp_json_field(js, &t[i], f, sizeof f, &cut) == WISP_OK)
+            check_field(f, sizeof f);
+        else
+            CHECK(f[0] == '\0');
+    }
+    if (t[0].type == WISP_TOK_OBJECT)
+        (void)wisp_json_find(js, t, count, 0, "choices");
+}
+
+/* ---- unescape -------------------------------------------------------------- */
+
+typedef struct sink {
+    uint8_t buf[BIG * 2];
+    size_t len;
+} sink;
+
+static int sink_emit(void *ctx, const char *s, size_t n)
+{
+    sink *k = (sink *)ctx;
+    CHECK(n > 0);
+    CHECK(valid_utf8((const uint8_t *)s, n)); /* whole characters only */
+    CHECK(k->len + n <= sizeof k->buf);
+    memcpy(k->buf + k->len, s, n);
+    k->len += n;
+    return 0;
+}
+
+static sink g_whole, g_split;
+
+/* Feeds data in pieces ending at the given cut offsets. */
+static wisp_status feed_pieces(const uint8_t *data, size_t size,
+                               const size_t *cuts, int ncuts, sink *out)
+{
+    wisp_unescape u;
+    wisp_status st = WISP_OK;
+    size_t from = 0, to, n;
+    int i;
+    char *piece;
+
+    out->len = 0;
+    wisp_unescape_init(&u);
+    for (i = 0; i <= ncuts && st == WISP_OK; i++) {
+        to = i < ncuts ? cuts[i] : size;
+        n = to - from;
+        piece = malloc(n ? n : 1); /* exact size: ASan sees over-reads */
+        CHECK(piece != NULL);
+        if (n > 0)
+            memcpy(piece, data + from, n);
+        st = wisp_unescape_feed(&u, n ? piece : NULL, n, true, sink_emit, out);
+        free(piece);
+        from = to;
+    }
+    if (st == WISP_OK)
+        st = wisp_unescape_finish(&u, sink_emit, out);
+    return st;
+}
+
+/* True when offset p lies strictly inside an escape sequence. */
+static bool inside_escape(const uint8_t *s, size_t n, size_t p)
+{
+    size_t i = 0, len;
+    while (i < n && i < p) {
+        if (s[i] != '\\') {
+            i++;
+            continue;
+        }
+        len = (i + 1 < n && s[i + 1] == 'u') ? 6 : 2;
+        if (p > i && p < i + len)
+            return true;
+        i += len;
+    }
+    return false;
+}
+
+static void fuzz_unescape(const uint8_t *data, size_t size, uint32_t seed)
+{
+    wisp_unescape u;
+    wisp_status whole, split;
+    size_t cuts[4], p;
+    int ncuts = 0, i;
+
+    g_whole.len = 0;
+    wisp_unescape_init(&u);
+    whole = wisp_unescape_feed(&u, (const char *)data, size, false, sink_emit,
+                               &g_whole);
+    CHECK(whole == WISP_OK || whole == WISP_ERR_JSON);
+    CHECK(u.high == 0 && u.part_len == 0);
+
+    /* up to 4 sorted cut points from the seed */
+    for (i = 0; i < 4 && size > 0; i++) {
+        p = next_rand(&seed) % (size + 1);
+        if (ncuts > 0 && p < cuts[ncuts - 1])
+            p = cuts[ncuts - 1];
+        cuts[ncuts++] = p;
+    }
+    split = feed_pieces(data, size, cuts, ncuts, &g_split);
+    CHECK(split == WISP_OK || split == WISP_ERR_JSON);
+    for (i = 0; i < ncuts; i++)
+        if (inside_escape(data, size, cuts[i]))
+            return;
+    CHECK(split == whole);
+    if (whole == WISP_OK) {
+        CHECK(g_split.len == g_whole.len);
+        CHECK(memcmp(g_split.buf, g_whole.buf, g_whole.len) == 0);
+    }
+    /* short inputs: every single split point */
+    if (size <= 24 && whole == WISP_OK) {
+        for (p = 0; p <= size; p++) {
+            if (inside_escape(data, size, p))
+                continue;
+            CHECK(feed_pieces(data, size, &p, 1, &g_split) == WISP_OK);
+            CHECK(g_split.len == g_whole.len);
+            CHECK(memcmp(g_split.buf, g_whole.buf, g_whole.len) == 0);
+        }
+    }
+}
+
+/* ---- documents ---------------------------------------------------------- */
+
+static wisp_token g_toks[256];
+static char g_content[BIG], g_reasoning[BIG];
+static char g_small_content[32], g_small_reasoning[32];
+
+static void fuzz_documents(const char *js, size_t size, uint32_t seed)
+{
+    static wisp_response big, small;
+    size_t ntoks = 1 + next_rand(&seed) % 256;
+    size_t ccap = next_rand(&seed) % sizeof g_small_content;
+    size_t rcap = next_rand(&seed) % sizeof g_small_reasoning;
+    wisp_status a, b;
+    int count;
+
+    a = wisp_json_tokenize(js, size, g_toks, ntoks, &count);
+    CHECK(a == WISP_OK || a == WISP_ERR_JSON || a == WISP_ERR_TOO_COMPLEX);
+    if (a == WISP_OK)
+        check_tokens(js, size, g_toks, count);
+    else
+        CHECK(count == 0);
+
+    wisp_response_init(&big, g_content, sizeof g_content, g_reasoning,
+                       sizeof g_reasoning);
+    a = wisp_json_read_completion(js, size, g_toks, ntoks, &big);
+    check_response(&big);
+
+    wisp_response_init(&small, ccap ? g_small_content : NULL, ccap,
+                       g_small_reasoning, rcap);
+    b = wisp_json_read_completion(js, size, g_toks, ntoks, &small);
+    check_response(&small);
+    CHECK(a == b);
+    if (!big.content.truncated) {
+        CHECK(small.content.full_len == big.content.len);
+        CHECK(memcmp(small.content.buf ? small.content.buf : "",
+                     big.content.buf, small.content.len) == 0);
+    }
+    if (!big.reasoning.truncated) {
+        CHECK(small.reasoning.full_len == big.reasoning.len);
+        CHECK(memcmp(small.reasoning.buf, big.reasoning.buf,
+                     small.reasoning.len) == 0);
+    }
+    CHECK(strcmp(small.id, big.id) == 0);
+    CHECK(small.usage.total_tokens == big.usage.total_tokens);
+
+    a = wisp_json_read_error(js, size, g_toks, ntoks, &small);
+    CHECK(a == WISP_OK || a == WISP_ERR_JSON || a == WISP_ERR_TOO_COMPLEX);
+    check_response(&small);
+
+    wisp_text_from_html(js, size, &small);
+    check_response(&small);
+    if (small.error_message[0] != '\0') {
+        size_t n = strlen(small.error_message), i;
+        CHECK(small.error_message[0] != ' ');
+        CHECK(small.error_message[n - 1] != ' ');
+        for (i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)small.error_message[i];
+            CHECK(c >= 0x20 && c != 0x7F);
+            CHECK(!(c == ' ' && small.error_message[i + 1] == ' '));
+        }
+    }
+}
+
+/* wisp_response_init lives in the client; a stand-in keeps this harness
+ * linkable with only the JSON sources.  Weak so the real one wins when the
+ * whole core is linked in (as the Makefile does). */
+#if defined(__GNUC__)
+__attribute__((weak))
+#endif
+void wisp_response_init(wisp_response *resp, char *content, size_t content_cap,
+                        char *reasoning, size_t reasoning_cap)
+{
+    memset(resp, 0, sizeof *resp);
+    resp->content.buf = content;
+    resp->content.cap = content_cap;
+    resp->reasoning.buf = reasoning;
+    resp->reasoning.cap = reasoning_cap;
+    wisp_text_reset(&resp->content);
+    wisp_text_reset(&resp->reasoning);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    uint32_t seed = hash_bytes(data, size);
+
+    if (size > BIG)
+        return 0;
+    fuzz_documents((const char *)data, size, seed);
+    fuzz_unescape(data, size, seed ^ 0x5bd1e995u);
+    return 0;
+}
+
+#ifdef WISP_FUZZ_MAIN
+/* Replays the files named on the command line, without libFuzzer. */
+#include <stdio.h>
+
+int main(int argc, char **argv)
+{
+    int i;
+    for (i = 1; i < argc; i++) {
+        FILE *f = fopen(argv[i], "rb");
+        uint8_t *buf;
+        long n;
+        if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+            fseek(f, 0, SEEK_SET) != 0) {
+            fprintf(stderr, "cannot read %s\n", argv[i]);
+            return 1;
+        }
+        buf = malloc((size_t)n + 1);
+        if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+            fprintf(stderr, "cannot read %s\n", argv[i]);
+            return 1;
+        }
+        fclose(f);
+        LLVMFuzzerTestOneInput(buf, (size_t)n);
+        free(buf);
+    }
+    printf("replayed %d inputs\n", argc - 1);
+    return 0;
+}
+#endif
