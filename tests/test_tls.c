@@ -999,7 +999,7 @@ int main(int argc, char **argv)
     printf("test_tls: mbedTLS %s\n", MBEDTLS_VERSION_STRING);
     if (!setup()) {
         teardown();
-        printf("0 passed, 1 failed\n");
+        printf("[  FAILED  ] 1 test(s), setup.\n0 passed, 1 failed\n");
         return 1;
     }
     for (i = 0; i < sizeof tests / sizeof tests[0]; i++) {
@@ -1018,6 +1018,10 @@ int main(int argc, char **argv)
     }
     teardown();
     FREE_PSA();
+    /* The cmocka summary lines tests/run_units.sh adds up, then ours. */
+    printf("[  PASSED  ] %d test(s).\n", passed);
+    if (failed > 0)
+        printf("[  FAILED  ] %d test(s), listed above.\n", failed);
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
