@@ -351,6 +351,17 @@ static void tls_close(void *ctx)
     tls->peer_closed = false; /* recv now says WISP_ERR_CLOSED */
 }
 
+/* Handles what mbedTLS says besides data.  Returns true to call again. */
+static bool io_again(wisp_tls *tls, int ret)
+{
+    if (is_new_ticket(ret)) {
+        save_session(tls);
+        return true;
+    }
+    return (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) &&
+           tls->inner_status == WISP_OK;
+}
+
 static bool same_peer(const wisp_tls *tls, const char *host, uint16_t port)
 {
     return tls->have_saved && tls->saved_port == port &&
@@ -415,10 +426,7 @@ static wisp_status tls_connect(void *ctx, const char *host, uint16_t port,
         ret = mbedtls_ssl_handshake(&tls->ssl);
         if (ret == 0)
             break;
-        if (is_new_ticket(ret))
-            continue;
-        if ((ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) &&
-            tls->inner_status == WISP_OK)
+        if (io_again(tls, ret))
             continue;
         st = handshake_failure(tls, ret, name);
         /* A session the server choked on is not worth offering again. */
@@ -444,17 +452,6 @@ static wisp_status tls_connect(void *ctx, const char *host, uint16_t port,
     if (!is_tls13(tls))
         save_session(tls);
     return WISP_OK;
-}
-
-/* Handles what mbedTLS says besides data.  Returns true to call again. */
-static bool io_again(wisp_tls *tls, int ret)
-{
-    if (is_new_ticket(ret)) {
-        save_session(tls);
-        return true;
-    }
-    return (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) &&
-           tls->inner_status == WISP_OK;
 }
 
 /* Status for a failed read or write after the handshake; the connection is
