@@ -33,7 +33,8 @@ TLS_SRC   := $(sort $(wildcard port/mbedtls/*.c))
 LIB_SRC   := $(CORE_SRC) $(POSIX_SRC) $(TLS_SRC)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all lib deps test unit e2e valgrind size fuzz bench demo install clean
+.PHONY: all lib deps test unit e2e e2e-valgrind valgrind asan check-core size fuzz fuzz-replay \
+        bench demo install clean test-mbedtls3
 
 all: lib $(BUILD)/wisp-chat
 
@@ -97,15 +98,37 @@ e2e: all
 	tail -n 1 $(BUILD)/e2e.log | awk '/passed, .* failed/ {print "e2e all", $$1, $$3}' >>$(WISP_RESULTS); \
 	exit $$rc
 
+# The CLI end to end under valgrind memcheck (slow scenarios skipped).
+e2e-valgrind: all
+	@$(PYTHON) tests/e2e.py --valgrind >$(BUILD)/e2e-valgrind.log 2>&1; rc=$$?; \
+	grep -v '^ok ' $(BUILD)/e2e-valgrind.log; \
+	tail -n 1 $(BUILD)/e2e-valgrind.log | awk '/passed, .* failed/ {print "e2e-valgrind all", $$1, $$3}' >>$(WISP_RESULTS); \
+	exit $$rc
+
+# core/ must not reach for the heap, stdio or the OS: check every object.
+FORBIDDEN := malloc calloc realloc free strdup printf fprintf sprintf snprintf puts fopen \
+             exit abort socket connect send recv read write time clock_gettime
+check-core: lib
+	@bad=0; for o in $(BUILD)/obj/core/*.o; do \
+	    syms=$$(nm -u $$o | awk '{print $$2}' | grep -xE '$(shell echo $(FORBIDDEN) | tr ' ' '|')'); \
+	    if [ -n "$$syms" ]; then echo "FAIL $$o uses: $$syms"; bad=1; fi; \
+	done; \
+	n=$$(ls $(BUILD)/obj/core/*.o | wc -l); \
+	if [ $$bad = 0 ]; then echo "ok   check-core: $$n objects, no heap/stdio/OS symbols"; \
+	    echo "check-core all $$n 0" >>$(WISP_RESULTS); else echo "check-core all 0 1" >>$(WISP_RESULTS); fi; \
+	exit $$bad
+
 # Everything the README promises; ends with "N passed, N failed".
 test: deps
 	@mkdir -p build && rm -f $(WISP_RESULTS)
 	@fail=0; \
 	$(MAKE) --no-print-directory all || fail=1; \
+	$(MAKE) --no-print-directory check-core || fail=1; \
 	$(MAKE) --no-print-directory unit || fail=1; \
 	$(MAKE) --no-print-directory valgrind || fail=1; \
 	$(MAKE) --no-print-directory asan || fail=1; \
 	$(MAKE) --no-print-directory e2e || fail=1; \
+	$(MAKE) --no-print-directory e2e-valgrind || fail=1; \
 	$(MAKE) --no-print-directory fuzz-replay || fail=1; \
 	sh tests/summary.sh || fail=1; \
 	exit $$fail

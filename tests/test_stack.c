@@ -1,0 +1,234 @@
+/*
+ * test_stack.c - peak stack of one wisp_chat call, measured by painting.
+ *
+ * The call runs on a thread whose stack is a buffer we filled with a
+ * pattern; afterwards the deepest byte that changed gives the peak.  A
+ * 1 KB reply and a 1 MB reply must use the same stack (memory does not grow
+ * with the reply), and the figure must stay under a budget fit for a small
+ * RTOS task.  The figures are printed for the README.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+/* Under valgrind the stack below the stack pointer counts as undefined:
+ * tell memcheck that reading the paint back is intended. */
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#endif
+#endif
+#ifndef VALGRIND_MAKE_MEM_DEFINED
+#define VALGRIND_MAKE_MEM_DEFINED(addr, len) ((void)(addr), (void)(len))
+#endif
+
+#include "fake_transport.h"
+#include "wisp.h"
+
+#define STACK_SIZE (256 * 1024)
+#define PAINT 0xA5
+
+/* Sanitizers and valgrind change frame sizes; the budget holds for plain
+ * builds only, the equality check holds everywhere. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+#define STACK_BUDGET 3072 /* bytes for wisp_chat and all it calls */
+
+typedef struct job {
+    const char *reply;
+    size_t reply_len;
+    bool stream;
+    bool skip_chat; /* measure everything but the call itself */
+    wisp_status status;
+    size_t content_bytes;
+    uint8_t work[2048];
+    wisp_token tokens[32];
+} job;
+
+static int count_content(void *user, const wisp_event *ev)
+{
+    job *j = (job *)user;
+    if (ev->type == WISP_EVENT_CONTENT) {
+        j->content_bytes += ev->len;
+    }
+    return 0;
+}
+
+static void *run_job(void *arg)
+{
+    job *j = (job *)arg;
+    fake_transport *fake = calloc(1, sizeof *fake);
+    wisp_transport tr;
+    wisp_config cfg;
+    wisp_client client;
+    wisp_message msg = {WISP_ROLE_USER, "hi"};
+    wisp_request req;
+    wisp_response resp;
+    char content[64];
+
+    fake_init(fake, &tr);
+    fake->split = SPLIT_RANDOM;
+    fake->seed = 3;
+    fake_add(fake, j->reply, j->reply_len, END_CLOSE);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.base_url = "http://127.0.0.1:8080/v1";
+    cfg.transport = &tr;
+    memset(&req, 0, sizeof req);
+    req.model = "m";
+    req.messages = &msg;
+    req.message_count = 1;
+    req.stream = j->stream;
+    wisp_response_init(&resp, content, sizeof content, NULL, 0);
+    if (!j->skip_chat &&
+        wisp_client_init(&client, &cfg, j->work, sizeof j->work, j->tokens, 32) == WISP_OK) {
+        j->status = wisp_chat(&client, &req, &resp, count_content, j);
+        wisp_client_close(&client);
+    }
+    free(fake);
+    return NULL;
+}
+
+/* Runs the job on a painted stack; returns the bytes of stack it touched. */
+static size_t peak_stack(job *j)
+{
+    void *mem = NULL;
+    uint8_t *stack;
+    pthread_attr_t attr;
+    pthread_t thread;
+    size_t untouched = 0;
+    size_t baseline;
+    job idle;
+
+    assert_int_equal(posix_memalign(&mem, 4096, STACK_SIZE), 0);
+    stack = (uint8_t *)mem;
+    memset(stack, PAINT, STACK_SIZE);
+    assert_int_equal(pthread_attr_init(&attr), 0);
+    assert_int_equal(pthread_attr_setstack(&attr, stack, STACK_SIZE), 0);
+    assert_int_equal(pthread_create(&thread, &attr, run_job, j), 0);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    VALGRIND_MAKE_MEM_DEFINED(stack, STACK_SIZE);
+    while (untouched < STACK_SIZE && stack[untouched] == PAINT) {
+        untouched++; /* the stack grows down from the end */
+    }
+
+    /* The same thread without the call: thread start-up, the fake
+     * transport set-up and calloc are not wisp's. */
+    memset(&idle, 0, sizeof idle);
+    idle.reply = "";
+    idle.skip_chat = true;
+    memset(stack, PAINT, STACK_SIZE);
+    assert_int_equal(pthread_create(&thread, &attr, run_job, &idle), 0);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    VALGRIND_MAKE_MEM_DEFINED(stack, STACK_SIZE);
+    baseline = 0;
+    while (baseline < STACK_SIZE && stack[baseline] == PAINT) {
+        baseline++;
+    }
+    pthread_attr_destroy(&attr);
+    free(stack);
+    return baseline > untouched ? baseline - untouched : 0;
+}
+
+static char *make_stream(size_t content_bytes, size_t *len)
+{
+    static const char piece[] = "0123456789abcdefghijklmnopqrstuvwxyz ";
+    size_t cap = content_bytes * 4 + 4096;
+    char *s = malloc(cap);
+    size_t n = (size_t)sprintf(s, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n");
+    size_t produced = 0;
+    while (produced < content_bytes) {
+        n += (size_t)sprintf(s + n, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s\"}}]}\n\n",
+                             piece);
+        produced += sizeof piece - 1;
+    }
+    n += (size_t)sprintf(s + n, "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+                                "data: [DONE]\n\n");
+    *len = n;
+    return s;
+}
+
+static void test_stack_does_not_grow_with_reply(void **state)
+{
+    job *small = calloc(1, sizeof *small);
+    job *large = calloc(1, sizeof *large);
+    size_t peak_small, peak_large;
+    char *a, *b;
+    (void)state;
+    a = make_stream(1024, &small->reply_len);
+    b = make_stream(1024 * 1024, &large->reply_len);
+    small->reply = a;
+    small->stream = true;
+    large->reply = b;
+    large->stream = true;
+
+    /* A first run resolves the libc symbols wisp calls (memcpy, ...): the
+     * dynamic linker's lazy binding needs a deep stack once per process. */
+    (void)peak_stack(small);
+    peak_small = peak_stack(small);
+    peak_large = peak_stack(large);
+    assert_int_equal(small->status, WISP_OK);
+    assert_int_equal(large->status, WISP_OK);
+    assert_true(small->content_bytes >= 1024);
+    assert_true(large->content_bytes >= 1024 * 1024);
+    print_message("peak stack of wisp_chat, streamed: 1 KB reply %zu bytes, 1 MB reply %zu bytes\n",
+                  peak_small, peak_large);
+    /* Same code path, same frames: the reply length must not matter
+     * (a few bytes of slack for alignment differences). */
+    assert_true(peak_large <= peak_small + 64);
+    if (!SANITIZED) {
+        assert_true(peak_large <= STACK_BUDGET);
+    }
+    free(a);
+    free(b);
+    free(small);
+    free(large);
+}
+
+static void test_stack_non_streamed(void **state)
+{
+    static const char body[] =
+        "{\"id\":\"c\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},"
+        "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}";
+    char reply[512];
+    job *j = calloc(1, sizeof *j);
+    size_t peak;
+    (void)state;
+    j->reply_len = (size_t)snprintf(reply, sizeof reply,
+                                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                    "Content-Length: %u\r\n\r\n%s",
+                                    (unsigned)strlen(body), body);
+    j->reply = reply;
+    (void)peak_stack(j);
+    peak = peak_stack(j);
+    assert_int_equal(j->status, WISP_OK);
+    print_message("peak stack of wisp_chat, non-streamed: %zu bytes\n", peak);
+    if (!SANITIZED) {
+        assert_true(peak <= STACK_BUDGET);
+    }
+    free(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stack_does_not_grow_with_reply),
+        cmocka_unit_test(test_stack_non_streamed),
+    };
+    return cmocka_run_group_tests_name("stack", tests, NULL, NULL);
+}
