@@ -25,7 +25,7 @@ CSTD    := -std=c99
 OPT     ?= -O2 -g
 CFLAGS  ?=
 ALL_CFLAGS := $(CSTD) $(WARN) $(OPT) -Icore -Iport/posix -Iport/mbedtls \
-              -I$(JSMN_INC) $(MBEDTLS_CFLAGS) $(CFLAGS)
+              $(MBEDTLS_CFLAGS) -I$(JSMN_INC) $(CFLAGS)
 
 CORE_SRC  := $(sort $(wildcard core/*.c))
 POSIX_SRC := $(sort $(wildcard port/posix/*.c))
@@ -33,7 +33,7 @@ TLS_SRC   := $(sort $(wildcard port/mbedtls/*.c))
 LIB_SRC   := $(CORE_SRC) $(POSIX_SRC) $(TLS_SRC)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all lib deps test unit e2e e2e-valgrind valgrind asan check-core size fuzz fuzz-replay \
+.PHONY: all lib deps test unit e2e e2e-valgrind valgrind asan check-core check-readme size fuzz fuzz-replay \
         bench demo install clean test-mbedtls3
 
 all: lib $(BUILD)/wisp-chat
@@ -118,12 +118,20 @@ check-core: lib
 	    echo "check-core all $$n 0" >>$(WISP_RESULTS); else echo "check-core all 0 1" >>$(WISP_RESULTS); fi; \
 	exit $$bad
 
+# The README's C example must compile and link as printed.
+check-readme: lib
+	@$(PYTHON) tests/readme_example.py README.md >$(BUILD)/readme_example.c
+	@$(CC) $(ALL_CFLAGS) -Wno-unused-function $(BUILD)/readme_example.c -o $(BUILD)/readme_example \
+	    $(BUILD)/libwisp.a $(MBEDTLS_LIBS) && echo "ok   check-readme: the README example builds" && \
+	    echo "check-readme all 1 0" >>$(WISP_RESULTS)
+
 # Everything the README promises; ends with "N passed, N failed".
 test: deps
 	@mkdir -p build && rm -f $(WISP_RESULTS)
 	@fail=0; \
 	$(MAKE) --no-print-directory all || fail=1; \
 	$(MAKE) --no-print-directory check-core || fail=1; \
+	$(MAKE) --no-print-directory check-readme || fail=1; \
 	$(MAKE) --no-print-directory unit || fail=1; \
 	$(MAKE) --no-print-directory valgrind || fail=1; \
 	$(MAKE) --no-print-directory asan || fail=1; \
@@ -131,6 +139,20 @@ test: deps
 	$(MAKE) --no-print-directory e2e-valgrind || fail=1; \
 	$(MAKE) --no-print-directory fuzz-replay || fail=1; \
 	sh tests/summary.sh || fail=1; \
+	exit $$fail
+
+# ---- mbedTLS 3.6: the same suite against Debian trixie's 3.6 source ------------
+
+MBEDTLS3_DIR := $(CURDIR)/build/mbedtls-3.6
+test-mbedtls3: deps
+	@sh tests/mbedtls36.sh
+	@fail=0; \
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/mbedtls3 MBEDTLS_DIR=$(MBEDTLS3_DIR) \
+	    WISP_LABEL=mbedtls3 all unit || fail=1; \
+	VALGRIND=1 $(MAKE) --no-print-directory BUILD=$(BUILD)/mbedtls3 MBEDTLS_DIR=$(MBEDTLS3_DIR) \
+	    valgrind || fail=1; \
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/mbedtls3 MBEDTLS_DIR=$(MBEDTLS3_DIR) \
+	    WISP_CHAT=$(BUILD)/mbedtls3/wisp-chat e2e || fail=1; \
 	exit $$fail
 
 # ---- size: flash per core file on Cortex-M4 ---------------------------------
@@ -195,9 +217,11 @@ fuzz-replay: $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
 bench: $(BUILD)/bench
 	@$(BUILD)/bench
 	@if command -v valgrind >/dev/null; then \
-	    valgrind --tool=callgrind --callgrind-out-file=$(BUILD)/callgrind.out $(BUILD)/bench 1048576 \
-	        2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p' | \
-	        awk '{printf "instructions per input byte (1 MiB stream, callgrind): %.1f\n", $$1 / 1048576}'; \
+	    valgrind --tool=callgrind --toggle-collect=wisp_pass --callgrind-out-file=$(BUILD)/callgrind.out \
+	        $(BUILD)/bench 1048576 >$(BUILD)/bench-cg.log 2>&1; \
+	    bytes=$$(sed -n 's/^bytes \([0-9]*\),.*/\1/p' $(BUILD)/bench-cg.log); \
+	    instr=$$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' $(BUILD)/bench-cg.log); \
+	    awk -v i=$$instr -v b=$$bytes 'BEGIN {printf "callgrind: %.1f instructions per input byte (SSE + chunk reader, %d bytes)\n", i / b, b}'; \
 	fi
 
 $(BUILD)/bench: tests/bench.c $(BUILD)/libwisp.a
