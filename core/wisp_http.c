@@ -132,7 +132,9 @@ static wisp_status content_length(wisp_http_reader *r, const uint8_t *v,
         start = i;
         while (i < n && is_digit(v[i])) {
             unsigned d = (unsigned)(v[i++] - '0');
-            if (x > (UINT64_MAX - d) / 10u) {
+            /* constant bounds: no 64-bit division on small cores */
+            if (x > UINT64_MAX / 10u ||
+                (x == UINT64_MAX / 10u && d > UINT64_MAX % 10u)) {
                 return WISP_ERR_HTTP;
             }
             x = x * 10u + d;
@@ -158,14 +160,12 @@ static wisp_status content_length(wisp_http_reader *r, const uint8_t *v,
  * early.  Anything else is ignored. */
 static void retry_after_ms(wisp_http_reader *r, const uint8_t *v, size_t n)
 {
-    uint64_t ms = 0;
+    uint32_t ms = 0;
     size_t i = 0;
     bool up = false;
     while (i < n && is_digit(v[i])) {
-        ms = ms * 10u + (uint64_t)(v[i++] - '0');
-        if (ms > UINT32_MAX) {
-            ms = UINT32_MAX;
-        }
+        unsigned d = (unsigned)(v[i++] - '0');
+        ms = ms >= UINT32_MAX / 10u ? UINT32_MAX : ms * 10u + d; /* saturate */
     }
     if (i == 0) {
         return;
@@ -186,7 +186,7 @@ static void retry_after_ms(wisp_http_reader *r, const uint8_t *v, size_t n)
     if (up && ms < UINT32_MAX) {
         ms++;
     }
-    r->retry_after_ms = (uint32_t)ms;
+    r->retry_after_ms = ms;
     r->has_retry_after_ms = true;
 }
 
@@ -350,41 +350,31 @@ static wisp_status head_end(wisp_http_reader *r, wisp_http_event *ev)
     }
     keep = r->minor_version >= 1 ? !r->conn_close
                                  : (r->conn_keep_alive && !r->conn_close);
-    r->count = 0;
-    r->col = 0;
+    r->count = 0; /* now bounds the chunk-size and trailer lines */
+    r->state = ST_DONE;
+    r->body_mode = WISP_BODY_NONE;
     if (r->status == 204 || r->status == 304) {
-        r->body_mode = WISP_BODY_NONE;
+        /* no body, whatever the framing fields say */
     } else if (r->te_chunked) {
         /* Chunked wins over Content-Length, but such a message smells of
          * smuggling, and HTTP/1.0 has no chunked: do not reuse. */
         r->body_mode = WISP_BODY_CHUNKED;
+        r->state = ST_CHUNK_SIZE;
         if (r->has_content_length || r->minor_version == 0) {
             keep = false;
         }
     } else if (r->has_content_length) {
-        r->body_mode = r->content_length != 0 ? WISP_BODY_LENGTH : WISP_BODY_NONE;
+        if (r->content_length != 0) {
+            r->body_mode = WISP_BODY_LENGTH;
+            r->state = ST_LENGTH;
+            r->remaining = r->content_length;
+        }
     } else {
         r->body_mode = WISP_BODY_CLOSE;
+        r->state = ST_CLOSE;
         keep = false;
     }
     r->keep_alive = keep;
-    switch (r->body_mode) {
-    case WISP_BODY_NONE:
-        r->state = ST_DONE;
-        break;
-    case WISP_BODY_LENGTH:
-        r->remaining = r->content_length;
-        r->state = ST_LENGTH;
-        break;
-    case WISP_BODY_CHUNKED:
-        r->remaining = 0;
-        r->chunk_digits = 0;
-        r->state = ST_CHUNK_SIZE;
-        break;
-    default:
-        r->state = ST_CLOSE;
-        break;
-    }
     *ev = WISP_HTTP_HEADERS;
     return WISP_OK;
 }

@@ -696,6 +696,7 @@ static void test_content_types(void **state)
         { "application/jsonx", false, false },
         { "text/html; charset=utf-8", false, false },
         { "+json", false, false },
+        { "a/b+json", false, true },
         { "", false, false },
     };
     char in[256];
@@ -956,6 +957,8 @@ static void test_retry_after(void **state)
         { "Retry-After: 4294967\r\n", 4294967000u },
         { "Retry-After: -5\r\n", 0 },
         { "Retry-After: 1.5\r\n", 0 },
+        { "Retry-After:\r\n", 0 },
+        { "Retry-After: 5\r\nRetry-After: soon\r\n", 5000 },
         { "retry-after-ms: 1500\r\n", 1500 },
         { "retry-after-ms: 1500.5\r\n", 1501 },
         { "retry-after-ms: 1500.000\r\n", 1500 },
@@ -1034,6 +1037,10 @@ static void test_request_id(void **state)
     RUNS(in, 256, false);
     assert_int_equal(strlen(R->request_id), WISP_REQUEST_ID_CAP - 1);
     assert_false(R->rid_cut);
+    strcpy(in + n + WISP_REQUEST_ID_CAP - 3, "\xf0\x9f\x8e\x89\r\nContent-Length: 0\r\n\r\n");
+    RUNS(in, 256, false);
+    assert_int_equal(strlen(R->request_id), WISP_REQUEST_ID_CAP - 3);
+    assert_true(R->rid_cut);
 }
 
 /* ---- closing and errors ----------------------------------------------------- */
