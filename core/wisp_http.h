@@ -109,7 +109,8 @@ typedef struct wisp_http_reader {
 } wisp_http_reader;
 
 /* line_buf holds one header line; lines longer than it are skipped when
- * wisp does not need them, else WISP_ERR_TOO_LARGE.  The longest field wisp
+ * wisp does not need them, else WISP_ERR_TOO_LARGE.  It is used only until
+ * WISP_HTTP_HEADERS: from then on the caller may reuse it (for the body).  The longest field wisp
  * needs is "transfer-encoding: " plus its value: 64 bytes is a sane minimum,
  * 256 a comfortable one. */
 void wisp_http_reader_init(wisp_http_reader *r, uint8_t *line_buf,

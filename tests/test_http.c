@@ -99,6 +99,8 @@ static void run(const uint8_t *in, size_t len, size_t line_cap,
             if (out.event == WISP_HTTP_HEADERS) {
                 assert_true(used > 0);
                 res->headers_events++;
+                /* the caller may reuse the line buffer from here on */
+                memset(line, 0xa5, line_cap);
             }
             p += used;
             n -= used;

@@ -97,6 +97,7 @@ static void run(const uint8_t *data, size_t size, size_t line_cap,
                 CHECK(++o->headers == 1);
                 CHECK(o->r.status >= 200 && o->r.status <= 999);
                 CHECK(o->r.status != 101);
+                memset(line, 0xa5, line_cap); /* the caller may reuse it */
                 break;
             case WISP_HTTP_BODY:
                 CHECK(o->headers == 1);
