@@ -148,8 +148,9 @@ static wisp_status take_value(wisp_sse *s, const uint8_t *p, size_t n)
     return WISP_OK;
 }
 
-/* Word-at-a-time search for CR or LF (portable SWAR: a byte of v is zero
- * exactly when (v - ONES) & ~v & HIGHS has its high bit). */
+/* Word-at-a-time search for CR or LF, in portable C: HAS_ZERO_BYTE(v) is
+ * non-zero exactly when some byte of v is zero.  Lines of data are most of
+ * the stream, so this loop is most of the decoder's time. */
 typedef size_t word_t;
 #define ONES ((word_t)-1 / 0xFFu)
 #define HIGHS (ONES * 0x80u)

@@ -139,19 +139,14 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Fills resp->error_* from an error text; raw text when it is no JSON. */
+/* Fills resp->error_* from an error text.  Text that is no JSON error (or
+ * one without a message) becomes the message itself, cleaned up. */
 static wisp_status api_error(const char *js, size_t len, wisp_token *toks,
                              size_t ntoks, wisp_response *resp)
 {
     if (wisp_json_read_error(js, len, toks, ntoks, resp) != WISP_OK ||
-        resp->error_message[0] == '\0') {
-        while (len > 0 && is_space(js[len - 1]))
-            len--;
-        if (len > 0 &&
-            wisp_copy_field(resp->error_message, sizeof resp->error_message,
-                            js, len))
-            resp->fields_truncated = true;
-    }
+        resp->error_message[0] == '\0')
+        wisp_text_from_html(js, len, resp);
     return WISP_ERR_API;
 }
 
@@ -199,17 +194,20 @@ static void find_keys(const char *js, const wisp_token *toks, int count,
     for (left = toks[obj].size; left > 0 && k + 1 < count; left--) {
         const char *name = js + toks[k].start;
         size_t len = (size_t)(toks[k].end - toks[k].start);
-        bool escaped = memchr(name, '\\', len) != NULL;
         for (j = 0; j < n; j++) {
-            if (out[j] >= 0)
-                continue;
-            if (escaped ? wisp_json_eq(js, &toks[k], keys[j].name)
-                        : len == keys[j].len &&
-                              memcmp(name, keys[j].name, len) == 0) {
-                out[j] = k + 1;
+            if (out[j] < 0 && len == keys[j].len && len > 0 &&
+                name[0] == keys[j].name[0] &&
+                memcmp(name, keys[j].name, len) == 0)
                 break;
-            }
         }
+        /* A key written with escapes is longer than its text: rare. */
+        if (j == n && memchr(name, '\\', len) != NULL) {
+            for (j = 0; j < n; j++)
+                if (out[j] < 0 && wisp_json_eq(js, &toks[k], keys[j].name))
+                    break;
+        }
+        if (j < n)
+            out[j] = k + 1;
         k = wisp_json_skip(toks, count, k);
     }
 }

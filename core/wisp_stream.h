@@ -16,7 +16,9 @@
  *
  * "choices[0]" is the choice with "index": 0 (or no index).  The usage
  * event is sent once, when the stream ends ([DONE] or wisp_stream_end),
- * because some servers repeat usage on several chunks.  A surrogate pair or
+ * because some servers repeat usage on several chunks.  Data `[DONE]`
+ * (white space around it allowed) ends the stream; events with empty data
+ * are skipped; events after [DONE] are ignored.  A surrogate pair or
  * UTF-8 character split across two deltas is joined; content and reasoning
  * each keep their own carry.
  */
@@ -48,10 +50,12 @@ void wisp_stream_init(wisp_stream *st);
  * NULL: the text then only goes to resp.
  *
  * Returns WISP_OK, or WISP_ERR_API (an error object, an `event: error`
- * event or an `error:` line: resp->error_* filled; text already delivered
- * stays delivered), WISP_ERR_JSON (data that is not a JSON object, or a bad
+ * event or an `error:` line: resp->error_* filled, or the error text itself
+ * as the message when it is no JSON error; text already delivered stays
+ * delivered), WISP_ERR_JSON (data that is not a JSON object, or a bad
  * escape), WISP_ERR_TOO_COMPLEX (more tokens than ntoks),
- * WISP_ERR_CANCELLED (cb returned non-zero), WISP_ERR_ARG.
+ * WISP_ERR_CANCELLED (cb returned non-zero), WISP_ERR_ARG,
+ * WISP_ERR_TOO_LARGE (data beyond INT_MAX bytes).
  */
 wisp_status wisp_stream_event(wisp_stream *st, const wisp_sse_out *ev,
                               wisp_token *toks, size_t ntoks,
@@ -59,9 +63,9 @@ wisp_status wisp_stream_event(wisp_stream *st, const wisp_sse_out *ev,
                               void *user, char *scratch, size_t scratch_cap);
 
 /*
- * End of the body (also right after [DONE]; calling it twice is harmless):
- * a surrogate or UTF-8 character left alone becomes U+FFFD, and the usage
- * event is sent when usage arrived.  Returns WISP_OK,
+ * End of the body; harmless after [DONE] and when called twice.  Unless
+ * [DONE] did it already: a surrogate or UTF-8 character left alone becomes
+ * U+FFFD, and the usage event is sent when usage arrived.  Returns WISP_OK,
  * WISP_ERR_STREAM_TRUNCATED when neither [DONE] nor a finish_reason was
  * seen (what did arrive is in resp), WISP_ERR_CANCELLED, WISP_ERR_ARG.
  */

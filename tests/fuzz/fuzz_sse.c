@@ -110,9 +110,12 @@ static void check_text(const wisp_text *t)
     CHECK(valid_utf8((const unsigned char *)t->buf, t->len));
 }
 
+/* A fixed field: NUL-terminated within its capacity, valid UTF-8. */
 static void check_field(const char *s, size_t cap)
 {
-    CHECK(memchr(s, '\0', cap) != NULL);
+    const char *end = memchr(s, '\0', cap);
+    CHECK(end != NULL);
+    CHECK(valid_utf8((const unsigned char *)s, (size_t)(end - s)));
 }
 
 static void run(const uint8_t *body, size_t n, size_t sse_cap, size_t scratch_cap, size_t ntoks,
