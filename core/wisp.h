@@ -239,22 +239,37 @@ typedef struct wisp_event {
 
 /* Called for each event as it arrives.  A long delta may arrive as more than
  * one event of the same type.  Return 0 to go on, non-zero to cancel: the
- * call then returns WISP_ERR_CANCELLED and closes the connection. */
+ * call then returns WISP_ERR_CANCELLED, and a connection with a reply still
+ * coming is closed.  The callback must not call wisp_chat or
+ * wisp_client_close on the same client. */
 typedef int (*wisp_event_fn)(void *user, const wisp_event *event);
 
 /* ------------------------------------------------------------------------ */
 /* Client.                                                                   */
 
+/* max_retries value that turns retries off. */
+#define WISP_NO_RETRIES (-1)
+
+/*
+ * Client configuration.  A zeroed struct plus base_url and transport is a
+ * working configuration: every 0 selects the default.  The client keeps a
+ * copy of the struct; api_key, headers and transport are borrowed and must
+ * stay valid while the client is used (base_url is parsed and copied).
+ */
 typedef struct wisp_config {
-    const char *base_url;   /* e.g. "https://api.evolink.ai/v1" (borrowed) */
+    const char *base_url;   /* e.g. "https://api.evolink.ai/v1" */
     const char *api_key;    /* sent as "Authorization: Bearer"; NULL: none */
-    const wisp_transport *transport; /* plain or TLS; borrowed */
-    const wisp_header *headers;      /* extra request headers, borrowed */
+    const wisp_transport *transport; /* plain or TLS */
+    const wisp_header *headers;      /* extra request headers; not Host,
+                                        Content-Length, Transfer-Encoding,
+                                        Connection, nor Authorization when
+                                        api_key is set */
     size_t header_count;
-    uint32_t connect_timeout_ms; /* 0: WISP_DEFAULT_CONNECT_TIMEOUT_MS */
-    uint32_t read_timeout_ms;    /* idle time per read; 0: default */
-    uint32_t total_timeout_ms;   /* whole call incl. retries; 0: default */
-    int max_retries;             /* <0: WISP_DEFAULT_MAX_RETRIES */
+    uint32_t connect_timeout_ms; /* TCP + TLS handshake; 0: 10 s default */
+    uint32_t read_timeout_ms;    /* idle time per read or send; 0: 60 s */
+    uint32_t total_timeout_ms;   /* whole call incl. retries; 0: 300 s */
+    int max_retries;             /* 0: WISP_DEFAULT_MAX_RETRIES (2);
+                                    WISP_NO_RETRIES; else 1..10 */
     wisp_now_fn now_ms;          /* optional */
     wisp_sleep_fn sleep_ms;      /* optional */
     void *platform_ctx;          /* passed to now_ms and sleep_ms */
@@ -266,12 +281,13 @@ typedef struct wisp_url {
     char host[WISP_HOST_CAP]; /* without brackets for IPv6 literals */
     bool host_is_ipv6;
     uint16_t port;
-    const char *path; /* base path inside the caller's URL string, "" if none */
-    size_t path_len;  /* without a trailing slash */
+    char path[WISP_PATH_CAP]; /* base path, "" if none, no trailing slash */
+    size_t path_len;
 } wisp_url;
 
-/* Parses "http[s]://host[:port][/base/path]".  WISP_OK, WISP_ERR_ARG,
- * WISP_ERR_URL (bad scheme, host, port, or characters). */
+/* Parses "http[s]://host[:port][/base/path]" into *out (copies, nothing
+ * borrowed).  WISP_OK, WISP_ERR_ARG, WISP_ERR_URL (bad scheme, host, port,
+ * characters, or a host or path longer than WISP_HOST_CAP / WISP_PATH_CAP). */
 wisp_status wisp_url_parse(const char *url, wisp_url *out);
 
 /* Connection and statistics state; treat the fields as private. */
@@ -288,7 +304,9 @@ typedef struct wisp_client {
     uint32_t requests;  /* requests sent since init */
 } wisp_client;
 
-/* Minimum work buffer: WISP_RX_CHUNK plus room for the request head. */
+/* Minimum work buffer: WISP_RX_CHUNK for receiving plus 512 bytes for a
+ * header line or an event.  2..4 KB suit streaming; a non-streamed reply
+ * must fit whole in work_size - WISP_RX_CHUNK. */
 #define WISP_WORK_MIN (WISP_RX_CHUNK + 512u)
 
 /*
@@ -305,6 +323,17 @@ wisp_status wisp_client_init(wisp_client *client, const wisp_config *cfg,
  * Sends one chat-completions request and reads the reply into resp.  With
  * request->stream the reply arrives as server-sent events, each passed to
  * on_event (may be NULL) as it arrives, and is also assembled into resp.
+ * A stream request that the server answers with one JSON object is passed
+ * to on_event as events too.  Without request->stream on_event is not
+ * called for a JSON reply.
+ *
+ * Retried (up to max_retries, with back-off, honouring Retry-After): a
+ * failed connect, and HTTP 408, 409, 429, 5xx; never once text reached the
+ * caller.  A kept-alive connection found dead before any reply byte is
+ * reopened once without counting as a retry.  On failure resp keeps what
+ * arrived (text streamed before a cut, the error details).
+ *
+ * temperature and top_p are sent rounded to three decimals.
  *
  * Returns WISP_OK, or: WISP_ERR_ARG, WISP_ERR_HEADER_VALUE, WISP_ERR_DNS,
  * WISP_ERR_CONNECT, WISP_ERR_TIMEOUT, WISP_ERR_IO, WISP_ERR_CLOSED,
@@ -317,7 +346,7 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
                       wisp_response *resp, wisp_event_fn on_event, void *user);
 
 /* Bytes of the JSON body a request would send (what Content-Length says),
- * or 0 with the request invalid. */
+ * or 0 when the request is invalid. */
 size_t wisp_request_body_size(const wisp_request *request);
 
 /* Closes a kept-alive connection, if any. */

@@ -17,14 +17,17 @@
 
 #include <string.h>
 
-/* How long to wait for the end of the body once [DONE] has arrived before
- * giving the connection up (the text is complete; only reuse is at stake). */
-#define WISP_DRAIN_AFTER_DONE_MS 2000u
-
 /* Scratch for unescaped stream text when the event buffer has no room left. */
 #define WISP_SCRATCH_MIN 64u
 
-typedef enum body_kind { BODY_JSON, BODY_SSE, BODY_ERROR } body_kind;
+/* What the body of a reply is taken to be. */
+typedef enum body_kind {
+    BODY_UNKNOWN, /* 2xx without Content-Type: decided by its first byte */
+    BODY_JSON,    /* one chat.completion object, whole in the buffer */
+    BODY_SSE,     /* server-sent events, one at a time */
+    BODY_ERROR,   /* non-2xx: its start is kept for the message */
+    BODY_PAGE     /* 2xx that is neither JSON nor a stream (a portal page) */
+} body_kind;
 
 /* State of one wisp_chat call. */
 typedef struct call {
@@ -42,11 +45,13 @@ typedef struct call {
 typedef struct reading {
     wisp_http_reader http;
     body_kind kind;
-    size_t body_len;  /* BODY_JSON / BODY_ERROR: bytes kept in the buffer */
-    bool body_cut;    /* BODY_ERROR: the body did not fit and was cut */
+    size_t body_len;  /* bytes kept in the buffer (not for BODY_SSE) */
+    bool body_cut;    /* BODY_ERROR / BODY_PAGE: the body was cut to fit */
     wisp_sse sse;
     wisp_stream stream;
     bool complete;    /* the HTTP message ended */
+    bool draining;    /* [DONE] seen: only waiting for the end of the body */
+    uint32_t drain_until; /* clock value that ends the wait */
 } reading;
 
 void wisp_response_init(wisp_response *resp, char *content, size_t content_cap,
@@ -93,42 +98,94 @@ static bool is_token_char(char ch)
     return false;
 }
 
+static bool equal_ci(const char *a, const char *b)
+{
+    for (; *a != '\0' && *b != '\0'; a++, b++) {
+        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
+        if (x != *b) {
+            return false;
+        }
+    }
+    return *a == *b;
+}
+
+/* A header value may hold visible bytes, spaces and tabs; never CR, LF or
+ * other control bytes, which could split or garble the request head. */
+static bool is_clean_value(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        uint8_t c = (uint8_t)*s;
+        if ((c < 0x20 && c != '\t') || c == 0x7F) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Headers that wisp writes itself or that would change the framing: a
+ * second copy from the caller could smuggle a request. */
+static bool is_reserved_header(const char *name, bool has_key)
+{
+    static const char *const reserved[] = {
+        "host", "content-length", "transfer-encoding", "connection", "keep-alive",
+        "te", "trailer", "upgrade", "expect", "content-type", "accept-encoding",
+    };
+    size_t i;
+    for (i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
+        if (equal_ci(name, reserved[i])) {
+            return true;
+        }
+    }
+    return has_key && equal_ci(name, "authorization");
+}
+
+/* Everything from the configuration that reaches the request head.  Run at
+ * init and again at each call: the strings are borrowed. */
+static wisp_status check_head_strings(const wisp_config *cfg)
+{
+    bool has_key = cfg->api_key != NULL && cfg->api_key[0] != '\0';
+    size_t i;
+    if (cfg->api_key != NULL && !is_clean_value(cfg->api_key)) {
+        return WISP_ERR_HEADER_VALUE;
+    }
+    if (cfg->header_count > 0 && cfg->headers == NULL) {
+        return WISP_ERR_ARG;
+    }
+    for (i = 0; i < cfg->header_count; i++) {
+        const char *name = cfg->headers[i].name;
+        const char *n;
+        if (name == NULL || name[0] == '\0' || cfg->headers[i].value == NULL) {
+            return WISP_ERR_ARG;
+        }
+        for (n = name; *n != '\0'; n++) {
+            if (!is_token_char(*n)) {
+                return WISP_ERR_HEADER_VALUE;
+            }
+        }
+        if (is_reserved_header(name, has_key) || !is_clean_value(cfg->headers[i].value)) {
+            return WISP_ERR_HEADER_VALUE;
+        }
+    }
+    return WISP_OK;
+}
+
 wisp_status wisp_client_init(wisp_client *client, const wisp_config *cfg,
                              uint8_t *work, size_t work_size,
                              wisp_token *tokens, size_t token_count)
 {
     wisp_status st;
-    size_t i;
 
     if (client == NULL || cfg == NULL || work == NULL || tokens == NULL ||
-        token_count < 8 || work_size < WISP_WORK_MIN || cfg->base_url == NULL ||
+        token_count < 8 || token_count > 0x7FFFFFFFu /* jsmn counts in int */ ||
+        work_size < WISP_WORK_MIN || cfg->base_url == NULL ||
         cfg->transport == NULL || cfg->transport->connect == NULL ||
         cfg->transport->send == NULL || cfg->transport->recv == NULL ||
-        cfg->transport->close == NULL || (cfg->header_count > 0 && cfg->headers == NULL)) {
+        cfg->transport->close == NULL || cfg->max_retries < WISP_NO_RETRIES) {
         return WISP_ERR_ARG;
     }
-    if (token_count > 0x7FFFFFFFu) {
-        return WISP_ERR_ARG; /* jsmn counts tokens in an int */
-    }
-    if (cfg->api_key != NULL && wisp_has_crlf(cfg->api_key)) {
-        return WISP_ERR_HEADER_VALUE;
-    }
-    for (i = 0; i < cfg->header_count; i++) {
-        const char *name = cfg->headers[i].name;
-        if (name == NULL || name[0] == '\0' || cfg->headers[i].value == NULL) {
-            return WISP_ERR_ARG;
-        }
-        for (; *name != '\0'; name++) {
-            if (!is_token_char(*name)) {
-                return WISP_ERR_HEADER_VALUE;
-            }
-        }
-        if (wisp_has_crlf(cfg->headers[i].value)) {
-            return WISP_ERR_HEADER_VALUE;
-        }
-    }
-    if (wisp_has_crlf(cfg->base_url)) {
-        return WISP_ERR_HEADER_VALUE;
+    st = check_head_strings(cfg);
+    if (st != WISP_OK) {
+        return st;
     }
     memset(client, 0, sizeof *client);
     st = wisp_url_parse(cfg->base_url, &client->url);
@@ -136,6 +193,7 @@ wisp_status wisp_client_init(wisp_client *client, const wisp_config *cfg,
         return st;
     }
     client->cfg = *cfg;
+    client->cfg.base_url = NULL; /* parsed and copied: never used again */
     if (client->cfg.connect_timeout_ms == 0) {
         client->cfg.connect_timeout_ms = WISP_DEFAULT_CONNECT_TIMEOUT_MS;
     }
@@ -145,17 +203,20 @@ wisp_status wisp_client_init(wisp_client *client, const wisp_config *cfg,
     if (client->cfg.total_timeout_ms == 0) {
         client->cfg.total_timeout_ms = WISP_DEFAULT_TOTAL_TIMEOUT_MS;
     }
-    if (client->cfg.max_retries < 0) {
+    if (client->cfg.max_retries == 0) {
         client->cfg.max_retries = WISP_DEFAULT_MAX_RETRIES;
-    }
-    if (client->cfg.max_retries > 10) {
+    } else if (client->cfg.max_retries == WISP_NO_RETRIES) {
+        client->cfg.max_retries = 0;
+    } else if (client->cfg.max_retries > 10) {
         client->cfg.max_retries = 10;
     }
     client->work = work;
     client->work_size = work_size;
     client->tokens = tokens;
     client->token_count = token_count;
-    client->rng = 0x9E3779B9u ^ (uint32_t)work_size;
+    /* Jitter seed: different buffers and clocks give different devices
+     * different retry moments. */
+    client->rng = 0x9E3779B9u ^ (uint32_t)(uintptr_t)work ^ (uint32_t)work_size;
     return WISP_OK;
 }
 
@@ -197,11 +258,6 @@ static bool op_timeout(const call *k, uint32_t limit, uint32_t *out)
 }
 
 /* ---- connection ---------------------------------------------------------- */
-
-static void drop_connection(call *k)
-{
-    wisp_client_close(k->c);
-}
 
 static void note_transport_error(call *k)
 {
@@ -274,6 +330,13 @@ static size_t acc_cap(const wisp_client *c)
     return c->work_size - WISP_RX_CHUNK;
 }
 
+static void start_sse(call *k, reading *r)
+{
+    r->kind = BODY_SSE;
+    wisp_sse_init(&r->sse, k->c->work, acc_cap(k->c));
+    wisp_stream_init(&r->stream);
+}
+
 static void on_headers(call *k, reading *r)
 {
     wisp_response *resp = k->resp;
@@ -288,17 +351,28 @@ static void on_headers(call *k, reading *r)
     if (h->status < 200 || h->status > 299) {
         r->kind = BODY_ERROR;
     } else if (h->is_event_stream) {
-        r->kind = BODY_SSE;
+        start_sse(k, r);
     } else if (h->is_json) {
         r->kind = BODY_JSON;
+    } else if (h->has_content_type) {
+        r->kind = BODY_PAGE; /* text/html from a proxy or captive portal */
     } else {
-        /* No or an unexpected Content-Type: go by what was asked for (some
-         * servers send a stream with no Content-Type at all). */
-        r->kind = k->req->stream ? BODY_SSE : BODY_JSON;
+        r->kind = BODY_UNKNOWN; /* some servers stream with no Content-Type */
     }
-    if (r->kind == BODY_SSE) {
-        wisp_sse_init(&r->sse, k->c->work, acc_cap(k->c));
-        wisp_stream_init(&r->stream);
+}
+
+/* A 2xx with no Content-Type: a page starts with '<', JSON with '{' or '[',
+ * and anything else is taken for what was asked. */
+static void sniff_body(call *k, reading *r, uint8_t first)
+{
+    if (first == '<') {
+        r->kind = BODY_PAGE;
+    } else if (first == '{' || first == '[') {
+        r->kind = BODY_JSON;
+    } else if (k->req->stream) {
+        start_sse(k, r);
+    } else {
+        r->kind = BODY_JSON;
     }
 }
 
@@ -326,11 +400,22 @@ static wisp_status stream_event(call *k, reading *r, const wisp_sse_out *ev)
     return st;
 }
 
-static wisp_status stream_end(call *k, reading *r)
+/* The body ended (or [DONE] came): an event still waiting for its blank
+ * line is delivered, then the stream is closed off. */
+static wisp_status stream_finish(call *k, reading *r)
 {
     char scratch[WISP_SCRATCH_MIN];
-    wisp_status st = wisp_stream_end(&r->stream, k->resp, k->cb, k->user, scratch,
-                                     sizeof scratch);
+    wisp_status st = WISP_OK;
+    if (!r->stream.done) {
+        wisp_sse_out ev;
+        st = wisp_sse_finish(&r->sse, &ev);
+        if (st == WISP_OK && ev.kind != WISP_SSE_NEED_MORE) {
+            st = stream_event(k, r, &ev);
+        }
+    }
+    if (st == WISP_OK) {
+        st = wisp_stream_end(&r->stream, k->resp, k->cb, k->user, scratch, sizeof scratch);
+    }
     if (r->stream.delivered) {
         k->delivered = true;
     }
@@ -339,6 +424,10 @@ static wisp_status stream_end(call *k, reading *r)
 
 static wisp_status on_body(call *k, reading *r, const uint8_t *data, size_t len)
 {
+    size_t room;
+    if (len > 0 && r->kind == BODY_UNKNOWN) {
+        sniff_body(k, r, data[0]);
+    }
     if (r->kind == BODY_SSE) {
         while (len > 0 && !r->stream.done) {
             size_t used = 0;
@@ -358,13 +447,15 @@ static wisp_status on_body(call *k, reading *r, const uint8_t *data, size_t len)
         }
         return WISP_OK; /* bytes after [DONE] are ignored */
     }
-    /* A whole body in the buffer.  An error body that does not fit keeps
-     * its start (enough for the message); a reply that does not fit fails. */
-    if (len > acc_cap(k->c) - r->body_len) {
-        if (r->kind != BODY_ERROR) {
+    /* A whole body in the buffer.  An error or a page that does not fit
+     * keeps its start (enough for a message); a reply that does not fit
+     * fails. */
+    room = acc_cap(k->c) - r->body_len;
+    if (len > room) {
+        if (r->kind == BODY_JSON) {
             return WISP_ERR_TOO_LARGE;
         }
-        len = acc_cap(k->c) - r->body_len;
+        len = room;
         r->body_cut = true;
     }
     memcpy(k->c->work + r->body_len, data, len);
@@ -372,80 +463,122 @@ static wisp_status on_body(call *k, reading *r, const uint8_t *data, size_t len)
     return WISP_OK;
 }
 
-/* Emits a non-streamed reply as events too, when the caller asked for a
- * stream and the server answered with one JSON object. */
-static wisp_status replay_as_events(call *k)
+/* Forwards unescaped text of a JSON reply straight to the callback. */
+typedef struct replay {
+    call *k;
+    wisp_event_type type;
+} replay;
+
+static int replay_emit(void *ctx, const char *s, size_t n)
+{
+    replay *rp = (replay *)ctx;
+    wisp_event ev;
+    ev.type = rp->type;
+    ev.text = s;
+    ev.len = n;
+    ev.usage = NULL;
+    rp->k->delivered = true;
+    return rp->k->cb(rp->k->user, &ev);
+}
+
+static wisp_status replay_string(call *k, const char *js, const wisp_token *t,
+                                 wisp_event_type type)
+{
+    wisp_unescape u;
+    replay rp;
+    wisp_status st;
+    if (t->type != WISP_TOK_STRING) {
+        return WISP_OK;
+    }
+    rp.k = k;
+    rp.type = type;
+    wisp_unescape_init(&u);
+    st = wisp_unescape_feed(&u, js + t->start, (size_t)(t->end - t->start), false,
+                            replay_emit, &rp);
+    return st == WISP_OK ? wisp_unescape_finish(&u, replay_emit, &rp) : st;
+}
+
+static wisp_status replay_short(call *k, wisp_event_type type, const char *text,
+                                const wisp_usage *usage)
+{
+    wisp_event ev;
+    ev.type = type;
+    ev.text = text;
+    ev.len = strlen(text);
+    ev.usage = usage;
+    return k->cb(k->user, &ev) != 0 ? WISP_ERR_CANCELLED : WISP_OK;
+}
+
+/*
+ * A stream was asked for and one JSON object came: hand it to the callback
+ * as the events a stream would have given.  The text comes from the body
+ * itself, whole, not from resp (whose buffer may be small or empty).
+ */
+static wisp_status replay_as_events(call *k, const char *js, size_t len)
 {
     wisp_response *resp = k->resp;
-    wisp_event ev;
+    wisp_token *toks = k->c->tokens;
+    wisp_status st;
+    int count = 0;
+    int choices, choice, message, i;
+
     if (k->cb == NULL) {
         return WISP_OK;
     }
-    memset(&ev, 0, sizeof ev);
-    if (resp->role[0] != '\0') {
-        ev.type = WISP_EVENT_ROLE;
-        ev.text = resp->role;
-        ev.len = strlen(resp->role);
-        if (k->cb(k->user, &ev) != 0) {
-            return WISP_ERR_CANCELLED;
+    st = wisp_json_tokenize(js, len, toks, k->c->token_count, &count);
+    if (st != WISP_OK) {
+        return st;
+    }
+    if (resp->role[0] != '\0' && (st = replay_short(k, WISP_EVENT_ROLE, resp->role, NULL)) != WISP_OK) {
+        return st;
+    }
+    choices = wisp_json_find(js, toks, count, 0, "choices");
+    choice = choices >= 0 && toks[choices].size > 0 ? choices + 1 : -1;
+    message = choice >= 0 ? wisp_json_find(js, toks, count, choice, "message") : -1;
+    if (message >= 0) {
+        i = wisp_json_find(js, toks, count, message, "reasoning_content");
+        if (i < 0) {
+            i = wisp_json_find(js, toks, count, message, "reasoning");
+        }
+        if (i >= 0 && (st = replay_string(k, js, &toks[i], WISP_EVENT_REASONING)) != WISP_OK) {
+            return st;
+        }
+        i = wisp_json_find(js, toks, count, message, "content");
+        if (i >= 0 && (st = replay_string(k, js, &toks[i], WISP_EVENT_CONTENT)) != WISP_OK) {
+            return st;
         }
     }
-    if (resp->reasoning.len > 0) {
-        ev.type = WISP_EVENT_REASONING;
-        ev.text = resp->reasoning.buf;
-        ev.len = resp->reasoning.len;
-        if (k->cb(k->user, &ev) != 0) {
-            return WISP_ERR_CANCELLED;
-        }
-    }
-    if (resp->content.len > 0) {
-        ev.type = WISP_EVENT_CONTENT;
-        ev.text = resp->content.buf;
-        ev.len = resp->content.len;
-        k->delivered = true;
-        if (k->cb(k->user, &ev) != 0) {
-            return WISP_ERR_CANCELLED;
-        }
-    }
-    if (resp->finish_reason[0] != '\0') {
-        ev.type = WISP_EVENT_FINISH;
-        ev.text = resp->finish_reason;
-        ev.len = strlen(resp->finish_reason);
-        if (k->cb(k->user, &ev) != 0) {
-            return WISP_ERR_CANCELLED;
-        }
+    if (resp->finish_reason[0] != '\0' &&
+        (st = replay_short(k, WISP_EVENT_FINISH, resp->finish_reason, NULL)) != WISP_OK) {
+        return st;
     }
     if (resp->usage.present) {
-        ev.type = WISP_EVENT_USAGE;
-        ev.text = "";
-        ev.len = 0;
-        ev.usage = &resp->usage;
-        if (k->cb(k->user, &ev) != 0) {
-            return WISP_ERR_CANCELLED;
-        }
+        return replay_short(k, WISP_EVENT_USAGE, "", &resp->usage);
     }
     return WISP_OK;
 }
 
-/* The HTTP message is complete (or the stream said [DONE]). */
+/* The HTTP message is complete. */
 static wisp_status on_complete(call *k, reading *r)
 {
     const char *body = (const char *)k->c->work;
     wisp_status st;
     switch (r->kind) {
     case BODY_SSE:
-        return stream_end(k, r);
+        return stream_finish(k, r);
+    case BODY_UNKNOWN: /* 2xx with no body at all (204, Content-Length: 0) */
+        return k->req->stream ? WISP_ERR_STREAM_TRUNCATED : WISP_ERR_HTTP;
     case BODY_JSON:
         st = wisp_json_read_completion(body, r->body_len, k->c->tokens, k->c->token_count,
                                        k->resp);
-        if (st == WISP_ERR_JSON && r->http.has_content_type && !r->http.is_json) {
-            /* An HTML or text page where JSON was due: keep its words. */
-            wisp_text_from_html(body, r->body_len, k->resp);
-        }
         if (st == WISP_OK && k->req->stream) {
-            st = replay_as_events(k);
+            st = replay_as_events(k, body, r->body_len);
         }
         return st;
+    case BODY_PAGE:
+        /* Not what a chat server sends: keep its words for the person. */
+        wisp_text_from_html(body, r->body_len, k->resp);
+        return WISP_ERR_HTTP;
     case BODY_ERROR:
         if (r->body_cut ||
             wisp_json_read_error(body, r->body_len, k->c->tokens, k->c->token_count,
@@ -458,6 +591,47 @@ static wisp_status on_complete(call *k, reading *r)
 }
 
 /* ---- one request on one connection ----------------------------------------- */
+
+/* [DONE] arrived: the text is complete.  Wait a little for the end of the
+ * body so that the connection can be reused, unless it cannot be anyway. */
+static bool start_draining(call *k, reading *r)
+{
+    if (!r->http.keep_alive || r->http.body_mode == WISP_BODY_CLOSE) {
+        return false;
+    }
+    r->draining = true;
+    r->drain_until = now_ms(k->c) + WISP_DRAIN_AFTER_DONE_MS;
+    return true;
+}
+
+/* The read timeout for the next recv, bounded by the call's and, after
+ * [DONE], by the drain window. */
+static bool next_read_timeout(call *k, reading *r, uint32_t *t)
+{
+    uint32_t limit = k->c->cfg.read_timeout_ms;
+    if (r->draining) {
+        uint32_t left = WISP_DRAIN_AFTER_DONE_MS;
+        if (k->c->cfg.now_ms != NULL) {
+            uint32_t until = r->drain_until - now_ms(k->c); /* wraps correctly */
+            left = until > WISP_DRAIN_AFTER_DONE_MS ? 0 : until;
+        }
+        if (left == 0) {
+            return false;
+        }
+        if (limit > left) {
+            limit = left;
+        }
+    }
+    return op_timeout(k, limit, t);
+}
+
+/* The end of the body was not reached after [DONE]: the text is whole, the
+ * connection just cannot be reused. */
+static wisp_status finish_drained(call *k, reading *r)
+{
+    wisp_client_close(k->c);
+    return stream_finish(k, r);
+}
 
 /*
  * Sends the request and reads the reply.  *stale is set when a reused
@@ -487,106 +661,77 @@ static wisp_status exchange_on(call *k, reading *r, size_t body_len, bool reused
         size_t got = 0;
         size_t off = 0;
         uint32_t t;
-        uint32_t limit = c->cfg.read_timeout_ms;
-        bool after_done = r->kind == BODY_SSE && r->stream.done;
 
-        if (after_done && limit > WISP_DRAIN_AFTER_DONE_MS) {
-            limit = WISP_DRAIN_AFTER_DONE_MS;
-        }
-        if (!op_timeout(k, limit, &t)) {
+        if (!next_read_timeout(k, r, &t)) {
             st = WISP_ERR_TIMEOUT;
         } else {
             st = tr->recv(tr->ctx, rx, WISP_RX_CHUNK, &got, t);
+            if (st == WISP_OK && got > WISP_RX_CHUNK) {
+                st = WISP_ERR_IO; /* a transport breaking its contract */
+            }
         }
-        if (st != WISP_OK || got == 0) {
-            if (after_done) {
-                /* The text is whole; the connection just cannot be reused. */
-                drop_connection(k);
-                return stream_end(k, r);
-            }
-            if (st == WISP_OK) { /* orderly close */
-                wisp_http_out out;
-                if (reused && received == 0) {
-                    *stale = true;
-                    return WISP_ERR_CLOSED;
-                }
-                st = wisp_http_finish(&r->http, &out);
-                if (st == WISP_OK && out.event == WISP_HTTP_DONE) {
-                    r->complete = true;
-                    drop_connection(k);
-                    if (r->kind == BODY_SSE) {
-                        wisp_sse_out ev;
-                        st = wisp_sse_finish(&r->sse, &ev);
-                        if (st == WISP_OK && ev.kind != WISP_SSE_NEED_MORE && !r->stream.done) {
-                            st = stream_event(k, r, &ev);
-                        }
-                        if (st != WISP_OK) {
-                            return st;
-                        }
-                    }
-                    return on_complete(k, r);
-                }
-                if (r->kind == BODY_SSE && st == WISP_ERR_CLOSED) {
-                    st = stream_end(k, r);
-                    if (st == WISP_OK || st == WISP_ERR_STREAM_TRUNCATED) {
-                        /* finish_reason seen but framing cut short, or
-                         * nothing to show: report the cut connection. */
-                        st = WISP_ERR_CLOSED;
-                    }
-                }
-                return st;
-            }
+        if (r->draining && (st != WISP_OK || got == 0)) {
+            return finish_drained(k, r);
+        }
+        if (st != WISP_OK) {
             if (st == WISP_ERR_TLS || st == WISP_ERR_CERT) {
                 note_transport_error(k);
             }
             *stale = reused && received == 0 &&
-                     (st == WISP_ERR_CLOSED || st == WISP_ERR_IO);
+                     (st == WISP_ERR_CLOSED || st == WISP_ERR_IO || st == WISP_ERR_TLS);
+            return st;
+        }
+        if (got == 0) { /* orderly close */
+            wisp_http_out out;
+            if (reused && received == 0) {
+                *stale = true;
+                return WISP_ERR_CLOSED;
+            }
+            wisp_client_close(c);
+            st = wisp_http_finish(&r->http, &out);
+            if (st == WISP_OK) { /* a body that runs until close ended */
+                r->complete = true;
+                return on_complete(k, r);
+            }
+            if (r->kind == BODY_SSE && st == WISP_ERR_CLOSED &&
+                stream_finish(k, r) == WISP_ERR_API) {
+                return WISP_ERR_API; /* the last event was an error: say so */
+            }
             return st;
         }
         received += got;
 
         /* Feed everything; a len-0 feed lets the reader report DONE. */
-        do {
+        for (;;) {
             size_t used = 0;
             wisp_http_out out;
             st = wisp_http_feed(&r->http, rx + off, got - off, &used, &out);
             if (st != WISP_OK) {
-                return st;
+                return r->draining ? finish_drained(k, r) : st;
             }
             off += used;
-            switch (out.event) {
-            case WISP_HTTP_NEED_MORE:
+            if (out.event == WISP_HTTP_NEED_MORE) {
                 break;
-            case WISP_HTTP_HEADERS:
+            }
+            if (out.event == WISP_HTTP_HEADERS) {
                 on_headers(k, r);
-                break;
-            case WISP_HTTP_BODY:
+            } else if (out.event == WISP_HTTP_BODY) {
                 st = on_body(k, r, out.body, out.body_len);
                 if (st != WISP_OK) {
                     return st;
                 }
-                break;
-            case WISP_HTTP_DONE:
+                if (r->kind == BODY_SSE && r->stream.done && !r->draining &&
+                    !start_draining(k, r)) {
+                    return finish_drained(k, r);
+                }
+            } else { /* WISP_HTTP_DONE */
                 r->complete = true;
                 if (!r->http.keep_alive || off < got) {
-                    drop_connection(k); /* unasked-for bytes: do not reuse */
-                }
-                if (r->kind == BODY_SSE && !r->stream.done) {
-                    wisp_sse_out ev;
-                    st = wisp_sse_finish(&r->sse, &ev);
-                    if (st == WISP_OK && ev.kind != WISP_SSE_NEED_MORE) {
-                        st = stream_event(k, r, &ev);
-                    }
-                    if (st != WISP_OK) {
-                        return st;
-                    }
+                    wisp_client_close(c); /* unasked-for bytes: do not reuse */
                 }
                 return on_complete(k, r);
             }
-            if (out.event == WISP_HTTP_NEED_MORE) {
-                break;
-            }
-        } while (1);
+        }
     }
 }
 
@@ -598,7 +743,7 @@ static wisp_status exchange(call *k, size_t body_len, bool reused, bool *stale)
     memset(&r, 0, sizeof r);
     st = exchange_on(k, &r, body_len, reused, stale);
     if (st != WISP_OK && !r.complete) {
-        drop_connection(k);
+        wisp_client_close(k->c);
     }
     return st;
 }
@@ -640,7 +785,6 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
                       wisp_response *resp, wisp_event_fn on_event, void *user)
 {
     call k;
-    wisp_out counter;
     size_t body_len;
     wisp_status st;
     int retry;
@@ -652,13 +796,14 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
     }
     resp->attempts = 0;
     reset_response(resp);
-    st = wisp_request_check(request);
+    st = check_head_strings(&client->cfg); /* borrowed: may have changed */
     if (st != WISP_OK) {
         return st;
     }
-    wisp_out_counter(&counter);
-    wisp_write_body(&counter, request);
-    body_len = counter.total;
+    body_len = wisp_request_body_size(request);
+    if (body_len == 0) {
+        return WISP_ERR_ARG;
+    }
 
     memset(&k, 0, sizeof k);
     k.c = client;
@@ -673,21 +818,24 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
     for (retry = 0;; retry++) {
         bool stale = false;
         bool reused = client->connected;
+        bool connect_failed = false;
         uint32_t wait;
 
         reset_response(resp);
         st = WISP_OK;
         if (!client->connected) {
             st = open_connection(&k);
+            connect_failed = st != WISP_OK;
         }
         if (st == WISP_OK) {
             st = exchange(&k, body_len, reused, &stale);
             if (stale) {
                 /* The kept-alive connection had died while idle: reopen it
                  * once, without counting a retry. */
-                drop_connection(&k);
+                wisp_client_close(client);
                 reset_response(resp);
                 st = open_connection(&k);
+                connect_failed = st != WISP_OK;
                 if (st == WISP_OK) {
                     st = exchange(&k, body_len, false, &stale);
                 }
@@ -696,12 +844,13 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
         if (st == WISP_OK || k.delivered || retry >= client->cfg.max_retries) {
             return st;
         }
-        if (!(st == WISP_ERR_CONNECT ||
+        if (!((connect_failed && (st == WISP_ERR_CONNECT || st == WISP_ERR_TIMEOUT)) ||
               (st == WISP_ERR_HTTP_STATUS && retryable_status(resp->http_status)))) {
             return st;
         }
         wait = backoff_ms(&k, retry);
-        if (wait > WISP_RETRY_MAX_WAIT_MS || (client->cfg.now_ms != NULL && wait >= time_left(&k))) {
+        if (wait > WISP_RETRY_MAX_WAIT_MS ||
+            (client->cfg.now_ms != NULL && wait >= time_left(&k))) {
             return st; /* the server asks for longer than we may wait */
         }
         if (client->cfg.sleep_ms != NULL) {

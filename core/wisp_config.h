@@ -76,4 +76,16 @@
 #define WISP_HOST_CAP 254
 #endif
 
+/* Longest base path kept from the base URL ("/v1beta/openai"), plus NUL.
+ * Default 128, range 8..1024. */
+#ifndef WISP_PATH_CAP
+#define WISP_PATH_CAP 128
+#endif
+
+/* After data: [DONE], how long to wait for the rest of the body so that
+ * the connection can be reused (the text is complete either way). */
+#ifndef WISP_DRAIN_AFTER_DONE_MS
+#define WISP_DRAIN_AFTER_DONE_MS 2000u
+#endif
+
 #endif /* WISP_CONFIG_H */

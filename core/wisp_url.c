@@ -50,6 +50,7 @@ wisp_status wisp_url_parse(const char *url, wisp_url *out)
 {
     const char *p;
     const char *host;
+    const char *path;
     size_t host_len;
     size_t i;
 
@@ -60,7 +61,7 @@ wisp_status wisp_url_parse(const char *url, wisp_url *out)
     out->host[0] = '\0';
     out->host_is_ipv6 = false;
     out->port = 0;
-    out->path = "";
+    out->path[0] = '\0';
     out->path_len = 0;
 
     if (starts_with_ci(url, "https://")) {
@@ -126,7 +127,7 @@ wisp_status wisp_url_parse(const char *url, wisp_url *out)
     if (*p != '\0' && *p != '/') {
         return WISP_ERR_URL; /* userinfo, query, fragment, junk */
     }
-    out->path = p;
+    path = p;
     while (*p != '\0') {
         if (!is_path_char(*p)) {
             return WISP_ERR_URL;
@@ -136,9 +137,16 @@ wisp_status wisp_url_parse(const char *url, wisp_url *out)
         }
         p++;
     }
-    out->path_len = (size_t)(p - out->path);
-    while (out->path_len > 0 && out->path[out->path_len - 1] == '/') {
-        out->path_len--; /* "/v1/" and "/v1" name the same base */
+    while (p > path && p[-1] == '/') {
+        p--; /* "/v1/" and "/v1" name the same base */
     }
+    if ((size_t)(p - path) >= sizeof out->path) {
+        return WISP_ERR_URL;
+    }
+    for (i = 0; path + i < p; i++) {
+        out->path[i] = path[i];
+    }
+    out->path[i] = '\0';
+    out->path_len = i;
     return WISP_OK;
 }

@@ -788,7 +788,7 @@ int main(int argc, char **argv)
                                    ? o.timeout_ms
                                    : WISP_DEFAULT_TOTAL_TIMEOUT_MS;
     }
-    cfg.max_retries = -1;
+    cfg.max_retries = 0; /* the default: 2 retries */
     cfg.now_ms = wisp_posix_now_ms;
     cfg.sleep_ms = wisp_posix_sleep_ms;
     cfg.platform_ctx = &posix;

@@ -78,7 +78,7 @@ static int setup(void **state)
     e->cfg.base_url = "http://127.0.0.1:8080/v1";
     e->cfg.api_key = "test-key-not-real";
     e->cfg.transport = &e->tr;
-    e->cfg.max_retries = -1;
+    e->cfg.max_retries = 0; /* default */
     e->cfg.now_ms = fake_now;
     e->cfg.sleep_ms = fake_sleep;
     e->cfg.platform_ctx = e;
@@ -263,8 +263,46 @@ static void test_header_injection(void **state)
     e->cfg.headers = &bad_name;
     assert_int_equal(init_client(e), WISP_ERR_HEADER_VALUE);
     e->cfg.header_count = 0;
-    e->cfg.base_url = "http://host/v1\r\nX-Evil: 1";
+    e->cfg.base_url = "http://host/v1\r\nX-Evil: 1"; /* the URL parser refuses it */
+    assert_int_equal(init_client(e), WISP_ERR_URL);
+}
+
+static void test_reserved_and_control_headers(void **state)
+{
+    env *e = (env *)*state;
+    wisp_header smuggle = {"content-LENGTH", "0"};
+    wisp_header host = {"Host", "evil.example"};
+    wisp_header auth = {"Authorization", "Bearer other"};
+    wisp_header ok = {"X-Title", "wisp\ttest"};
+    e->cfg.header_count = 1;
+    e->cfg.headers = &smuggle;
     assert_int_equal(init_client(e), WISP_ERR_HEADER_VALUE);
+    e->cfg.headers = &host;
+    assert_int_equal(init_client(e), WISP_ERR_HEADER_VALUE);
+    e->cfg.headers = &auth; /* a second Authorization next to api_key */
+    assert_int_equal(init_client(e), WISP_ERR_HEADER_VALUE);
+    e->cfg.api_key = NULL; /* without api_key the caller may send its own */
+    assert_int_equal(init_client(e), WISP_OK);
+    e->cfg.api_key = "sk-\x1b[2J";
+    e->cfg.headers = &ok;
+    assert_int_equal(init_client(e), WISP_ERR_HEADER_VALUE);
+    e->cfg.api_key = "sk-fine";
+    assert_int_equal(init_client(e), WISP_OK);
+}
+
+static void test_base_url_is_copied(void **state)
+{
+    env *e = (env *)*state;
+    char url[64];
+    char head[2048], body[2048];
+    strcpy(url, "http://127.0.0.1:8080/gw/v1");
+    e->cfg.base_url = url;
+    assert_int_equal(init_client(e), WISP_OK);
+    memset(url, 'X', sizeof url - 1); /* the caller reuses its buffer */
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    assert_int_equal(chat(e), WISP_OK);
+    split_sent(e, 0, head, sizeof head, body, sizeof body);
+    assert_non_null(strstr(head, "POST /gw/v1/chat/completions HTTP/1.1\r\n"));
 }
 
 static void test_bad_arguments(void **state)
@@ -319,7 +357,7 @@ static void test_stale_connection_reopened_once(void **state)
     env *e = (env *)*state;
     fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
     fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
-    e->cfg.max_retries = 0;
+    e->cfg.max_retries = WISP_NO_RETRIES;
     assert_int_equal(init_client(e), WISP_OK);
     assert_int_equal(chat(e), WISP_OK);
     e->fake.dead_on_reuse = true; /* the server dropped the idle connection */
@@ -399,6 +437,15 @@ static void test_retry_connect_failure(void **state)
     fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
     e->fake.connect_failures = 1;
     assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_OK);
+    assert_int_equal(e->sleeps, 1);
+
+    /* A connect that timed out is retried too. */
+    wisp_client_close(&e->client);
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    e->fake.connect_failures = 1;
+    e->fake.connect_status = WISP_ERR_TIMEOUT;
+    e->sleeps = 0;
     assert_int_equal(chat(e), WISP_OK);
     assert_int_equal(e->sleeps, 1);
 
@@ -503,6 +550,68 @@ static void test_stream_cut_not_retried(void **state)
     assert_int_equal(e->resp.attempts, 1);
 }
 
+/* A stream was asked for and the server sent one JSON object: the callback
+ * still gets the whole text, even when the response buffer is tiny. */
+static void test_stream_answered_with_json(void **state)
+{
+    env *e = (env *)*state;
+    static const char body[] =
+        "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":"
+        "\"Hello, this is longer than eight bytes \\ud83d\\ude00\",\"reasoning_content\":\"hmm\"},"
+        "\"finish_reason\":\"stop\"}]}";
+    char reply[1024];
+    char tiny[8];
+    seen s;
+    memset(&s, 0, sizeof s);
+    snprintf(reply, sizeof reply,
+             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %u\r\n\r\n%s",
+             (unsigned)strlen(body), body);
+    e->req.stream = true;
+    fake_add(&e->fake, reply, strlen(reply), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    wisp_response_init(&e->resp, tiny, sizeof tiny, NULL, 0);
+    assert_int_equal(wisp_chat(&e->client, &e->req, &e->resp, on_event, &s), WISP_OK);
+    s.text[s.len] = '\0';
+    assert_string_equal(s.text, "Hello, this is longer than eight bytes \xf0\x9f\x98\x80");
+    assert_true(e->resp.content.truncated);
+    assert_string_equal(e->resp.finish_reason, "stop");
+}
+
+/* After [DONE] a server keeps the chunked body open and sends pings: the
+ * call must end within the drain window, not at the total timeout. */
+static uint32_t ticking_clock(void *ctx)
+{
+    env *e = (env *)ctx;
+    e->clock_ms += 50;
+    return e->clock_ms;
+}
+
+static void test_drain_after_done_is_bounded(void **state)
+{
+    env *e = (env *)*state;
+    static char reply[64 * 1024];
+    size_t n;
+    int i;
+    seen s;
+    memset(&s, 0, sizeof s);
+    n = (size_t)sprintf(reply, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                               "Transfer-Encoding: chunked\r\n\r\n"
+                               "3a\r\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"}}]}\n\n\r\n"
+                               "e\r\ndata: [DONE]\n\n\r\n");
+    for (i = 0; i < 2000; i++) {
+        n += (size_t)sprintf(reply + n, "8\r\n: ping\n\n\r\n");
+    }
+    e->cfg.now_ms = ticking_clock;
+    e->fake.split = SPLIT_BYTES; /* many reads, each ticking the clock */
+    e->req.stream = true;
+    fake_add(&e->fake, reply, n, END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(wisp_chat(&e->client, &e->req, &e->resp, on_event, &s), WISP_OK);
+    assert_string_equal(e->resp.content.buf, "lo");
+    assert_false(e->client.connected); /* the body never ended: not reusable */
+    assert_true(e->clock_ms < 20000);
+}
+
 /* A 1 MB reply through a 2 KB work buffer: memory does not grow with the
  * reply, and every byte arrives. */
 typedef struct big_stream {
@@ -595,6 +704,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_request_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_minimal_stream_ipv6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_injection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reserved_and_control_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_base_url_is_copied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keep_alive_reuses_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_close_reconnects, setup, teardown),
@@ -608,6 +719,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stream_keep_alive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_cut_not_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_answered_with_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_after_done_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_1mb_in_2kb, setup, teardown),
     };
     return cmocka_run_group_tests_name("client", tests, NULL, NULL);

@@ -215,7 +215,7 @@ static void replay(const fixture *fx, fake_split split, uint32_t seed, outcome *
     cfg.base_url = "http://127.0.0.1:8080/v1";
     cfg.api_key = "test-key-not-real";
     cfg.transport = &tr;
-    cfg.max_retries = 0;
+    cfg.max_retries = WISP_NO_RETRIES;
     assert_int_equal(wisp_client_init(&client, &cfg, work, work_size, tokens, ntok), WISP_OK);
 
     memset(&req, 0, sizeof req);
