@@ -89,16 +89,6 @@ static bool primitive_ok(const char *p, size_t n)
            literal_is(p, n, "null") || number_ok(p, n);
 }
 
-enum expect {
-    EXPECT_VALUE,          /* top level, after ':' or an array's ',' */
-    EXPECT_VALUE_OR_CLOSE, /* after '[' */
-    EXPECT_KEY,            /* after an object's ',' */
-    EXPECT_KEY_OR_CLOSE,   /* after '{' */
-    EXPECT_COLON,
-    EXPECT_COMMA_OR_CLOSE,
-    EXPECT_END
-};
-
 /*
  * jsmn's strict mode still lets through missing or doubled commas and
  * colons, several top-level values, bad literals and numbers, and raw
@@ -106,11 +96,14 @@ enum expect {
  * value to its token in order; the open container is a token index and its
  * enclosing one comes from the parent link, so no stack is needed.
  */
-static bool grammar_ok(const char *js, size_t len, const wisp_token *t, int count)
+static bool grammar_ok(const char *js, size_t len, const wisp_token *t,
+                       int count)
 {
-    enum expect want = EXPECT_VALUE;
     size_t pos = 0, k;
-    int next = 0, open = -1, up;
+    int next = 0, open = -1, type;
+    bool done = false;  /* a value (or key) was just read */
+    bool key = false;   /* a key is due, or was just read */
+    bool empty = false; /* right after '{' or '[' */
     const wisp_token *tok;
     char c;
 
@@ -118,79 +111,65 @@ static bool grammar_ok(const char *js, size_t len, const wisp_token *t, int coun
         while (pos < len && is_ws(js[pos]))
             pos++;
         if (pos == len)
-            return want == EXPECT_END && next == count;
+            return done && open < 0 && next == count;
         c = js[pos];
-        switch (want) {
-        case EXPECT_END:
-            return false;
-        case EXPECT_COLON:
-            if (c != ':')
-                return false;
-            pos++;
-            want = EXPECT_VALUE;
-            continue;
-        case EXPECT_COMMA_OR_CLOSE:
-            if (c == ',') {
+        if (done) {
+            if (open < 0)
+                return false; /* something after the top-level value */
+            done = false;
+            if (key) {
+                key = false;
+                if (c != ':')
+                    return false;
                 pos++;
-                want = t[open].type == WISP_TOK_OBJECT ? EXPECT_KEY : EXPECT_VALUE;
                 continue;
             }
-            goto close;
-        case EXPECT_VALUE_OR_CLOSE:
-        case EXPECT_KEY_OR_CLOSE:
-            if (c == ']' || c == '}')
-                goto close;
-            break;
-        default:
-            break;
-        }
-
-        /* A value (or key) starts here: it must be token `next`. */
-        if (next >= count)
-            return false;
-        tok = &t[next++];
-        if ((want == EXPECT_KEY || want == EXPECT_KEY_OR_CLOSE) && c != '"')
-            return false;
-        if (c == '{' || c == '[') {
-            if (tok->type != (c == '{' ? WISP_TOK_OBJECT : WISP_TOK_ARRAY) ||
-                tok->start != (int)pos)
+            if (c == ',') {
+                key = t[open].type == WISP_TOK_OBJECT;
+                pos++;
+                continue;
+            }
+            if (c != '}' && c != ']')
                 return false;
-            open = next - 1;
-            pos++;
-            want = c == '{' ? EXPECT_KEY_OR_CLOSE : EXPECT_VALUE_OR_CLOSE;
+        } else if (!empty || (c != '}' && c != ']')) {
+            /* A value or key starts here: it must be token `next`. */
+            empty = false;
+            type = c == '{' ? WISP_TOK_OBJECT : c == '[' ? WISP_TOK_ARRAY
+                 : c == '"' ? WISP_TOK_STRING : WISP_TOK_PRIMITIVE;
+            if (next >= count || (key && c != '"'))
+                return false;
+            tok = &t[next++];
+            if (tok->type != type || tok->start != (int)pos + (c == '"'))
+                return false;
+            if (type == WISP_TOK_OBJECT || type == WISP_TOK_ARRAY) {
+                open = next - 1;
+                key = c == '{';
+                empty = true;
+                pos++;
+                continue;
+            }
+            if (type == WISP_TOK_STRING) {
+                for (k = pos + 1; k < (size_t)tok->end; k++)
+                    if ((unsigned char)js[k] < 0x20)
+                        return false;
+            } else if (!primitive_ok(js + pos, (size_t)(tok->end - tok->start))) {
+                return false;
+            }
+            pos = (size_t)tok->end + (c == '"');
+            done = true;
             continue;
         }
-        if (c == '"') {
-            if (tok->type != WISP_TOK_STRING || tok->start != (int)pos + 1)
-                return false;
-            for (k = pos + 1; k < (size_t)tok->end; k++)
-                if ((unsigned char)js[k] < 0x20)
-                    return false;
-            pos = (size_t)tok->end + 1;
-        } else {
-            if (tok->type != WISP_TOK_PRIMITIVE || tok->start != (int)pos ||
-                !primitive_ok(js + pos, (size_t)(tok->end - tok->start)))
-                return false;
-            pos = (size_t)tok->end;
-        }
-        if (want == EXPECT_KEY || want == EXPECT_KEY_OR_CLOSE)
-            want = EXPECT_COLON;
-        else
-            want = open < 0 ? EXPECT_END : EXPECT_COMMA_OR_CLOSE;
-        continue;
-
-    close:
+        /* c closes the open container. */
         if (c != (t[open].type == WISP_TOK_OBJECT ? '}' : ']') ||
             t[open].end != (int)pos + 1)
             return false;
         pos++;
-        up = t[open].parent; /* the enclosing array, or the key we are in */
-        if (up >= 0 && up < count && t[up].type == WISP_TOK_STRING)
-            up = t[up].parent;
-        if (up >= count)
-            return false;
-        open = up;
-        want = open < 0 ? EXPECT_END : EXPECT_COMMA_OR_CLOSE;
+        open = t[open].parent; /* the enclosing array, or our key */
+        if (open >= 0 && t[open].type == WISP_TOK_STRING)
+            open = t[open].parent;
+        done = true;
+        key = false;
+        empty = false;
     }
 }
 
@@ -416,56 +395,57 @@ wisp_status wisp_json_field(const char *js, const wisp_token *tk, char *dst,
     return WISP_OK;
 }
 
-/* A token count: a number, or null.  Anything else is the wrong type. */
-static bool read_count(const char *js, const wisp_token *toks, int count,
-                       int obj, const char *key, uint32_t *out)
-{
-    int v = wisp_json_find(js, toks, count, obj, key);
-
-    if (v < 0)
-        return true;
-    if ((toks)[v].type != WISP_TOK_PRIMITIVE)
-        return false;
-    if (!wisp_json_u32(js, toks + v, out))
-        *out = 0;
-    return true;
-}
-
-/* An optional details object (null allowed) holding one count. */
-static bool read_details(const char *js, const wisp_token *toks, int count,
-                         int obj, const char *key, const char *inner,
-                         uint32_t *out)
-{
-    int v = wisp_json_find(js, toks, count, obj, key);
-
-    if (v < 0 || wisp_json_is_null(js, toks + v))
-        return true;
-    return (toks)[v].type == WISP_TOK_OBJECT &&
-           read_count(js, toks, count, v, inner, out);
-}
+/* Where each usage count sits: directly in usage, or in a details object. */
+static const struct {
+    const char *outer; /* NULL: in usage itself */
+    const char *key;
+    unsigned char offset;
+} k_usage_fields[] = {
+    {NULL, "prompt_tokens", offsetof(wisp_usage, prompt_tokens)},
+    {NULL, "completion_tokens", offsetof(wisp_usage, completion_tokens)},
+    {NULL, "total_tokens", offsetof(wisp_usage, total_tokens)},
+    {"prompt_tokens_details", "cached_tokens",
+     offsetof(wisp_usage, cached_tokens)},
+    {"completion_tokens_details", "reasoning_tokens",
+     offsetof(wisp_usage, reasoning_tokens)},
+};
 
 wisp_status wisp_json_usage(const char *js, const wisp_token *toks, int count,
                             int i, wisp_usage *u)
 {
     wisp_usage got;
+    uint32_t *dst;
+    size_t f;
+    int obj, v;
 
     if (js == NULL || toks == NULL || u == NULL || i < 0 || i >= count)
         return WISP_ERR_ARG;
     if (wisp_json_is_null(js, toks + i))
         return WISP_OK;
-    if ((toks)[i].type != WISP_TOK_OBJECT)
+    if (toks[i].type != WISP_TOK_OBJECT)
         return WISP_ERR_JSON;
     memset(&got, 0, sizeof got);
     got.present = true;
-    if (!read_count(js, toks, count, i, "prompt_tokens", &got.prompt_tokens) ||
-        !read_count(js, toks, count, i, "completion_tokens",
-                    &got.completion_tokens) ||
-        !read_count(js, toks, count, i, "total_tokens", &got.total_tokens) ||
-        !read_details(js, toks, count, i, "prompt_tokens_details",
-                      "cached_tokens", &got.cached_tokens) ||
-        !read_details(js, toks, count, i, "completion_tokens_details",
-                      "reasoning_tokens", &got.reasoning_tokens))
-        return WISP_ERR_JSON;
+    for (f = 0; f < sizeof k_usage_fields / sizeof k_usage_fields[0]; f++) {
+        obj = i;
+        if (k_usage_fields[f].outer != NULL) {
+            obj = wisp_json_find(js, toks, count, i, k_usage_fields[f].outer);
+            if (obj < 0 || wisp_json_is_null(js, toks + obj))
+                continue; /* details are optional, null is fine */
+            if (toks[obj].type != WISP_TOK_OBJECT)
+                return WISP_ERR_JSON;
+        }
+        v = wisp_json_find(js, toks, count, obj, k_usage_fields[f].key);
+        if (v < 0)
+            continue;
+        /* A count is a number or null; a fraction, a negative or a value
+         * beyond 32 bits reads as 0.  Other types are malformed. */
+        if (toks[v].type != WISP_TOK_PRIMITIVE)
+            return WISP_ERR_JSON;
+        dst = (uint32_t *)(void *)((char *)&got + k_usage_fields[f].offset);
+        if (!wisp_json_u32(js, toks + v, dst))
+            *dst = 0;
+    }
     *u = got;
     return WISP_OK;
 }
