@@ -466,7 +466,7 @@ static int find(const doc *d, int obj, const char *key)
 
 static int type_of(const doc *d, int i)
 {
-    return (d->toks)[i].type;
+    return d->toks[i].type;
 }
 
 /* Copies the value at v (string, number or null) into a fixed field;
@@ -508,11 +508,15 @@ static bool find_error(const doc *d)
     int root = 0, e, v;
 
     clear_error(d->resp);
-    if (type_of(d, 0) == WISP_TOK_ARRAY && (d->toks)[0].size > 0)
+    if (type_of(d, 0) == WISP_TOK_ARRAY && d->toks[0].size > 0)
         root = 1; /* Gemini: [{"error": {...}}] */
     if (type_of(d, root) != WISP_TOK_OBJECT)
         return false;
     e = find(d, root, "error");
+    if (e < 0 || wisp_json_is_null(d->js, d->toks + e))
+        e = find(d, root, "errors");
+    if (e >= 0 && type_of(d, e) == WISP_TOK_ARRAY && d->toks[e].size > 0)
+        e++; /* {"errors": [{"code": 7003, "message": ...}]} */
     if (e >= 0 && type_of(d, e) == WISP_TOK_OBJECT) {
         error_fields(d, e);
         return true;
@@ -529,7 +533,8 @@ static bool find_error(const doc *d)
         return true;
     }
     v = find(d, root, "message");
-    if (v >= 0 && type_of(d, v) == WISP_TOK_STRING) { /* {"message": ...} */
+    if (v >= 0 && type_of(d, v) == WISP_TOK_STRING) {
+        /* {"message": ...}; vLLM: {"object": "error", "message", "type"} */
         error_fields(d, root);
         return true;
     }
@@ -539,7 +544,7 @@ static bool find_error(const doc *d)
                          sizeof d->resp->error_message);
         return true;
     }
-    if (v >= 0 && type_of(d, v) == WISP_TOK_ARRAY && (d->toks)[v].size > 0 &&
+    if (v >= 0 && type_of(d, v) == WISP_TOK_ARRAY && d->toks[v].size > 0 &&
         type_of(d, v + 1) == WISP_TOK_OBJECT) {
         /* FastAPI validation: {"detail": [{"loc": [...], "msg", "type"}]} */
         (void)COPY_KEY(d, v + 1, "msg", error_message);
@@ -574,7 +579,7 @@ wisp_status wisp_json_read_error(const char *js, size_t len, wisp_token *toks,
 static wisp_status string_into(const doc *d, int v, wisp_unescape *u,
                                bool more, wisp_text *text)
 {
-    const wisp_token *t = &(d->toks)[v];
+    const wisp_token *t = &d->toks[v];
     return wisp_unescape_feed(u, d->js + t->start, tok_len(t), more,
                               wisp_text_emit, text);
 }
@@ -608,7 +613,7 @@ static wisp_status read_content(const doc *d, int v)
     if (type_of(d, v) != WISP_TOK_ARRAY)
         return WISP_ERR_JSON;
     part = v + 1;
-    for (left = (d->toks)[v].size; left > 0; left--) {
+    for (left = d->toks[v].size; left > 0; left--) {
         text = find(d, part, "text");
         type = find(d, part, "type");
         if (text >= 0 && type >= 0 && type_of(d, text) == WISP_TOK_STRING &&
@@ -635,7 +640,7 @@ static wisp_status read_reasoning(const doc *d, int msg)
         v = find(d, msg, keys[k]);
         if (v < 0 || wisp_json_is_null(d->js, d->toks + v))
             continue;
-        t = &(d->toks)[v];
+        t = &d->toks[v];
         if (t->type != WISP_TOK_STRING)
             return WISP_ERR_JSON;
         if (t->end > t->start) {
@@ -679,7 +684,7 @@ wisp_status wisp_json_read_completion(const char *js, size_t len,
 {
     doc d;
     wisp_status st;
-    int v;
+    int v, obj;
 
     if (resp == NULL)
         return WISP_ERR_ARG;
@@ -701,8 +706,10 @@ wisp_status wisp_json_read_completion(const char *js, size_t len,
     if (type_of(&d, 0) != WISP_TOK_OBJECT)
         return find_error(&d) ? WISP_ERR_API : WISP_ERR_JSON;
     v = find(&d, 0, "error");
-    if (v >= 0 && (type_of(&d, v) == WISP_TOK_OBJECT ||
-                   type_of(&d, v) == WISP_TOK_STRING)) {
+    obj = find(&d, 0, "object"); /* vLLM: {"object": "error", ...} */
+    if ((v >= 0 && (type_of(&d, v) == WISP_TOK_OBJECT ||
+                    type_of(&d, v) == WISP_TOK_STRING)) ||
+        (obj >= 0 && wisp_json_eq(js, toks + obj, "error"))) {
         (void)find_error(&d);
         return WISP_ERR_API;
     }

@@ -122,8 +122,9 @@ wisp_status wisp_json_usage(const char *js, const wisp_token *toks, int count,
  * resp->content / resp->reasoning (reset first); content may also be an
  * array of {"type": "text", "text": ...} parts.  Missing or null content
  * sets resp->content_null.  A non-integer "created" reads as 0.  Unknown
- * fields are skipped.  A body holding "error" (object or string) fills
- * resp->error_* and returns WISP_ERR_API.  Cut fixed fields set
+ * fields are skipped.  A body holding "error" (object or string), or
+ * vLLM's {"object": "error", ...}, fills resp->error_* and returns
+ * WISP_ERR_API.  Cut fixed fields set
  * resp->fields_truncated.  WISP_OK, WISP_ERR_ARG, WISP_ERR_JSON (also for a
  * known field of the wrong type), WISP_ERR_TOO_COMPLEX, WISP_ERR_TOO_LARGE,
  * WISP_ERR_API.  On an error, fields read before it stay filled.
@@ -137,8 +138,10 @@ wisp_status wisp_json_read_completion(const char *js, size_t len,
  * "code", "param"}} (code string or number; Gemini's "status" stands in for
  * a missing type), {"error": "text", "message": "..."} (the string becomes
  * error_type, or error_message when there is no message), Gemini's
- * [{"error": {...}}], {"message": "..."}, {"detail": "..."} and FastAPI's
- * {"detail": [{"msg": ...}]}.  Fields of unexpected types are left empty.
+ * [{"error": {...}}], {"errors": [{...}]} and {"error": [{...}]} (first
+ * element), {"message": "..."} (vLLM adds "object": "error", "type",
+ * "code"), {"detail": "..."} and FastAPI's {"detail": [{"msg": ...}]}.
+ * Fields of unexpected types are left empty.
  * WISP_OK when an error was found and resp->error_* filled (message may be
  * empty when "error" exists without one); WISP_ERR_JSON when the text is
  * not JSON or holds no error; WISP_ERR_ARG, WISP_ERR_TOO_COMPLEX,

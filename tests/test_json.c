@@ -1133,6 +1133,18 @@ static void test_completion_error_inside(void **state)
     assert_string_equal(r.error_message, "overloaded");
     assert_string_equal(r.error_type, "UNAVAILABLE");
     assert_string_equal(r.error_code, "503");
+    /* vLLM's error object, even with status 200 */
+    resp_init(&r, sizeof g_content);
+    assert_int_equal(completion("{\"object\":\"error\",\"message\":\"max_tokens "
+                                "is too large\",\"type\":\"BadRequestError\","
+                                "\"param\":null,\"code\":400}", &r),
+                     WISP_ERR_API);
+    assert_string_equal(r.error_message, "max_tokens is too large");
+    assert_string_equal(r.error_type, "BadRequestError");
+    assert_string_equal(r.error_code, "400");
+    resp_init(&r, sizeof g_content);
+    assert_int_equal(completion("{\"object\":\"chat.completion\",\"choices\":"
+                                "[]}", &r), WISP_OK);
     /* "error": null is not an error */
     resp_init(&r, sizeof g_content);
     assert_int_equal(completion("{\"error\":null,\"choices\":[{\"message\":"
@@ -1260,6 +1272,19 @@ static void test_error_other_shapes(void **state)
                                 "required\",\"input\":{}}]}", &r), WISP_OK);
     assert_string_equal(r.error_message, "Field required");
     assert_string_equal(r.error_type, "missing");
+    /* Cloudflare-style errors arrays, and an error array */
+    assert_int_equal(error_body("{\"success\":false,\"errors\":[{\"code\":"
+                                "7003,\"message\":\"No route\"}],\"result\":"
+                                "null}", &r), WISP_OK);
+    assert_string_equal(r.error_message, "No route");
+    assert_string_equal(r.error_code, "7003");
+    assert_int_equal(error_body("{\"error\":[{\"message\":\"first\"},"
+                                "{\"message\":\"second\"}]}", &r), WISP_OK);
+    assert_string_equal(r.error_message, "first");
+    assert_int_equal(error_body("{\"error\":null,\"errors\":[\"plain\"]}", &r),
+                     WISP_OK);
+    assert_string_equal(r.error_message, "plain");
+    assert_int_equal(error_body("{\"errors\":[]}", &r), WISP_ERR_JSON);
     /* "error" without a message is still an error */
     assert_int_equal(error_body("{\"error\":{}}", &r), WISP_OK);
     assert_string_equal(r.error_message, "");
