@@ -196,7 +196,8 @@ fuzz: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 	@for n in $(FUZZ_NAMES); do \
 	    mkdir -p $(BUILD)/fuzz/corpus/$$n; \
 	    echo "fuzz_$$n: $(FUZZ_SECONDS) s"; \
-	    $(BUILD)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    dict=""; [ -f tests/fuzz/fuzz_$$n.dict ] && dict="-dict=tests/fuzz/fuzz_$$n.dict"; \
+	    $(BUILD)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $$dict \
 	        -print_final_stats=1 $(BUILD)/fuzz/corpus/$$n tests/fuzz/corpus/$$n \
 	        >$(BUILD)/fuzz/$$n.log 2>&1 || { tail -n 60 $(BUILD)/fuzz/$$n.log; exit 1; }; \
 	    grep -E "stat::number_of_executed_units" $(BUILD)/fuzz/$$n.log; \

@@ -1016,6 +1016,21 @@ def sc_stream_bare(ctx):
     ctx.send_chunked(200, "OK", None, evs)
 
 
+@scenario("demo")
+def sc_demo(ctx):
+    """make demo: a short friendly reply, streamed word by word."""
+    text = ("Hello from the wisp demo server! This reply came over TLS, chunked and "
+            "streamed as server-sent events, and was decoded in a few KB with no heap. "
+            "You asked: " + ctx.echo[len("echo: "):])
+    words = text.split(" ")
+    pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
+    if ctx.stream:
+        ctx.send_chunked(200, "OK", "text/event-stream", ctx.events(pieces, ascii_only=False),
+                         delay=0.03)
+    else:
+        ctx.send_json(200, "OK", ctx.completion(text))
+
+
 # --------------------------------------------------------------------------
 # Serving.
 
