@@ -558,6 +558,76 @@ static wisp_status replay_as_events(call *k, const char *js, size_t len)
     return WISP_OK;
 }
 
+/* The "message" string of an error object whose end did not fit the
+ * buffer: found by its key, read if it ended within what was kept. */
+static bool salvage_message(call *k, const char *js, size_t len)
+{
+    static const char key[] = "\"message\"";
+    size_t i, j;
+    for (i = 0; i + sizeof key - 1 <= len; i++) {
+        wisp_token t;
+        bool cut = false;
+        if (memcmp(js + i, key, sizeof key - 1) != 0) {
+            continue;
+        }
+        j = i + sizeof key - 1;
+        while (j < len && (js[j] == ' ' || js[j] == ':' || js[j] == '\n' || js[j] == '\r' ||
+                           js[j] == '\t')) {
+            j++;
+        }
+        if (j >= len || js[j] != '"') {
+            continue;
+        }
+        t.start = (int)++j;
+        while (j < len && js[j] != '"') {
+            j += js[j] == '\\' ? 2 : 1;
+        }
+        if (j >= len) {
+            return false; /* the message itself was cut */
+        }
+        t.type = WISP_TOK_STRING;
+        t.end = (int)j;
+        t.size = 0;
+        t.parent = -1;
+        if (wisp_json_field(js, &t, k->resp->error_message, sizeof k->resp->error_message,
+                            &cut) != WISP_OK) {
+            return false;
+        }
+        k->resp->fields_truncated |= cut;
+        return true;
+    }
+    return false;
+}
+
+/* An error reply's body: an error object in any known shape, the same sent
+ * as one SSE event, one cut short, or a page from a proxy. */
+static void read_error_body(call *k, const char *body, size_t len, bool cut)
+{
+    size_t skip = 0;
+    while (skip < len && (body[skip] == ' ' || body[skip] == '\r' || body[skip] == '\n')) {
+        skip++;
+    }
+    if (len - skip > 5 && memcmp(body + skip, "data:", 5) == 0) {
+        /* An error sent as an event: read its first data line. */
+        size_t end;
+        skip += 5;
+        end = skip;
+        while (end < len && body[end] != '\n' && body[end] != '\r') {
+            end++;
+        }
+        body += skip;
+        len = end - skip;
+    }
+    if (!cut && wisp_json_read_error(body, len, k->c->tokens, k->c->token_count, k->resp) ==
+                    WISP_OK) {
+        return;
+    }
+    if (cut && salvage_message(k, body, len)) {
+        return;
+    }
+    wisp_text_from_html(body, len, k->resp);
+}
+
 /* The HTTP message is complete. */
 static wisp_status on_complete(call *k, reading *r)
 {
@@ -580,11 +650,7 @@ static wisp_status on_complete(call *k, reading *r)
         wisp_text_from_html(body, r->body_len, k->resp);
         return WISP_ERR_HTTP;
     case BODY_ERROR:
-        if (r->body_cut ||
-            wisp_json_read_error(body, r->body_len, k->c->tokens, k->c->token_count,
-                                 k->resp) != WISP_OK) {
-            wisp_text_from_html(body, r->body_len, k->resp);
-        }
+        read_error_body(k, body, r->body_len, r->body_cut);
         return WISP_ERR_HTTP_STATUS;
     }
     return WISP_ERR_ARG;
