@@ -112,9 +112,11 @@ typedef void (*wisp_sleep_fn)(void *ctx, uint32_t ms);
 /* ------------------------------------------------------------------------ */
 /* JSON token storage.                                                      */
 
-/* Storage for one JSON token: the layout of jsmntok_t built with
- * JSMN_PARENT_LINKS (20 bytes on common targets).  A reply needs about 40
- * tokens, a streamed chunk about 30; 64 is a comfortable default. */
+/* Storage for one JSON token: the size and field offsets of jsmntok_t
+ * built with JSMN_PARENT_LINKS (20 bytes on common targets); the tokenizer
+ * rewrites each token in this form, so short enums (-fshort-enums, common
+ * on bare-metal ARM) are safe.  A reply needs about 40 tokens, a streamed
+ * chunk about 30; 64 is a comfortable default. */
 typedef struct wisp_token {
     int type, start, end, size, parent;
 } wisp_token;
