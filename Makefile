@@ -33,7 +33,7 @@ TLS_SRC   := $(sort $(wildcard port/mbedtls/*.c))
 LIB_SRC   := $(CORE_SRC) $(POSIX_SRC) $(TLS_SRC)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all lib deps test unit e2e e2e-valgrind valgrind asan check-core check-readme size fuzz fuzz-replay \
+.PHONY: all lib deps test unit e2e e2e-valgrind valgrind asan variants check-core check-readme size fuzz fuzz-replay \
         bench demo install clean test-mbedtls3
 
 all: lib $(BUILD)/wisp-chat
@@ -92,6 +92,11 @@ asan: deps
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CC=clang WISP_LABEL=asan \
 	    OPT="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" unit
 
+# The unit suite built as bare-metal ARM builds it: -Os and short enums.
+variants: deps
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/short-enums WISP_LABEL=short-enums \
+	    OPT="-Os -g -fshort-enums" unit
+
 # End-to-end: build/wisp-chat against the local test server.
 e2e: all
 	@$(PYTHON) tests/e2e.py >$(BUILD)/e2e.log 2>&1; rc=$$?; cat $(BUILD)/e2e.log; \
@@ -135,6 +140,7 @@ test: deps
 	$(MAKE) --no-print-directory unit || fail=1; \
 	$(MAKE) --no-print-directory valgrind || fail=1; \
 	$(MAKE) --no-print-directory asan || fail=1; \
+	$(MAKE) --no-print-directory variants || fail=1; \
 	$(MAKE) --no-print-directory e2e || fail=1; \
 	$(MAKE) --no-print-directory e2e-valgrind || fail=1; \
 	$(MAKE) --no-print-directory fuzz-replay || fail=1; \
