@@ -36,7 +36,7 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 .PHONY: all lib deps test unit e2e e2e-valgrind valgrind asan variants check-core check-readme size fuzz fuzz-replay \
         bench demo install clean test-mbedtls3
 
-all: lib $(BUILD)/wisp-chat
+all: lib $(BUILD)/wisp-chat $(BUILD)/keepalive_check
 
 lib: $(BUILD)/libwisp.a
 
@@ -64,6 +64,10 @@ $(BUILD)/libwisp.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/wisp-chat: examples/wisp_chat.c $(BUILD)/libwisp.a
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS)
+
+# Several requests on one client over TLS (run by tests/e2e.py).
+$(BUILD)/keepalive_check: tests/keepalive_check.c $(BUILD)/libwisp.a
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS)
 
 clean:

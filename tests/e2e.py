@@ -732,6 +732,31 @@ def t_tls_resume(h):
           "not a resumed session" % second["tls_version"])
 
 
+@test("tls/library-keepalive-and-resume", flags=("slow",))
+def t_tls_library_keepalive(h):
+    """Three requests from one process on one client (tests/keepalive_check.c):
+    two share a connection; after the server drops it while idle, the third
+    reopens it transparently and resumes the TLS session."""
+    exe = os.environ.get("WISP_KEEPALIVE_CHECK") or os.path.join(
+        os.path.dirname(CLI), "keepalive_check")
+    if not os.path.exists(exe):
+        raise Fail("%s is missing (make all builds it)" % exe)
+    url, key = h.url("keepalive-idle", "tls-good", host="localhost")
+    p = subprocess.run([exe, url, h.ca(), "1500"], capture_output=True,
+                       timeout=h.timeout(30))
+    out = p.stdout.decode("utf-8", "replace")
+    check(p.returncode == 0, "exit %d: %s %s" % (p.returncode, out.strip(),
+                                                 p.stderr.decode("utf-8", "replace").strip()))
+    st = h.stats(key)
+    conns = []
+    for r in st["requests"]:
+        if r["conn"] not in conns:
+            conns.append(r["conn"])
+    check(len(st["requests"]) == 3, "server saw %d requests" % len(st["requests"]))
+    check(len(conns) == 2, "server saw %d connections, want 2" % len(conns))
+    check(st["requests"][2]["resumed"], "the reconnect was a full handshake")
+
+
 for sc in ("reset", "cut"):
     def t_tls_broken(h, sc=sc):
         url, key = h.url(sc, "tls-good")
