@@ -493,11 +493,35 @@ static void clear_error(wisp_response *resp)
 }
 
 /* message, type (or Gemini's status), code and param of one object. */
+/* A message that is itself an object (Mistral's 422):
+ * {"detail": [{"msg": ...}]} or {"message": ...}. */
+static void nested_message(const doc *d, int m)
+{
+    int v = find(d, m, "detail");
+    if (v >= 0 && type_of(d, v) == WISP_TOK_ARRAY && d->toks[v].size > 0 &&
+        type_of(d, v + 1) == WISP_TOK_OBJECT)
+        (void)COPY_KEY(d, v + 1, "msg", error_message);
+    else if (v >= 0 && type_of(d, v) == WISP_TOK_STRING)
+        (void)copy_value(d, v, d->resp->error_message, sizeof d->resp->error_message);
+    else
+        (void)COPY_KEY(d, m, "message", error_message);
+}
+
 static void error_fields(const doc *d, int obj)
 {
-    (void)COPY_KEY(d, obj, "message", error_message);
-    if (!COPY_KEY(d, obj, "type", error_type))
-        (void)COPY_KEY(d, obj, "status", error_type);
+    int m = find(d, obj, "message");
+    int status;
+    if (m >= 0 && type_of(d, m) == WISP_TOK_OBJECT)
+        nested_message(d, m);
+    else
+        (void)COPY_KEY(d, obj, "message", error_message);
+    /* Gemini names the kind in "status" ("INVALID_ARGUMENT"); a numeric
+     * status (Azure) is only the HTTP code again. */
+    if (!COPY_KEY(d, obj, "type", error_type)) {
+        status = find(d, obj, "status");
+        if (status >= 0 && type_of(d, status) == WISP_TOK_STRING)
+            (void)copy_value(d, status, d->resp->error_type, sizeof d->resp->error_type);
+    }
     (void)COPY_KEY(d, obj, "code", error_code);
     (void)COPY_KEY(d, obj, "param", error_param);
 }
@@ -533,8 +557,9 @@ static bool find_error(const doc *d)
         return true;
     }
     v = find(d, root, "message");
-    if (v >= 0 && type_of(d, v) == WISP_TOK_STRING) {
-        /* {"message": ...}; vLLM: {"object": "error", "message", "type"} */
+    if (v >= 0 && (type_of(d, v) == WISP_TOK_STRING || type_of(d, v) == WISP_TOK_OBJECT)) {
+        /* {"message": ...}; vLLM: {"object": "error", "message", "type"};
+         * Mistral: {"object": "error", "message": {"detail": [...]}} */
         error_fields(d, root);
         return true;
     }

@@ -268,6 +268,45 @@ static wisp_status put_text(wisp_stream *st, wisp_unescape *u, wisp_text *text,
     return put_delta(&k, u, js, t);
 }
 
+/* Content sent as a list of parts (Mistral): {"type":"text","text":...}
+ * parts are content, {"type":"thinking","thinking":[parts] or "..."} parts
+ * are reasoning; other part types (images, references) are skipped. */
+static wisp_status put_parts(wisp_stream *st, const char *js, const wisp_token *toks,
+                             int count, int arr, wisp_response *resp,
+                             wisp_event_fn cb, void *user, char *scratch,
+                             size_t scratch_cap, bool thinking)
+{
+    int n = toks[arr].size;
+    int j = arr + 1;
+    wisp_status s = WISP_OK;
+    while (n-- > 0 && j < count && s == WISP_OK) {
+        int type = is_type(toks, j, WISP_TOK_OBJECT)
+                       ? wisp_json_find(js, toks, count, j, "type") : -1;
+        if (type >= 0 && wisp_json_eq(js, &toks[type], "text")) {
+            int t = wisp_json_find(js, toks, count, j, "text");
+            if (is_type(toks, t, WISP_TOK_STRING)) {
+                s = thinking ? put_text(st, &st->reasoning_u, &resp->reasoning,
+                                        WISP_EVENT_REASONING, js, &toks[t], cb,
+                                        user, scratch, scratch_cap)
+                             : put_text(st, &st->content_u, &resp->content,
+                                        WISP_EVENT_CONTENT, js, &toks[t], cb,
+                                        user, scratch, scratch_cap);
+            }
+        } else if (type >= 0 && !thinking && wisp_json_eq(js, &toks[type], "thinking")) {
+            int t = wisp_json_find(js, toks, count, j, "thinking");
+            if (is_type(toks, t, WISP_TOK_ARRAY))
+                s = put_parts(st, js, toks, count, t, resp, cb, user, scratch,
+                              scratch_cap, true);
+            else if (is_type(toks, t, WISP_TOK_STRING))
+                s = put_text(st, &st->reasoning_u, &resp->reasoning,
+                             WISP_EVENT_REASONING, js, &toks[t], cb, user,
+                             scratch, scratch_cap);
+        }
+        j = wisp_json_skip(toks, count, j);
+    }
+    return s;
+}
+
 /* One chat.completion.chunk (root object at token 0). */
 static wisp_status read_chunk(wisp_stream *st, const char *js, size_t len,
                               wisp_token *toks, size_t ntoks, int count,
@@ -319,6 +358,11 @@ static wisp_status read_chunk(wisp_stream *st, const char *js, size_t len,
     if (is_type(toks, i, WISP_TOK_STRING)) {
         s = put_text(st, &st->content_u, &resp->content, WISP_EVENT_CONTENT,
                      js, &toks[i], cb, user, scratch, scratch_cap);
+        if (s != WISP_OK)
+            return s;
+    } else if (is_type(toks, i, WISP_TOK_ARRAY)) {
+        s = put_parts(st, js, toks, count, i, resp, cb, user, scratch,
+                      scratch_cap, false);
         if (s != WISP_OK)
             return s;
     }

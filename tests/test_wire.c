@@ -34,7 +34,7 @@
 #include "fake_transport.h"
 #include "wisp.h"
 
-#define MAX_FIXTURES 128
+#define MAX_FIXTURES 1024
 #define TEXT_MAX (2 * 1024 * 1024)
 
 typedef struct expect {
@@ -52,7 +52,7 @@ typedef struct fixture {
     int item_count;
 } fixture;
 
-static fixture fixtures[MAX_FIXTURES];
+static fixture *fixtures; /* MAX_FIXTURES of them */
 static int fixture_count;
 static const char *fixture_dir = "tests/fixtures";
 
@@ -366,7 +366,7 @@ static int load_fixtures(void)
         fprintf(stderr, "cannot open %s\n", fixture_dir);
         return -1;
     }
-    while ((de = readdir(d)) != NULL && fixture_count < MAX_FIXTURES) {
+    while ((de = readdir(d)) != NULL) {
         size_t n = strlen(de->d_name);
         char path[512];
         fixture *fx;
@@ -374,6 +374,12 @@ static int load_fixtures(void)
         size_t exp_len;
         if (n < 6 || strcmp(de->d_name + n - 5, ".http") != 0) {
             continue;
+        }
+        if (fixture_count == MAX_FIXTURES) {
+            fprintf(stderr, "more than %d fixtures in %s: raise MAX_FIXTURES\n", MAX_FIXTURES,
+                    fixture_dir);
+            closedir(d);
+            return -1;
         }
         fx = &fixtures[fixture_count];
         snprintf(fx->name, sizeof fx->name, "%.*s", (int)(n - 5), de->d_name);
@@ -409,7 +415,8 @@ int main(int argc, char **argv)
     if (argc > 1) {
         fixture_dir = argv[1];
     }
-    if (load_fixtures() != 0 || fixture_count == 0) {
+    fixtures = calloc(MAX_FIXTURES, sizeof *fixtures);
+    if (fixtures == NULL || load_fixtures() != 0 || fixture_count == 0) {
         return 1;
     }
     qsort(fixtures, (size_t)fixture_count, sizeof fixtures[0], by_name);
@@ -425,5 +432,6 @@ int main(int argc, char **argv)
         free(fixtures[i].http);
         free(fixtures[i].expect_text);
     }
+    free(fixtures);
     return rc;
 }
