@@ -33,7 +33,7 @@ extern "C" {
     X(WISP_ERR_ARG, "bad argument")                                           \
     X(WISP_ERR_URL, "malformed base URL")                                     \
     X(WISP_ERR_HEADER_VALUE, "CR or LF in a value that goes into the request head") \
-    X(WISP_ERR_UNSUPPORTED, "not supported by this build or transport")       \
+    X(WISP_ERR_UNSUPPORTED, "response uses an encoding wisp does not decode (e.g. gzip)") \
     X(WISP_ERR_DNS, "host name could not be resolved")                        \
     X(WISP_ERR_CONNECT, "could not connect to the server")                    \
     X(WISP_ERR_TIMEOUT, "timed out")                                          \

@@ -51,6 +51,7 @@ typedef struct reading {
     wisp_stream stream;
     bool complete;    /* the HTTP message ended */
     bool draining;    /* [DONE] seen: only waiting for the end of the body */
+    bool too_large;   /* a JSON reply announced as larger than the buffer */
     uint32_t drain_until; /* clock value that ends the wait */
 } reading;
 
@@ -354,6 +355,9 @@ static void on_headers(call *k, reading *r)
         start_sse(k, r);
     } else if (h->is_json) {
         r->kind = BODY_JSON;
+        if (h->has_content_length && h->content_length > acc_cap(k->c)) {
+            r->too_large = true; /* known now: no need to read it first */
+        }
     } else if (h->has_content_type) {
         r->kind = BODY_PAGE; /* text/html from a proxy or captive portal */
     } else {
@@ -637,7 +641,9 @@ static wisp_status on_complete(call *k, reading *r)
     case BODY_SSE:
         return stream_finish(k, r);
     case BODY_UNKNOWN: /* 2xx with no body at all (204, Content-Length: 0) */
-        return k->req->stream ? WISP_ERR_STREAM_TRUNCATED : WISP_ERR_HTTP;
+        return k->req->stream && r->http.body_mode != WISP_BODY_NONE
+                   ? WISP_ERR_STREAM_TRUNCATED
+                   : WISP_ERR_HTTP;
     case BODY_JSON:
         st = wisp_json_read_completion(body, r->body_len, k->c->tokens, k->c->token_count,
                                        k->resp);
@@ -781,6 +787,9 @@ static wisp_status exchange_on(call *k, reading *r, size_t body_len, bool reused
             }
             if (out.event == WISP_HTTP_HEADERS) {
                 on_headers(k, r);
+                if (r->too_large) {
+                    return WISP_ERR_TOO_LARGE;
+                }
             } else if (out.event == WISP_HTTP_BODY) {
                 st = on_body(k, r, out.body, out.body_len);
                 if (st != WISP_OK) {

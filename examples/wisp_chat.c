@@ -73,7 +73,6 @@ static int exit_code_for(wisp_status st)
     case WISP_ERR_URL:
     case WISP_ERR_HEADER_VALUE:
         return EXIT_USAGE;
-    case WISP_ERR_UNSUPPORTED:
     case WISP_ERR_DNS:
     case WISP_ERR_CONNECT:
     case WISP_ERR_TIMEOUT:
@@ -86,6 +85,7 @@ static int exit_code_for(wisp_status st)
     case WISP_ERR_HTTP_STATUS:
     case WISP_ERR_API:
         return EXIT_SERVER;
+    case WISP_ERR_UNSUPPORTED: /* e.g. a gzip body we did not ask for */
     case WISP_ERR_HTTP:
     case WISP_ERR_JSON:
     case WISP_ERR_SSE:
