@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import socket
+import signal
 import subprocess
 import sys
 import tempfile
@@ -388,6 +389,31 @@ def t_stream_slow(h):
           % len(arrivals))
     spread = arrivals[-1] - arrivals[0]
     check(spread >= 1.0, "all text arrived within %.2f s (want >= 1 s)" % spread)
+
+
+@test("stream-slow/ctrl-c", flags=["slow"])
+def t_stream_ctrl_c(h):
+    """Ctrl-C mid-stream: the text so far stays, the line is ended, exit 130."""
+    url, _ = h.url("stream-slow")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("WISP_", "OPENAI_"))}
+    p = subprocess.Popen(h.command(["-u", url, PROMPT]), env=env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    first = os.read(p.stdout.fileno(), 4096)   # some text has arrived
+    p.send_signal(signal.SIGINT)
+    try:
+        rest = p.stdout.read()
+        err = p.stderr.read().decode("utf-8", "replace")
+        rc = p.wait(timeout=h.timeout(10))
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise Fail("wisp-chat did not stop after SIGINT")
+    out = (first + rest).decode("utf-8", "replace")
+    check(rc == 130, "exit %d, want 130 (stderr: %s)" % (rc, err.strip()))
+    check(first and SLOW_TEXT.startswith(out.rstrip("\n")) and out.endswith("\n"),
+          "stdout %r is not a prefix of the reply ended by a newline" % out)
+    check(len(out.rstrip("\n")) < len(SLOW_TEXT), "the whole reply came: not cancelled")
 
 
 @test("verbose/stream")
