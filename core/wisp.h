@@ -301,6 +301,7 @@ typedef struct wisp_client {
     wisp_token *tokens;
     size_t token_count;
     bool connected;     /* a kept-alive connection is open */
+    uint32_t idle_since; /* now_ms when the kept connection last finished */
     uint32_t rng;       /* backoff jitter */
     uint32_t connects;  /* connections opened since init */
     uint32_t requests;  /* requests sent since init */

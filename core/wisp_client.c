@@ -889,6 +889,10 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
     k.total_ms = client->cfg.total_timeout_ms;
     k.start_ms = now_ms(client);
     client->rng ^= k.start_ms;
+    if (client->connected && client->cfg.now_ms != NULL && WISP_KEEPALIVE_MAX_IDLE_MS > 0 &&
+        k.start_ms - client->idle_since > WISP_KEEPALIVE_MAX_IDLE_MS) {
+        wisp_client_close(client); /* likely dropped silently on the way */
+    }
 
     for (retry = 0;; retry++) {
         bool stale = false;
@@ -915,6 +919,9 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
                     st = exchange(&k, body_len, false, &stale);
                 }
             }
+        }
+        if (client->connected) {
+            client->idle_since = now_ms(client);
         }
         if (st == WISP_OK || k.delivered || retry >= client->cfg.max_retries) {
             return st;

@@ -71,6 +71,14 @@
 #define WISP_RETRY_MAX_WAIT_MS 30000u
 #endif
 
+/* A kept-alive connection idle for longer than this is closed before the
+ * next request instead of reused: NAT boxes and mobile networks drop idle
+ * flows silently, and a request on such a flow would wait a whole read
+ * timeout.  Needs the now_ms hook.  Default 60000, 0 = no limit. */
+#ifndef WISP_KEEPALIVE_MAX_IDLE_MS
+#define WISP_KEEPALIVE_MAX_IDLE_MS 60000u
+#endif
+
 /* Longest host name accepted in a base URL (RFC 1035: 253). */
 #ifndef WISP_HOST_CAP
 #define WISP_HOST_CAP 254

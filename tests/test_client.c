@@ -341,6 +341,22 @@ static void test_keep_alive_reuses_connection(void **state)
     assert_int_equal(e->client.requests, 3);
 }
 
+static void test_long_idle_connection_not_reused(void **state)
+{
+    env *e = (env *)*state;
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_OK);
+    e->clock_ms += WISP_KEEPALIVE_MAX_IDLE_MS - 1000; /* still fresh: reused */
+    assert_int_equal(chat(e), WISP_OK);
+    assert_int_equal(e->fake.connects, 1);
+    e->clock_ms += WISP_KEEPALIVE_MAX_IDLE_MS + 1000; /* a NAT may have dropped it */
+    assert_int_equal(chat(e), WISP_OK);
+    assert_int_equal(e->fake.connects, 2);
+}
+
 static void test_connection_close_reconnects(void **state)
 {
     env *e = (env *)*state;
@@ -708,6 +724,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_base_url_is_copied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keep_alive_reuses_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_idle_connection_not_reused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_close_reconnects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_connection_reopened_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_hang_after_complete_response, setup, teardown),
