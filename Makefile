@@ -43,7 +43,7 @@ lib: $(BUILD)/libwisp.a
 # ---- dependencies ---------------------------------------------------------
 
 # Debian/Ubuntu packages; installed with apt-get (sudo when not root).
-DEB_PKGS := gcc make libjsmn-dev libmbedtls-dev libcmocka-dev python3 openssl valgrind clang ca-certificates
+DEB_PKGS := gcc make libjsmn-dev libmbedtls-dev libcmocka-dev python3 openssl valgrind clang libclang-rt-dev ca-certificates
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 deps: $(DEPS_STAMP)
