@@ -188,9 +188,9 @@ size:
 
 FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
-FUZZ_FLAGS   := -std=c99 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+FUZZ_FLAGS   := -std=c99 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Itests \
                 -Icore -I$(JSMN_INC)
-REPLAY_FLAGS := -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+REPLAY_FLAGS := -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Itests \
                 -DWISP_FUZZ_MAIN -Icore -I$(JSMN_INC)
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC) $(wildcard core/*.h) | $(DEPS_STAMP)
