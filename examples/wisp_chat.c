@@ -33,6 +33,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,7 @@
 #define DEFAULT_MODEL "gemini-2.5-flash"
 
 #define PROMPT_MAX (1024u * 1024u)   /* 1 MiB, from argv or stdin */
-#define WORK_SIZE (64u * 1024u)      /* largest header line / event / body */
+#define WORK_SIZE (320u * 1024u)     /* largest header line / event / body */
 #define TOKEN_COUNT 256u
 #define CONTENT_CAP (256u * 1024u)   /* --no-stream reply */
 #define REASONING_CAP (64u * 1024u)  /* --no-stream -v only */
@@ -508,9 +509,31 @@ static void put_clean(const char *s, size_t len, bool keep_lines)
     }
 }
 
+/* Some gateways quote the Authorization header back in their error text;
+ * the key must not reach the terminal, whole or cut to fit. */
+static const char *g_key;
+static size_t g_key_len; /* 0: nothing to mask (no key, or under 8 bytes) */
+
+static void put_server_text(const char *s, size_t len, bool keep_lines)
+{
+    size_t i = 0, start = 0;
+    while (i < len) {
+        size_t n = len - i < g_key_len ? len - i : g_key_len;
+        if (g_key_len != 0 && n >= 8 && memcmp(s + i, g_key, n) == 0) {
+            put_clean(s + start, i - start, keep_lines);
+            fputs("[API key]", stderr);
+            i += n;
+            start = i;
+        } else {
+            i++;
+        }
+    }
+    put_clean(s + start, len - start, keep_lines);
+}
+
 static void put_clean_str(const char *s)
 {
-    put_clean(s, strlen(s), false);
+    put_server_text(s, strlen(s), false);
 }
 
 static void print_metadata(const wisp_response *r, const wisp_posix *posix)
@@ -601,6 +624,7 @@ typedef struct chat_state {
     bool printed;           /* some content reached stdout */
     bool reasoning_open;    /* reasoning text on stderr without a final \n */
     bool stdout_failed;
+    int stdout_errno;       /* why stdout failed, saved when it happened */
 } chat_state;
 
 static int on_event(void *user, const wisp_event *ev)
@@ -616,7 +640,10 @@ static int on_event(void *user, const wisp_event *ev)
         }
         if (fwrite(ev->text, 1, ev->len, stdout) != ev->len ||
             fflush(stdout) != 0) {
+            if (errno == EINTR && g_interrupted)
+                return 1; /* Ctrl-C while stdout was blocked: a cancel */
             s->stdout_failed = true;
+            s->stdout_errno = errno;
             return 1;
         }
         s->printed = true;
@@ -624,23 +651,37 @@ static int on_event(void *user, const wisp_event *ev)
                s->print_content && ev->len > 0) {
         if (!s->reasoning_open)
             fputs(PROG ": reasoning: ", stderr);
-        put_clean(ev->text, ev->len, true);
+        put_server_text(ev->text, ev->len, true);
         s->reasoning_open = ev->text[ev->len - 1] != '\n';
     }
     return g_interrupted ? 1 : 0;
 }
 
+/* Self-pipe: the handler writes a byte that every wait of the transport
+ * also polls, so a Ctrl-C landing just before poll() is not missed. */
+static int g_cancel_pipe[2] = {-1, -1};
+
 static void on_sigint(int sig)
 {
+    int saved = errno;
     (void)sig;
     g_interrupted = 1;
+    if (g_cancel_pipe[1] >= 0)
+        (void)!write(g_cancel_pipe[1], "x", 1);
+    errno = saved;
 }
 
 /* No SA_RESTART, so a blocked poll or read returns EINTR and sees the flag;
  * SA_RESETHAND, so a second Ctrl-C ends the program at once. */
-static void catch_sigint(void)
+static void catch_sigint(wisp_posix *posix)
 {
     struct sigaction sa;
+    if (pipe(g_cancel_pipe) == 0) {
+        (void)fcntl(g_cancel_pipe[1], F_SETFL, O_NONBLOCK);
+        (void)fcntl(g_cancel_pipe[0], F_SETFD, FD_CLOEXEC);
+        (void)fcntl(g_cancel_pipe[1], F_SETFD, FD_CLOEXEC);
+        posix->cancel_fd = g_cancel_pipe[0];
+    }
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
@@ -778,6 +819,10 @@ int main(int argc, char **argv)
     cfg.api_key = env_nonempty("WISP_API_KEY");
     if (cfg.api_key == NULL)
         cfg.api_key = env_nonempty("OPENAI_API_KEY");
+    if (cfg.api_key != NULL && strlen(cfg.api_key) >= 8) {
+        g_key = cfg.api_key;
+        g_key_len = strlen(cfg.api_key);
+    }
     cfg.transport = transport;
     if (o.timeout_ms != 0) {
         cfg.read_timeout_ms = o.timeout_ms;
@@ -849,7 +894,7 @@ int main(int argc, char **argv)
                 cfg.api_key != NULL ? "set" : "none");
     }
 
-    catch_sigint();
+    catch_sigint(&posix);
     st = wisp_chat(&client, &req, &resp, on_event, &state);
     if (st != WISP_OK && g_interrupted)
         st = WISP_ERR_CANCELLED; /* whatever the last wait reported */
@@ -870,7 +915,7 @@ int main(int argc, char **argv)
         fputc('\n', stdout);
         if (o.verbose && resp.reasoning.len > 0) {
             fputs(PROG ": reasoning: ", stderr);
-            put_clean(resp.reasoning.buf, resp.reasoning.len, true);
+            put_server_text(resp.reasoning.buf, resp.reasoning.len, true);
             fputc('\n', stderr);
         }
         if (resp.content.truncated) {
@@ -888,8 +933,12 @@ int main(int argc, char **argv)
     }
     /* A broken stdout outranks what the call reported (the callback's
      * cancel, for one). */
-    if (fflush(stdout) != 0 || state.stdout_failed) {
-        int err = errno;
+    if (fflush(stdout) != 0 && !state.stdout_failed && !(errno == EINTR && g_interrupted)) {
+        state.stdout_failed = true;
+        state.stdout_errno = errno;
+    }
+    if (state.stdout_failed) {
+        int err = state.stdout_errno;
         if (o.verbose)
             print_metadata(&resp, &posix);
         fprintf(stderr, PROG ": cannot write the reply to stdout: %s\n",
@@ -908,6 +957,13 @@ int main(int argc, char **argv)
     if (tls_used)
         wisp_tls_free(&tls);
     posix.cancel = NULL;
+    posix.cancel_fd = -1;
     plain.close(plain.ctx);
+    if (g_cancel_pipe[0] >= 0) {
+        int w = g_cancel_pipe[1];
+        g_cancel_pipe[1] = -1; /* the handler writes nowhere from now on */
+        close(w);
+        close(g_cancel_pipe[0]);
+    }
     return rc;
 }

@@ -755,9 +755,9 @@ def sc_malformed_json(ctx):
 
 @scenario("huge-body")
 def sc_huge_body(ctx):
-    """One object (or event) of 200 KB."""
-    # Larger than the CLI's 64 KiB work buffer, as one object or one event.
-    text = "x" * (200 * 1024)
+    """One object (or event) of 600 KB."""
+    # Larger than the CLI's 320 KiB work buffer, as one object or one event.
+    text = "x" * (600 * 1024)
     if ctx.stream:
         evs = [sse(ctx.chunk({"role": "assistant", "content": text})),
                b"data: [DONE]\n\n"]

@@ -272,6 +272,30 @@ static void test_recv_timeout(void **state)
     assert_true(dt < 1500);
 }
 
+/* The self-pipe: a byte already waiting on cancel_fd (a signal that landed
+ * after the flag check, before poll) ends a wait and a sleep at once. */
+static void test_cancel_pipe_wakes_waits(void **state)
+{
+    fixture *f = (fixture *)*state;
+    uint8_t buf[16];
+    size_t n = 7;
+    int fds[2];
+    uint64_t t0, dt;
+
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(write(fds[1], "x", 1), 1);
+    assert_int_equal(f->t.connect(f->t.ctx, "127.0.0.1", f->port, 2000), WISP_OK);
+    f->p.cancel_fd = fds[0]; /* the flag itself is not set */
+    t0 = now_ms();
+    assert_int_equal(f->t.recv(f->t.ctx, buf, sizeof buf, &n, 5000), WISP_ERR_CANCELLED);
+    wisp_posix_sleep_ms(&f->p, 5000);
+    dt = now_ms() - t0;
+    assert_true(dt < 1000);
+    f->p.cancel_fd = -1;
+    close(fds[0]);
+    close(fds[1]);
+}
+
 static void test_timeout_zero_does_not_wait(void **state)
 {
     fixture *f = (fixture *)*state;
@@ -537,6 +561,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_roundtrip_and_counter, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_recv_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_pipe_wakes_waits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_zero_does_not_wait, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_peer_close_is_eof, setup,

@@ -54,7 +54,8 @@ static wisp_status wait_fd(const wisp_posix *p, int fd, short events,
                            uint64_t deadline)
 {
     for (;;) {
-        struct pollfd pfd;
+        struct pollfd pfd[2];
+        nfds_t count = 1;
         uint64_t now;
         int wait_ms, n;
 
@@ -66,10 +67,20 @@ static wisp_status wait_fd(const wisp_posix *p, int fd, short events,
             wait_ms = deadline - now > (uint64_t)INT_MAX
                           ? INT_MAX
                           : (int)(deadline - now);
-        pfd.fd = fd;
-        pfd.events = events;
-        pfd.revents = 0;
-        n = poll(&pfd, 1, wait_ms);
+        pfd[0].fd = fd;
+        pfd[0].events = events;
+        pfd[0].revents = 0;
+        if (p->cancel_fd >= 0) {
+            /* The self-pipe: a signal that lands between the check above
+             * and poll() still wakes the wait. */
+            pfd[1].fd = p->cancel_fd;
+            pfd[1].events = POLLIN;
+            pfd[1].revents = 0;
+            count = 2;
+        }
+        n = poll(pfd, count, wait_ms);
+        if (n > 0 && count == 2 && pfd[1].revents != 0)
+            return WISP_ERR_CANCELLED;
         if (n > 0)
             return WISP_OK;
         if (n == 0) {
@@ -325,6 +336,7 @@ void wisp_posix_init(wisp_posix *p, wisp_transport *t)
         p->fd = -1;
         p->connects = 0;
         p->cancel = NULL;
+        p->cancel_fd = -1;
     }
     if (t != NULL) {
         t->ctx = p;
@@ -347,6 +359,23 @@ void wisp_posix_sleep_ms(void *ctx, uint32_t ms)
     const wisp_posix *p = (const wisp_posix *)ctx;
     struct timespec req, rem;
 
+    if (p != NULL && cancelled(p))
+        return;
+    if (p != NULL && p->cancel_fd >= 0) {
+        /* Sleep on the self-pipe so that a cancel ends it at once. */
+        uint64_t deadline = mono_ms() + ms;
+        struct pollfd pfd;
+        for (;;) {
+            uint64_t now = mono_ms();
+            if (now >= deadline || cancelled(p))
+                return;
+            pfd.fd = p->cancel_fd;
+            pfd.events = POLLIN;
+            pfd.revents = 0;
+            if (poll(&pfd, 1, (int)(deadline - now)) > 0)
+                return;
+        }
+    }
     req.tv_sec = (time_t)(ms / 1000u);
     req.tv_nsec = (long)(ms % 1000u) * 1000000L;
     while (nanosleep(&req, &rem) != 0) {

@@ -37,6 +37,11 @@ typedef struct wisp_posix {
     /* Optional (NULL by default): set by a signal handler to cancel the
      * call in progress.  Never cleared by wisp. */
     volatile sig_atomic_t *cancel;
+    /* Optional (-1 by default): the read end of a pipe that the same signal
+     * handler writes one byte to.  Every wait and sleep also watches it, so
+     * a signal that lands just before poll() cannot be missed.  Never read
+     * or closed by wisp. */
+    int cancel_fd;
 } wisp_posix;
 
 /* Initialises p (closed, no cancel flag) and fills t with the POSIX
