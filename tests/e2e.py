@@ -579,6 +579,17 @@ def t_key_openai(h):
           "Authorization %r" % seen["authorization"])
 
 
+@test("cli/api-key-masked-in-server-text")
+def t_key_masked(h):
+    """A server that quotes the key back must not get it onto the terminal."""
+    url, _ = h.url("401-reflect")
+    res = h.run(["-v", "-u", url, PROMPT], env={"WISP_API_KEY": TEST_KEY})
+    expect(res, EXIT_SERVER, err=r"Bad credentials")
+    check(TEST_KEY not in res.err, "the API key appears on stderr")
+    check(TEST_KEY[:12] not in res.err, "a cut copy of the API key appears on stderr")
+    check("[API key]" in res.err, "the masked key is not shown as [API key]")
+
+
 @test("cli/api-key-precedence")
 def t_key_both(h):
     seen, _ = inspect(h, env={"WISP_API_KEY": TEST_KEY,

@@ -694,6 +694,17 @@ def sc_401(ctx):
         "code": "invalid_api_key"}})
 
 
+@scenario("401-reflect")
+def sc_401_reflect(ctx):
+    """401 whose message quotes the Authorization header back (dummy keys only)."""
+    auth = ctx.req.header("authorization") or ""
+    if not auth.endswith(DUMMY_KEY_SUFFIX):
+        auth = "<not a test key>"
+    ctx.send_json(401, "Unauthorized", {"error": {
+        "message": "Bad credentials: " + auth, "type": "auth_error",
+        "param": auth}})
+
+
 @scenario("404-html")
 def sc_404_html(ctx):
     """404 HTML page from a proxy."""
