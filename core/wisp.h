@@ -33,7 +33,7 @@ extern "C" {
     X(WISP_ERR_ARG, "bad argument")                                           \
     X(WISP_ERR_URL, "malformed base URL")                                     \
     X(WISP_ERR_HEADER_VALUE, "CR or LF in a value that goes into the request head") \
-    X(WISP_ERR_UNSUPPORTED, "response uses an encoding wisp does not decode (e.g. gzip)") \
+    X(WISP_ERR_UNSUPPORTED, "not supported: an encoding (e.g. gzip) or a TLS option this build lacks") \
     X(WISP_ERR_DNS, "host name could not be resolved")                        \
     X(WISP_ERR_CONNECT, "could not connect to the server")                    \
     X(WISP_ERR_TIMEOUT, "timed out")                                          \
@@ -43,7 +43,6 @@ extern "C" {
     X(WISP_ERR_CERT, "server certificate not trusted")                        \
     X(WISP_ERR_HTTP, "malformed HTTP response")                               \
     X(WISP_ERR_JSON, "malformed JSON in the response")                        \
-    X(WISP_ERR_SSE, "malformed event stream")                                 \
     X(WISP_ERR_TOO_LARGE, "line, event or body larger than the work buffer")  \
     X(WISP_ERR_TOO_COMPLEX, "JSON has more tokens than the token array holds") \
     X(WISP_ERR_HTTP_STATUS, "server answered with an HTTP error status")      \
@@ -81,7 +80,14 @@ const char *wisp_strerror(wisp_status status);
  *      Receive 1..cap bytes.  WISP_OK with *got >= 1 for data; WISP_OK with
  *      *got == 0 means the peer closed the connection in an orderly way
  *      (end of stream; never "try again").  WISP_ERR_TIMEOUT when nothing
- *      arrived within timeout_ms; WISP_ERR_IO or WISP_ERR_TLS on failure.
+ *      arrived within timeout_ms; WISP_ERR_CLOSED when the peer reset the
+ *      connection; WISP_ERR_IO or WISP_ERR_TLS on other failures.
+ *
+ * Any call may also return WISP_ERR_CANCELLED when the port offers a way
+ * to interrupt it (port/posix: a signal with its cancel flag set).
+ * On a kept-alive connection that dies before any byte of the reply, a
+ * close (got == 0), WISP_ERR_CLOSED, WISP_ERR_IO or WISP_ERR_TLS makes the
+ * client reopen the connection once, silently: map a reset to one of them.
  *  close(ctx)
  *      Close the connection if open; safe to call when closed.
  *
@@ -102,10 +108,11 @@ typedef struct wisp_transport {
     int (*last_error)(void *ctx, char *detail, size_t cap);
 } wisp_transport;
 
-/* Platform hooks: a monotonic millisecond clock and a sleep.  Both optional:
- * without a clock the total-call timeout is not enforced; without sleep,
- * retries do not wait.  port/posix provides wisp_posix_now_ms and
- * wisp_posix_sleep_ms. */
+/* Platform hooks: a monotonic millisecond clock and a sleep.  Both are
+ * optional, but without a clock there is no whole-call timeout, no bound on
+ * the wait after [DONE] and no keep-alive idle limit (each read still has
+ * its own timeout in the transport); without sleep, retries do not wait.
+ * port/posix provides wisp_posix_now_ms and wisp_posix_sleep_ms. */
 typedef uint32_t (*wisp_now_fn)(void *ctx);
 typedef void (*wisp_sleep_fn)(void *ctx, uint32_t ms);
 
@@ -340,7 +347,7 @@ wisp_status wisp_client_init(wisp_client *client, const wisp_config *cfg,
  *
  * Returns WISP_OK, or: WISP_ERR_ARG, WISP_ERR_HEADER_VALUE, WISP_ERR_DNS,
  * WISP_ERR_CONNECT, WISP_ERR_TIMEOUT, WISP_ERR_IO, WISP_ERR_CLOSED,
- * WISP_ERR_TLS, WISP_ERR_CERT, WISP_ERR_HTTP, WISP_ERR_JSON, WISP_ERR_SSE,
+ * WISP_ERR_TLS, WISP_ERR_CERT, WISP_ERR_HTTP, WISP_ERR_JSON,
  * WISP_ERR_TOO_LARGE, WISP_ERR_TOO_COMPLEX, WISP_ERR_HTTP_STATUS (details in
  * resp: http_status, error_*), WISP_ERR_API (200 with an error object),
  * WISP_ERR_STREAM_TRUNCATED, WISP_ERR_CANCELLED, WISP_ERR_UNSUPPORTED.

@@ -176,6 +176,9 @@ wisp_status wisp_client_init(wisp_client *client, const wisp_config *cfg,
 {
     wisp_status st;
 
+    if (client != NULL) {
+        memset(client, 0, sizeof *client); /* safe to close even after a failure */
+    }
     if (client == NULL || cfg == NULL || work == NULL || tokens == NULL ||
         token_count < 8 || token_count > 0x7FFFFFFFu /* jsmn counts in int */ ||
         work_size < WISP_WORK_MIN || cfg->base_url == NULL ||
@@ -188,7 +191,6 @@ wisp_status wisp_client_init(wisp_client *client, const wisp_config *cfg,
     if (st != WISP_OK) {
         return st;
     }
-    memset(client, 0, sizeof *client);
     st = wisp_url_parse(cfg->base_url, &client->url);
     if (st != WISP_OK) {
         return st;

@@ -44,10 +44,11 @@
 #define WISP_ERROR_FIELD_CAP 48 /* error type, code, param, 16..256 */
 #endif
 #ifndef WISP_TLS_DETAIL_CAP
-#define WISP_TLS_DETAIL_CAP 160 /* TLS error / cert verification text */
+#define WISP_TLS_DETAIL_CAP 160 /* TLS error / cert reason, 32..1024 */
 #endif
 
-/* Default timeouts in milliseconds (0 in wisp_config selects these). */
+/* Default timeouts in milliseconds (0 in wisp_config selects these).
+ * Ranges: connect 100..600000, read 100..3600000, total 1000..86400000. */
 #ifndef WISP_DEFAULT_CONNECT_TIMEOUT_MS
 #define WISP_DEFAULT_CONNECT_TIMEOUT_MS 10000u
 #endif
@@ -63,7 +64,9 @@
 #ifndef WISP_DEFAULT_MAX_RETRIES
 #define WISP_DEFAULT_MAX_RETRIES 2
 #endif
-/* First backoff step and the ceiling of any single wait, in ms. */
+/* First backoff step (100..10000) and the longest single wait (1000..
+ * 600000), in ms.  A Retry-After longer than the ceiling is not waited
+ * for: the call returns the 429/503 at once. */
 #ifndef WISP_RETRY_BASE_MS
 #define WISP_RETRY_BASE_MS 500u
 #endif
@@ -74,24 +77,28 @@
 /* A kept-alive connection idle for longer than this is closed before the
  * next request instead of reused: NAT boxes and mobile networks drop idle
  * flows silently, and a request on such a flow would wait a whole read
- * timeout.  Needs the now_ms hook.  Default 60000, 0 = no limit. */
+ * timeout.  Needs the now_ms hook.  Default 60000, range 0 (no limit) ..
+ * 3600000. */
 #ifndef WISP_KEEPALIVE_MAX_IDLE_MS
 #define WISP_KEEPALIVE_MAX_IDLE_MS 60000u
 #endif
 
-/* Longest host name accepted in a base URL (RFC 1035: 253). */
+/* Longest host name accepted in a base URL, plus NUL (RFC 1035: 253).
+ * Range 16..254. */
 #ifndef WISP_HOST_CAP
 #define WISP_HOST_CAP 254
 #endif
 
 /* Longest base path kept from the base URL ("/v1beta/openai"), plus NUL.
- * Default 128, range 8..1024. */
+ * Default 128, range 8..1024.  The HTTP reader's own limits (header lines,
+ * head bytes) are in wisp_http.h, the TLS ones in wisp_tls.h. */
 #ifndef WISP_PATH_CAP
 #define WISP_PATH_CAP 128
 #endif
 
 /* After data: [DONE], how long to wait for the rest of the body so that
- * the connection can be reused (the text is complete either way). */
+ * the connection can be reused (the text is complete either way).
+ * Default 2000, range 0..60000. */
 #ifndef WISP_DRAIN_AFTER_DONE_MS
 #define WISP_DRAIN_AFTER_DONE_MS 2000u
 #endif

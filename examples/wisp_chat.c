@@ -89,7 +89,6 @@ static int exit_code_for(wisp_status st)
     case WISP_ERR_UNSUPPORTED: /* e.g. a gzip body we did not ask for */
     case WISP_ERR_HTTP:
     case WISP_ERR_JSON:
-    case WISP_ERR_SSE:
     case WISP_ERR_TOO_LARGE:
     case WISP_ERR_TOO_COMPLEX:
         return EXIT_RESPONSE;

@@ -1,6 +1,10 @@
 #!/bin/sh
 # Installs the Debian packages named on the command line that are missing.
 # Uses apt-get (through sudo when not root); elsewhere says what to install.
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "wisp: not a Debian-like system: make sure these (Debian names) are installed: $*" >&2
+    exit 0 # the compiler will say what is really missing
+fi
 missing=""
 for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
