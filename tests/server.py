@@ -1031,7 +1031,7 @@ def sc_stream_bare(ctx):
 def sc_demo(ctx):
     """make demo: a short friendly reply, streamed word by word."""
     text = ("Hello from the wisp demo server! This reply came over TLS, chunked and "
-            "streamed as server-sent events, and was decoded in a few KB with no heap. "
+            "streamed as server-sent events, and was decoded by wisp without touching the heap. "
             "You asked: " + ctx.echo[len("echo: "):])
     words = text.split(" ")
     pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
