@@ -161,6 +161,7 @@ static void start_deadline(wisp_tls *tls, uint32_t timeout_ms)
     if (tls->use_deadline)
         tls->io_deadline = now_ms(tls) + timeout_ms;
     tls->inner_status = WISP_OK;
+    tls->io_polled = false;
 }
 
 /* Time left for the next inner call; without a clock, the whole timeout. */
@@ -170,20 +171,42 @@ static uint32_t time_left(wisp_tls *tls)
     if (!tls->use_deadline)
         return tls->io_timeout_ms;
     left = (int32_t)(tls->io_deadline - now_ms(tls));
-    return left > 0 ? (uint32_t)left : 0u;
+    if (left <= 0)
+        return 0u;
+    /* A wall clock stepped back must not stretch the wait. */
+    return (uint32_t)left < tls->io_timeout_ms ? (uint32_t)left : tls->io_timeout_ms;
 }
 
 /* ---- bio callbacks -------------------------------------------------------- */
+
+/* False once the deadline has passed and one zero-time call was made: a
+ * peer that streams records mbedTLS swallows (warning alerts, tickets) must
+ * not hold the caller past its timeout. */
+static bool may_call_inner(wisp_tls *tls, uint32_t *left)
+{
+    *left = time_left(tls);
+    if (*left == 0 && tls->use_deadline) {
+        if (tls->io_polled) {
+            tls->inner_status = WISP_ERR_TIMEOUT;
+            return false;
+        }
+        tls->io_polled = true;
+    }
+    return true;
+}
 
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
     wisp_tls *tls = ctx;
     size_t sent = 0;
+    uint32_t left;
     wisp_status st;
 
     if (!tls->inner_open)
         return MBEDTLS_ERR_NET_CONN_RESET;
-    st = tls->inner.send(tls->inner.ctx, buf, len, &sent, time_left(tls));
+    if (!may_call_inner(tls, &left))
+        return MBEDTLS_ERR_SSL_WANT_WRITE;
+    st = tls->inner.send(tls->inner.ctx, buf, len, &sent, left);
     if (st == WISP_OK && sent > 0)
         return (int)sent;
     tls->inner_status = st == WISP_OK ? WISP_ERR_IO : st;
@@ -196,11 +219,14 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
     wisp_tls *tls = ctx;
     size_t got = 0;
+    uint32_t left;
     wisp_status st;
 
     if (!tls->inner_open)
         return MBEDTLS_ERR_NET_CONN_RESET;
-    st = tls->inner.recv(tls->inner.ctx, buf, len, &got, time_left(tls));
+    if (!may_call_inner(tls, &left))
+        return MBEDTLS_ERR_SSL_WANT_READ;
+    st = tls->inner.recv(tls->inner.ctx, buf, len, &got, left);
     if (st == WISP_OK)
         return (int)got; /* 0: the peer closed the TCP connection */
     tls->inner_status = st;
@@ -362,10 +388,12 @@ static bool io_again(wisp_tls *tls, int ret)
            tls->inner_status == WISP_OK;
 }
 
-static bool same_peer(const wisp_tls *tls, const char *host, uint16_t port)
+static bool same_peer(const wisp_tls *tls, const char *host, uint16_t port,
+                      const char *name)
 {
     return tls->have_saved && tls->saved_port == port &&
-           strcmp(tls->saved_host, host) == 0;
+           strcmp(tls->saved_host, host) == 0 &&
+           strcmp(tls->saved_name, name) == 0;
 }
 
 static wisp_status tls_connect(void *ctx, const char *host, uint16_t port,
@@ -379,6 +407,8 @@ static wisp_status tls_connect(void *ctx, const char *host, uint16_t port,
     if (host == NULL || host[0] == '\0' || strlen(host) >= sizeof tls->saved_host)
         return WISP_ERR_ARG;
     name = tls->cfg.server_name != NULL ? tls->cfg.server_name : host;
+    if (name[0] == '\0' || strlen(name) >= sizeof tls->saved_name)
+        return WISP_ERR_ARG;
     if (tls->open || tls->inner_open)
         tls_close(tls);
     set_detail(tls, 0, NULL, NULL);
@@ -410,7 +440,7 @@ static wisp_status tls_connect(void *ctx, const char *host, uint16_t port,
         return WISP_ERR_TLS;
     }
 
-    if (!same_peer(tls, host, port))
+    if (!same_peer(tls, host, port, name))
         drop_saved_session(tls);
     if (tls->have_saved && mbedtls_ssl_set_session(&tls->ssl, &tls->saved) == 0)
         tls->session_offered = true;
@@ -446,6 +476,7 @@ static wisp_status tls_connect(void *ctx, const char *host, uint16_t port,
         tls->handshakes_full++;
 
     memcpy(tls->saved_host, host, strlen(host) + 1);
+    memcpy(tls->saved_name, name, strlen(name) + 1);
     tls->saved_port = port;
     /* TLS 1.2: the session is complete now.  TLS 1.3: tickets come after the
      * handshake and are saved as they arrive (see tls_recv). */
@@ -465,6 +496,7 @@ static wisp_status io_failure(wisp_tls *tls, int ret)
     if (st == WISP_OK || st == WISP_ERR_TIMEOUT) {
         set_detail_mbedtls(tls, ret, "");
         st = WISP_ERR_TLS;
+        drop_saved_session(tls); /* RFC 5246: no resuming after a fatal error */
     } else {
         set_detail(tls, 0, NULL, NULL);
     }
@@ -556,6 +588,15 @@ static int tls_last_error(void *ctx, char *detail, size_t cap)
 
 /* ---- setup ---------------------------------------------------------------- */
 
+#if WISP_TLS_V3 && defined(MBEDTLS_SSL_PROTO_TLS1_2)
+static const uint16_t sig_algs[] = {
+    MBEDTLS_TLS1_3_SIG_ECDSA_SECP256R1_SHA256, MBEDTLS_TLS1_3_SIG_ECDSA_SECP384R1_SHA384,
+    MBEDTLS_TLS1_3_SIG_ECDSA_SECP521R1_SHA512, MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA256,
+    MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA384,       MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA512,
+    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA256,    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA384,
+    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA512,    MBEDTLS_TLS1_3_SIG_NONE};
+#endif
+
 static wisp_status load_ca(wisp_tls *tls)
 {
     const wisp_tls_config *cfg = &tls->cfg;
@@ -563,6 +604,11 @@ static wisp_status load_ca(wisp_tls *tls)
 
     if (cfg->ca_blob != NULL) {
         /* PEM when NUL-terminated and armoured, else DER: mbedTLS decides. */
+        if (cfg->ca_blob_len > 10 && memcmp(cfg->ca_blob, "-----BEGIN", 10) == 0 &&
+            cfg->ca_blob[cfg->ca_blob_len - 1] != '\0') {
+            set_detail(tls, 0, "a PEM ca_blob's length must include its trailing NUL", NULL);
+            return WISP_ERR_CERT;
+        }
         ret = mbedtls_x509_crt_parse(&tls->ca, cfg->ca_blob, cfg->ca_blob_len);
         if (ret < 0) { /* negative only when no certificate parsed */
             set_detail_mbedtls(tls, ret, "cannot parse the CA certificate blob: ");
@@ -612,15 +658,17 @@ wisp_status wisp_tls_init(wisp_tls *tls, const wisp_tls_config *cfg,
     int ret;
     wisp_status st;
 
-    if (tls == NULL || cfg == NULL || inner == NULL || out == NULL)
+    if (tls == NULL)
         return WISP_ERR_ARG;
-    memset(tls, 0, sizeof *tls);
+    memset(tls, 0, sizeof *tls); /* first: wisp_tls_free must be safe after any failure */
     mbedtls_entropy_init(&tls->entropy);
     mbedtls_ctr_drbg_init(&tls->drbg);
     mbedtls_x509_crt_init(&tls->ca);
     mbedtls_ssl_config_init(&tls->conf);
     mbedtls_ssl_init(&tls->ssl);
     mbedtls_ssl_session_init(&tls->saved);
+    if (cfg == NULL || inner == NULL || out == NULL)
+        return WISP_ERR_ARG;
 
     out->ctx = tls;
     out->connect = tls_connect;
@@ -681,6 +729,13 @@ wisp_status wisp_tls_init(wisp_tls *tls, const wisp_tls_config *cfg,
                                  MBEDTLS_SSL_MINOR_VERSION_3);
 #endif
     mbedtls_ssl_conf_rng(&tls->conf, mbedtls_ctr_drbg_random, &tls->drbg);
+#if WISP_TLS_V3 && defined(MBEDTLS_SSL_PROTO_TLS1_2)
+    /* PKCS#1 v1.5 before PSS: mbedTLS 3.6.6 offers RSA-PSS but then refuses
+     * it in a TLS 1.2 ServerKeyExchange, so a TLS-1.2-only RSA server that
+     * follows our order would fail.  TLS 1.3 still signs with PSS (PKCS#1
+     * is not allowed there); ECDSA comes first either way. */
+    mbedtls_ssl_conf_sig_algs(&tls->conf, sig_algs);
+#endif
 #if defined(MBEDTLS_SSL_SESSION_TICKETS) && defined(MBEDTLS_SSL_CLI_C)
     mbedtls_ssl_conf_session_tickets(&tls->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
 #if WISP_TLS_V3 && defined(MBEDTLS_SSL_PROTO_TLS1_3) && MBEDTLS_VERSION_NUMBER >= 0x03060100

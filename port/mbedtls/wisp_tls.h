@@ -32,9 +32,12 @@
  * certificate had to be verified; with verification off that cannot be
  * seen, so every handshake then counts as full.
  *
- * IP-literal hosts: 3.6 matches them against the certificate's IP SANs and
- * sends no SNI; 2.28 compares only DNS names (an IP SAN does not match) and
- * sends the literal as SNI.  With 2.28, name the server via server_name.
+ * IP-literal hosts: 3.6 matches them against the certificate's IP SANs;
+ * 2.28 compares only DNS names (an IP SAN does not match).  Both send the
+ * literal as SNI.  With 2.28, name the server via server_name.
+ *
+ * A saved session is offered again only to the same host, port and
+ * verified name, and never after a fatal TLS error.
  *
  * Randomness: cfg.entropy seeds this transport's DRBG.  With mbedTLS 3.x the
  * TLS 1.3 key exchange draws from PSA's own RNG, which is fed by mbedTLS's
@@ -117,6 +120,7 @@ typedef struct wisp_tls {
     mbedtls_ssl_session saved;
     bool have_saved;
     char saved_host[WISP_HOST_CAP];
+    char saved_name[WISP_HOST_CAP]; /* the name the session was verified for */
     uint16_t saved_port;
     bool session_offered; /* the current handshake offered `saved` */
     uint32_t verify_calls; /* certificates checked in this handshake */
@@ -129,6 +133,7 @@ typedef struct wisp_tls {
     bool use_deadline;    /* io_deadline is meaningful */
     uint32_t io_deadline; /* now_ms value when the current call times out */
     uint32_t io_timeout_ms; /* the current call's timeout */
+    bool io_polled;        /* an inner call already ran with no time left */
     wisp_status inner_status; /* last failure reported by the inner transport */
     size_t pending_write; /* bytes of a write that must be repeated, or 0 */
 #if defined(MBEDTLS_TIMING_C)
