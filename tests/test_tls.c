@@ -566,6 +566,27 @@ static void resumption_against(uint16_t port, const char *label)
     wisp_tls_free(&c.tls);
 }
 
+/* A session verified for one name is not offered when the name changes:
+ * the new name must be checked against a certificate again. */
+static void test_no_resumption_for_another_name(void)
+{
+    conn c;
+    char detail[WISP_TLS_DETAIL_CAP];
+    char name[32];
+    wisp_tls_config cfg = base_config();
+    strcpy(name, "localhost");
+    cfg.server_name = name; /* borrowed: the caller may change it */
+    CHECK_STATUS(conn_init(&c, &cfg), WISP_OK);
+    CHECK_STATUS(conn_connect(&c, "127.0.0.1", g_good12, detail, sizeof detail, NULL), WISP_OK);
+    CHECK(echo(&c, "one"));
+    c.t.close(c.t.ctx);
+    strcpy(name, "wrong.example");
+    CHECK_STATUS(conn_connect(&c, "127.0.0.1", g_good12, detail, sizeof detail, NULL),
+                 WISP_ERR_CERT);
+    CHECK(c.tls.handshakes_resumed == 0);
+    wisp_tls_free(&c.tls);
+}
+
 static void test_resumption_default(void)
 {
     resumption_against(g_good, "server default (TLS 1.3 where offered)");
@@ -969,6 +990,7 @@ static const test_case tests[] = {
     { "inner_io_error_passes_through", test_inner_io_error_passes_through },
     { "resumption_default", test_resumption_default },
     { "resumption_tls12", test_resumption_tls12 },
+    { "no_resumption_for_another_name", test_no_resumption_for_another_name },
     { "resumption_server_view", test_resumption_server_view },
     { "no_resumption_when_refused", test_no_resumption_when_refused },
     { "ca_pem_blob", test_ca_pem_blob },
