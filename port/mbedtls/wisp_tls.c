@@ -669,6 +669,10 @@ wisp_status wisp_tls_init(wisp_tls *tls, const wisp_tls_config *cfg,
     mbedtls_ssl_session_init(&tls->saved);
     if (cfg == NULL || inner == NULL || out == NULL)
         return WISP_ERR_ARG;
+    /* Two CA sources, or a length without a blob: a mistake, not a choice. */
+    if ((cfg->ca_blob != NULL && cfg->ca_file != NULL) ||
+        (cfg->ca_blob == NULL && cfg->ca_blob_len != 0))
+        return WISP_ERR_ARG;
 
     out->ctx = tls;
     out->connect = tls_connect;

@@ -79,8 +79,9 @@ typedef struct wisp_tls_config {
     /* PEM bundle path.  NULL with no ca_blob: the system bundle
      * (WISP_TLS_SYSTEM_CA_FILE). */
     const char *ca_file;
-    /* In-memory CA: PEM (length includes the trailing NUL) or DER.
-     * Borrowed: parsed during wisp_tls_init. */
+    /* In-memory CA: PEM (length includes the trailing NUL; several
+     * certificates may follow one another) or one DER certificate.  Not
+     * together with ca_file.  Borrowed: parsed during wisp_tls_init. */
     const uint8_t *ca_blob;
     size_t ca_blob_len;
     /* Verify nothing: for testing only.  Anyone on the path can then read
@@ -154,7 +155,9 @@ typedef struct wisp_tls {
  * Sets up tls over *inner (copied) with *cfg (copied; its strings and blobs
  * are borrowed) and fills *out with the TLS transport (ctx = tls).  Parses
  * the CA bundle now, so a bad bundle is reported here.
- * Returns WISP_OK, WISP_ERR_ARG (NULL argument, inner transport incomplete),
+ * Returns WISP_OK, WISP_ERR_ARG (NULL argument, inner transport incomplete, both
+ * ca_file and ca_blob, a bad max_fragment_len), WISP_ERR_UNSUPPORTED
+ * (max_fragment_len without MBEDTLS_SSL_MAX_FRAGMENT_LENGTH),
  * WISP_ERR_CERT (CA file unreadable or CA blob unparsable; detail via
  * out->last_error), WISP_ERR_TLS (DRBG seeding or mbedTLS setup failed).
  * On failure wisp_tls_free() is still safe to call.
