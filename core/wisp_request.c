@@ -58,18 +58,7 @@ static void put_str(wisp_out *o, const char *s)
     wisp_out_put(o, s, strlen(s));
 }
 
-static void put_u32(wisp_out *o, uint32_t v)
-{
-    char digits[10];
-    size_t n = 0;
-    do {
-        digits[sizeof digits - 1 - n++] = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v != 0);
-    wisp_out_put(o, digits + sizeof digits - n, n);
-}
-
-static void put_size(wisp_out *o, size_t v)
+static void put_uint(wisp_out *o, size_t v)
 {
     char digits[20];
     size_t n = 0;
@@ -86,7 +75,7 @@ static void put_fraction(wisp_out *o, float v)
     uint32_t milli = (uint32_t)(v * 1000.0f + 0.5f);
     char frac[4];
     size_t n = 3;
-    put_u32(o, milli / 1000u);
+    put_uint(o, milli / 1000u);
     milli %= 1000u;
     if (milli == 0) {
         return;
@@ -251,7 +240,7 @@ void wisp_write_body(wisp_out *o, const wisp_request *req)
     put_str(o, "]");
     if (req->max_tokens != 0) {
         put_str(o, ",\"max_tokens\":");
-        put_u32(o, req->max_tokens);
+        put_uint(o, req->max_tokens);
     }
     if (req->has_temperature) {
         put_str(o, ",\"temperature\":");
@@ -284,13 +273,13 @@ void wisp_write_head(wisp_out *o, const wisp_url *url, const char *api_key,
     }
     if (url->port != (url->https ? 443 : 80)) {
         put_str(o, ":");
-        put_u32(o, url->port);
+        put_uint(o, url->port);
     }
     put_str(o, "\r\nUser-Agent: wisp/" WISP_VERSION "\r\nAccept: ");
     put_str(o, stream ? "text/event-stream" : "application/json");
     put_str(o, "\r\nAccept-Encoding: identity\r\nContent-Type: application/json\r\n"
                "Content-Length: ");
-    put_size(o, content_length);
+    put_uint(o, content_length);
     if (api_key != NULL && api_key[0] != '\0') {
         put_str(o, "\r\nAuthorization: Bearer ");
         put_str(o, api_key);

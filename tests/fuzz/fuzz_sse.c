@@ -12,11 +12,8 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Icore tests/fuzz/fuzz_sse.c \
  *       core/wisp_sse.c core/wisp_stream.c core/wisp_json.c core/wisp_text.c
  * With -DWISP_FUZZ_MAIN (and without -fsanitize=fuzzer) it is a plain
- * program that replays the files or directories named on its command line.
+ * program that replays the files named on its command line.
  */
-#if defined(WISP_FUZZ_MAIN) && !defined(_POSIX_C_SOURCE)
-#define _POSIX_C_SOURCE 200809L /* opendir */
-#endif
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,56 +224,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef WISP_FUZZ_MAIN
-#include <dirent.h>
-#include <stdio.h>
-
-static int replay_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t *buf;
-    long n;
-    if (f == NULL)
-        return -1;
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return -1;
-    }
-    buf = malloc((size_t)n + 1);
-    if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        fclose(f);
-        return -1;
-    }
-    fclose(f);
-    LLVMFuzzerTestOneInput(buf, (size_t)n);
-    free(buf);
-    return 0;
-}
-
-int main(int argc, char **argv)
-{
-    int i, count = 0;
-    for (i = 1; i < argc; i++) {
-        DIR *d = opendir(argv[i]);
-        if (d != NULL) {
-            struct dirent *e;
-            char path[4096];
-            while ((e = readdir(d)) != NULL) {
-                if (e->d_name[0] == '.')
-                    continue;
-                snprintf(path, sizeof path, "%s/%s", argv[i], e->d_name);
-                if (replay_file(path) == 0)
-                    count++;
-            }
-            closedir(d);
-        } else if (replay_file(argv[i]) == 0) {
-            count++;
-        } else {
-            fprintf(stderr, "fuzz_sse: cannot read %s\n", argv[i]);
-            return 1;
-        }
-    }
-    printf("fuzz_sse: %d inputs replayed, all fine\n", count);
-    return 0;
-}
+#include "replay_main.h"
 #endif
