@@ -27,6 +27,8 @@
 
 #include <cmocka.h>
 
+#include "expect_format.h"
+
 #include "wisp_sse.h"
 #include "wisp_stream.h"
 
@@ -382,34 +384,6 @@ static int hexval(int c)
     return -1;
 }
 
-/* C escapes of .expect values, decoded in place. */
-static size_t unescape_c(char *s)
-{
-    size_t i = 0, o = 0, n = strlen(s);
-    while (i < n) {
-        char c = s[i++];
-        if (c == '\\' && i < n) {
-            char e = s[i++];
-            switch (e) {
-            case 'n': c = '\n'; break;
-            case 'r': c = '\r'; break;
-            case 't': c = '\t'; break;
-            case '0': c = '\0'; break;
-            case 'x':
-                if (i + 1 < n && hexval(s[i]) >= 0 && hexval(s[i + 1]) >= 0) {
-                    c = (char)(hexval(s[i]) * 16 + hexval(s[i + 1]));
-                    i += 2;
-                }
-                break;
-            default: c = e; break;
-            }
-        }
-        s[o++] = c;
-    }
-    s[o] = '\0';
-    return o;
-}
-
 typedef struct fixture {
     char name[96];
     char *http;
@@ -449,7 +423,7 @@ static void fx_parse(fixture *fx)
             fx->values[fx->nkeys] = sp != NULL ? sp + 1 : line + strlen(line);
             if (sp != NULL) {
                 *sp = '\0';
-                unescape_c(sp + 1);
+                expect_unescape(sp + 1, strlen(sp + 1));
             }
             fx->nkeys++;
         }

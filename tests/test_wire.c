@@ -31,6 +31,7 @@
 
 #include <cmocka.h>
 
+#include "expect_format.h"
 #include "fake_transport.h"
 #include "wisp.h"
 
@@ -79,44 +80,6 @@ static uint8_t *read_file(const char *path, size_t *len)
     return buf;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Decodes C escapes in place; returns the new length. */
-static size_t unescape_c(char *s, size_t n)
-{
-    size_t i = 0, o = 0;
-    while (i < n) {
-        char c = s[i++];
-        if (c == '\\' && i < n) {
-            char e = s[i++];
-            switch (e) {
-            case 'n': c = '\n'; break;
-            case 'r': c = '\r'; break;
-            case 't': c = '\t'; break;
-            case '\\': c = '\\'; break;
-            case '"': c = '"'; break;
-            case '0': c = '\0'; break;
-            case 'x':
-                if (i + 1 < n && hexval(s[i]) >= 0 && hexval(s[i + 1]) >= 0) {
-                    c = (char)(hexval(s[i]) * 16 + hexval(s[i + 1]));
-                    i += 2;
-                }
-                break;
-            default: c = e; break;
-            }
-        }
-        s[o++] = c;
-    }
-    s[o] = '\0';
-    return o;
-}
-
 static void parse_expect(fixture *fx, char *text)
 {
     char *line = text;
@@ -138,7 +101,7 @@ static void parse_expect(fixture *fx, char *text)
                 *sp = '\0';
                 snprintf(e->key, sizeof e->key, "%s", line);
                 e->value = sp + 1;
-                e->value_len = unescape_c(e->value, strlen(e->value));
+                e->value_len = expect_unescape(e->value, strlen(e->value));
             }
         }
         line = nl != NULL ? nl + 1 : NULL;
