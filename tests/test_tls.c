@@ -376,6 +376,7 @@ static wisp_status shaky_conn_init(conn *c, shaky *s, const wisp_tls_config *cfg
 
 /* ---- tests ---------------------------------------------------------------- */
 
+static int make_stall_listener(uint16_t *port);
 static uint16_t g_good, g_wrong, g_unknown, g_expired, g_future, g_good12, g_stall;
 static uint16_t g_www, g_www12, g_www_nocache;
 static int g_stall_fd = -1;
@@ -511,6 +512,48 @@ static void test_stall_times_out(void)
     printf("    timed out after %u ms: %s\n", (unsigned)took, detail);
     CHECK(took >= 550 && took < 1500);
     wisp_tls_free(&c.tls);
+}
+
+/* A peer that floods warning alerts during the handshake (records mbedTLS
+ * reads and drops) must not hold connect past its timeout. */
+static void test_alert_flood_times_out(void)
+{
+    static const unsigned char alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 0x5a};
+    conn c;
+    struct timespec t0;
+    uint32_t took;
+    uint16_t port = 0;
+    int lfd = make_stall_listener(&port);
+    pid_t child;
+    wisp_tls_config cfg = base_config();
+
+    CHECK(lfd >= 0);
+    child = fork();
+    if (child == 0) { /* the flooding server: 4 s at most */
+        unsigned char hello[4096];
+        unsigned char burst[sizeof alert * 256];
+        size_t i;
+        time_t until = time(NULL) + 4;
+        int s2 = accept(lfd, NULL, NULL);
+        for (i = 0; i < 256; i++)
+            memcpy(burst + i * sizeof alert, alert, sizeof alert);
+        if (s2 >= 0 && read(s2, hello, sizeof hello) > 0)
+            while (time(NULL) < until && write(s2, burst, sizeof burst) > 0) {
+            }
+        _exit(0);
+    }
+    CHECK_STATUS(conn_init(&c, &cfg), WISP_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_STATUS(c.t.connect(c.t.ctx, "localhost", port, 1000), WISP_ERR_TIMEOUT);
+    took = ms_since(&t0);
+    printf("    alert flood: timed out after %u ms\n", (unsigned)took);
+    CHECK(took < 2000);
+    wisp_tls_free(&c.tls);
+    if (child > 0) {
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+    }
+    close(lfd);
 }
 
 /* A read that times out leaves the connection usable. */
@@ -983,6 +1026,7 @@ static const test_case tests[] = {
     { "not_yet_valid", test_not_yet_valid },
     { "insecure_accepts_unknown_ca", test_insecure_accepts_unknown_ca },
     { "stall_times_out", test_stall_times_out },
+    { "alert_flood_times_out", test_alert_flood_times_out },
     { "stall_times_out_builtin_clock", test_stall_times_out_builtin_clock },
     { "read_timeout_then_echo", test_read_timeout_then_echo },
     { "one_byte_at_a_time", test_one_byte_at_a_time },
