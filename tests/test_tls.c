@@ -377,6 +377,7 @@ static wisp_status shaky_conn_init(conn *c, shaky *s, const wisp_tls_config *cfg
 /* ---- tests ---------------------------------------------------------------- */
 
 static int make_stall_listener(uint16_t *port);
+static uint16_t g_rsa12; /* TLS 1.2 only, RSA certificate */
 static uint16_t g_good, g_wrong, g_unknown, g_expired, g_future, g_good12, g_stall;
 static uint16_t g_www, g_www12, g_www_nocache;
 static int g_stall_fd = -1;
@@ -554,6 +555,20 @@ static void test_alert_flood_times_out(void)
         waitpid(child, NULL, 0);
     }
     close(lfd);
+}
+
+/* A TLS-1.2-only server with an RSA certificate (many older gateways):
+ * mbedTLS 3.6.6 offers RSA-PSS and then refuses it in TLS 1.2, unless the
+ * client lists PKCS#1 first, as wisp does. */
+static void test_rsa_tls12_server(void)
+{
+    conn c;
+    char detail[WISP_TLS_DETAIL_CAP];
+    wisp_tls_config cfg = base_config();
+    CHECK_STATUS(conn_init(&c, &cfg), WISP_OK);
+    CHECK_STATUS(conn_connect(&c, "localhost", g_rsa12, detail, sizeof detail, NULL), WISP_OK);
+    CHECK(echo(&c, "rsa"));
+    wisp_tls_free(&c.tls);
 }
 
 /* A read that times out leaves the connection usable. */
@@ -949,7 +964,10 @@ static const char gen_script[] =
     "openssl ca -batch -notext -config c.cnf -cert ca.pem -keyfile ca.key -in expired.csr -out expired.pem"
     " -startdate 20200101000000Z -enddate 20200201000000Z -extfile c.cnf -extensions srv_good\n"
     "openssl ca -batch -notext -config c.cnf -cert ca.pem -keyfile ca.key -in future.csr -out future.pem"
-    " -startdate 20990101000000Z -enddate 20991231000000Z -extfile c.cnf -extensions srv_good\n";
+    " -startdate 20990101000000Z -enddate 20991231000000Z -extfile c.cnf -extensions srv_good\n"
+    /* An RSA server certificate, for the TLS-1.2-only RSA server. */
+    "openssl req -new -config c.cnf -newkey rsa:2048 -nodes -keyout rsa.key -out rsa.csr -subj /CN=rsa\n"
+    "openssl x509 -req -in rsa.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out rsa.pem -days 30 -extfile c.cnf -extensions srv_good\n";
 
 static int make_stall_listener(uint16_t *port)
 {
@@ -986,6 +1004,7 @@ static int setup(void)
     }
     g_good = start_server("good.pem", "good.key", NULL);
     g_good12 = start_server("good.pem", "good.key", tls12_only);
+    g_rsa12 = start_server("rsa.pem", "rsa.key", tls12_only);
     g_wrong = start_server("wrong.pem", "wrong.key", NULL);
     g_unknown = start_server("unknown.pem", "unknown.key", NULL);
     g_expired = start_server("expired.pem", "expired.key", NULL);
@@ -994,7 +1013,7 @@ static int setup(void)
     g_www12 = start_server("good.pem", "good.key", www12);
     g_www_nocache = start_server("good.pem", "good.key", www_nocache);
     g_stall_fd = make_stall_listener(&g_stall);
-    return g_good && g_good12 && g_www && g_www12 && g_www_nocache && g_wrong && g_unknown && g_expired && g_future &&
+    return g_good && g_good12 && g_rsa12 && g_www && g_www12 && g_www_nocache && g_wrong && g_unknown && g_expired && g_future &&
            g_stall_fd >= 0;
 }
 
@@ -1027,6 +1046,7 @@ static const test_case tests[] = {
     { "insecure_accepts_unknown_ca", test_insecure_accepts_unknown_ca },
     { "stall_times_out", test_stall_times_out },
     { "alert_flood_times_out", test_alert_flood_times_out },
+    { "rsa_tls12_server", test_rsa_tls12_server },
     { "stall_times_out_builtin_clock", test_stall_times_out_builtin_clock },
     { "read_timeout_then_echo", test_read_timeout_then_echo },
     { "one_byte_at_a_time", test_one_byte_at_a_time },
