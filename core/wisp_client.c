@@ -360,15 +360,16 @@ static void on_headers(call *k, reading *r)
         if (h->has_content_length && h->content_length > acc_cap(k->c)) {
             r->too_large = true; /* known now: no need to read it first */
         }
-    } else if (h->has_content_type) {
-        r->kind = BODY_PAGE; /* text/html from a proxy or captive portal */
     } else {
-        r->kind = BODY_UNKNOWN; /* some servers stream with no Content-Type */
+        /* No Content-Type (some servers stream without one), or another
+         * one (text/html from a portal, JSON labelled text/plain): the
+         * first body byte decides. */
+        r->kind = BODY_UNKNOWN;
     }
 }
 
-/* A 2xx with no Content-Type: a page starts with '<', JSON with '{' or '[',
- * and anything else is taken for what was asked. */
+/* A 2xx without a JSON or event-stream type: a page starts with '<', JSON
+ * with '{' or '[', and anything else is taken for what was asked. */
 static void sniff_body(call *k, reading *r, uint8_t first)
 {
     if (first == '<') {
@@ -649,6 +650,11 @@ static wisp_status on_complete(call *k, reading *r)
     case BODY_JSON:
         st = wisp_json_read_completion(body, r->body_len, k->c->tokens, k->c->token_count,
                                        k->resp);
+        if (st == WISP_ERR_JSON && !r->http.is_json) {
+            /* Not JSON and not labelled JSON: keep its words for a person. */
+            wisp_text_from_html(body, r->body_len, k->resp);
+            return WISP_ERR_HTTP;
+        }
         if (st == WISP_OK && k->req->stream) {
             st = replay_as_events(k, body, r->body_len);
         }
