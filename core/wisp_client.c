@@ -551,7 +551,22 @@ static wisp_status replay_as_events(call *k, const char *js, size_t len)
             return st;
         }
         i = wisp_json_find(js, toks, count, message, "content");
-        if (i >= 0 && (st = replay_string(k, js, &toks[i], WISP_EVENT_CONTENT)) != WISP_OK) {
+        if (i >= 0 && toks[i].type == WISP_TOK_ARRAY) {
+            /* content as parts: the text of each {"type": "text"} part */
+            int part = i + 1;
+            int left = toks[i].size;
+            for (; left > 0 && part < count; left--, part = wisp_json_skip(toks, count, part)) {
+                int type = toks[part].type == WISP_TOK_OBJECT
+                               ? wisp_json_find(js, toks, count, part, "type") : -1;
+                int text = type >= 0 && wisp_json_eq(js, &toks[type], "text")
+                               ? wisp_json_find(js, toks, count, part, "text") : -1;
+                if (text >= 0 &&
+                    (st = replay_string(k, js, &toks[text], WISP_EVENT_CONTENT)) != WISP_OK) {
+                    return st;
+                }
+            }
+        } else if (i >= 0 &&
+                   (st = replay_string(k, js, &toks[i], WISP_EVENT_CONTENT)) != WISP_OK) {
             return st;
         }
     }

@@ -593,6 +593,29 @@ static void test_stream_answered_with_json(void **state)
     assert_string_equal(e->resp.finish_reason, "stop");
 }
 
+/* The same with content sent as a list of parts. */
+static void test_stream_answered_with_json_parts(void **state)
+{
+    env *e = (env *)*state;
+    static const char body[] =
+        "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":"
+        "[{\"type\":\"text\",\"text\":\"Two \"},{\"type\":\"image_url\",\"image_url\":{}},"
+        "{\"type\":\"text\",\"text\":\"parts\"}]},\"finish_reason\":\"stop\"}]}";
+    char reply[1024];
+    seen s;
+    memset(&s, 0, sizeof s);
+    snprintf(reply, sizeof reply,
+             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %u\r\n\r\n%s",
+             (unsigned)strlen(body), body);
+    e->req.stream = true;
+    fake_add(&e->fake, reply, strlen(reply), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(wisp_chat(&e->client, &e->req, &e->resp, on_event, &s), WISP_OK);
+    s.text[s.len] = '\0';
+    assert_string_equal(s.text, "Two parts");
+    assert_string_equal(e->resp.content.buf, "Two parts");
+}
+
 /* After [DONE] a server keeps the chunked body open and sends pings: the
  * call must end within the drain window, not at the total timeout. */
 static uint32_t ticking_clock(void *ctx)
@@ -737,6 +760,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stream_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_cut_not_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_answered_with_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_answered_with_json_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_after_done_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_1mb_in_2kb, setup, teardown),
     };
