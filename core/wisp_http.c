@@ -263,6 +263,7 @@ static wisp_status apply_field(wisp_http_reader *r)
         return content_length(r, v, n);
     case F_TRANSFER_ENCODING:
         /* Only "chunked", once, as the last coding is decodable. */
+        r->te_seen = true;
         while (v < end) {
             n = list_next(&v, end, &el);
             if (n == 0) {
@@ -363,6 +364,13 @@ static wisp_status head_end(wisp_http_reader *r, wisp_http_event *ev)
         if (r->has_content_length || r->minor_version == 0) {
             keep = false;
         }
+    } else if (r->te_seen) {
+        /* A Transfer-Encoding that names no coding: not chunked, so the
+         * body runs until close (RFC 9112 6.3), and Content-Length is not
+         * to be trusted.  No real server sends this; smugglers do. */
+        r->body_mode = WISP_BODY_CLOSE;
+        r->state = ST_CLOSE;
+        keep = false;
     } else if (r->has_content_length) {
         if (r->content_length != 0) {
             r->body_mode = WISP_BODY_LENGTH;
@@ -499,6 +507,9 @@ static wisp_status line_byte(wisp_http_reader *r, uint8_t c,
         if (col == 0) {
             r->fold = is_ows(c);
             if (r->fold) {
+                if (r->field == F_CONNECTION) {
+                    r->conn_close = true; /* a folded token may say close */
+                }
                 return r->field != F_NONE && r->field <= F_CONTENT_ENCODING
                            ? WISP_ERR_HTTP
                            : WISP_OK;
@@ -654,7 +665,11 @@ wisp_status wisp_http_finish(wisp_http_reader *r, wisp_http_out *out)
     if (r->state == ST_FAILED) {
         return (wisp_status)r->error;
     }
-    if (r->state != ST_CLOSE && r->state != ST_DONE) {
+    if (r->state == ST_TRAILER && r->col == 0 && !r->cr) {
+        /* "0\r\n" then close, without the final empty line: the body is
+         * whole; only the connection cannot be reused. */
+        r->keep_alive = false;
+    } else if (r->state != ST_CLOSE && r->state != ST_DONE) {
         return fail(r, WISP_ERR_CLOSED);
     }
     r->state = ST_DONE;

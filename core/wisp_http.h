@@ -85,6 +85,7 @@ typedef struct wisp_http_reader {
     bool fold;             /* the current line is an obs-fold continuation */
     bool interim;          /* inside a 1xx head: fields are not used */
     bool te_chunked;
+    bool te_seen;          /* a Transfer-Encoding field, even an empty one */
     bool conn_close;
     bool conn_keep_alive;
     bool has_retry_after_ms; /* retry-after-ms wins over Retry-After */
@@ -101,7 +102,7 @@ typedef struct wisp_http_reader {
     bool is_json;            /* Content-Type: application/json (or +json) */
     bool has_content_type;
     /* Retry-After delta-seconds (an HTTP-date is ignored), or retry-after-ms
-     * (decimal, rounded up), which wins; capped below UINT32_MAX ms. */
+     * (decimal, rounded up), which wins; at most UINT32_MAX ms. */
     uint32_t retry_after_ms;
     char request_id[WISP_REQUEST_ID_CAP]; /* x-request-id, cut to fit at a
                                              UTF-8 boundary, NUL-terminated */

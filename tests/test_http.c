@@ -524,6 +524,21 @@ static void test_keep_alive_rules(void **state)
     RUN("HTTP/1.1 200 OK\r\nConnection: keep-alivex\r\nContent-Length: 0\r\n\r\n",
         256, false);
     assert_true(R->keep_alive);
+    /* A folded Connection value may hide a "close": never reuse. */
+    RUN("HTTP/1.1 200 OK\r\nConnection: keep-alive,\r\n close\r\nContent-Length: 0\r\n\r\n",
+        256, false);
+    assert_false(R->keep_alive);
+}
+
+/* An empty Transfer-Encoding names no coding: not chunked, so Content-Length
+ * is not trusted and the body runs until close (RFC 9112 6.3). */
+static void test_empty_transfer_encoding(void **state)
+{
+    (void)state;
+    RUN("HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\nContent-Length: 2\r\n\r\nabcd", 256, true);
+    assert_int_equal(R->mode, WISP_BODY_CLOSE);
+    assert_false(R->keep_alive);
+    BODY_IS("abcd");
 }
 
 static void test_no_body_statuses(void **state)
@@ -1057,10 +1072,17 @@ static void test_body_cut_short(void **state)
     RUN("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", 256, true);
     assert_int_equal(R->status, WISP_ERR_CLOSED);
     BODY_IS("hel");
+    /* The last chunk, then close without the final empty line: the body is
+     * whole (tolerated), but the connection is not reused. */
     RUN("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n",
         256, true);
-    assert_int_equal(R->status, WISP_ERR_CLOSED);
+    assert_int_equal(R->status, WISP_OK);
+    assert_false(R->keep_alive);
     BODY_IS("hello");
+    /* ... but a trailer line cut short is a cut message. */
+    RUN("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T",
+        256, true);
+    assert_int_equal(R->status, WISP_ERR_CLOSED);
     RUN("HTTP/1.1 200 OK\r\nContent-Le", 256, true);
     assert_int_equal(R->status, WISP_ERR_CLOSED);
     assert_int_equal(R->headers_events, 0);
@@ -1129,6 +1151,7 @@ int main(void)
         cmocka_unit_test(test_endless_interim_responses),
         cmocka_unit_test(test_http10_until_close),
         cmocka_unit_test(test_keep_alive_rules),
+        cmocka_unit_test(test_empty_transfer_encoding),
         cmocka_unit_test(test_no_body_statuses),
         cmocka_unit_test(test_bare_lf),
         cmocka_unit_test(test_status_line_forms),
