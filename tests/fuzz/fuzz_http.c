@@ -129,7 +129,10 @@ static void run(const uint8_t *data, size_t size, size_t line_cap,
                 o->status = wisp_http_finish(&o->r, &out);
                 CHECK(o->status == WISP_OK || o->status == WISP_ERR_CLOSED);
                 o->done = o->status == WISP_OK;
-                CHECK(!o->done || o->r.body_mode == WISP_BODY_CLOSE);
+                /* until close, or the last chunk without its final empty
+                 * line (tolerated, never reused) */
+                CHECK(!o->done || o->r.body_mode == WISP_BODY_CLOSE ||
+                      (o->r.body_mode == WISP_BODY_CHUNKED && !o->r.keep_alive));
             }
             break;
         }
