@@ -200,6 +200,8 @@ typedef struct wisp_response {
 
     /* Filled by the call. */
     bool content_null;    /* the server sent "content": null */
+    bool refused;         /* content holds the model's refusal (OpenAI's
+                             "refusal" field), not an answer */
     int http_status;      /* 0 when no status line was read */
     char id[WISP_ID_CAP];
     char model[WISP_MODEL_CAP];

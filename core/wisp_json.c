@@ -698,6 +698,18 @@ static wisp_status read_choice(const doc *d, int choice)
     st = field_at(d, msg, "role", resp->role, sizeof resp->role);
     if (st == WISP_OK)
         st = read_content(d, find(d, msg, "content"));
+    if (st == WISP_OK && resp->content.full_len == 0) {
+        /* OpenAI: a refusal comes instead of content; it is the text a
+         * person should see, flagged as such. */
+        int v = find(d, msg, "refusal");
+        if (v >= 0 && type_of(d, v) == WISP_TOK_STRING && d->toks[v].end > d->toks[v].start) {
+            wisp_unescape u;
+            wisp_unescape_init(&u);
+            st = string_into(d, v, &u, false, &resp->content);
+            resp->refused = true;
+            resp->content_null = false;
+        }
+    }
     if (st == WISP_OK)
         st = read_reasoning(d, msg);
     return st;
@@ -716,6 +728,7 @@ wisp_status wisp_json_read_completion(const char *js, size_t len,
     wisp_text_reset(&resp->content);
     wisp_text_reset(&resp->reasoning);
     resp->content_null = false;
+    resp->refused = false;
     resp->id[0] = resp->model[0] = resp->role[0] = '\0';
     resp->finish_reason[0] = '\0';
     resp->created = 0;

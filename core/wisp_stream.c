@@ -177,8 +177,9 @@ static const key choice_keys[] = {KEY("index"), KEY("delta"),
                                   KEY("finish_reason")};
 enum { C_INDEX, C_DELTA, C_FINISH, C_N };
 static const key delta_keys[] = {KEY("role"), KEY("content"),
-                                 KEY("reasoning_content"), KEY("reasoning")};
-enum { D_ROLE, D_CONTENT, D_REASONING_CONTENT, D_REASONING, D_N };
+                                 KEY("reasoning_content"), KEY("reasoning"),
+                                 KEY("refusal")};
+enum { D_ROLE, D_CONTENT, D_REASONING_CONTENT, D_REASONING, D_REFUSAL, D_N };
 
 /* out[j] = index of the value of keys[j] in the object at obj (the first of
  * duplicates wins), or -1.  One walk instead of one per key. */
@@ -330,7 +331,7 @@ static wisp_status read_chunk(wisp_stream *st, const char *js, size_t len,
     if (resp->created == 0 && r[R_CREATED] >= 0)
         (void)wisp_json_i64(js, &toks[r[R_CREATED]], &resp->created);
 
-    d[D_ROLE] = d[D_CONTENT] = d[D_REASONING_CONTENT] = d[D_REASONING] = -1;
+    d[D_ROLE] = d[D_CONTENT] = d[D_REASONING_CONTENT] = d[D_REASONING] = d[D_REFUSAL] = -1;
     if (!first_choice(js, toks, count, r[R_CHOICES], c))
         c[C_DELTA] = c[C_FINISH] = -1;
     else
@@ -363,6 +364,15 @@ static wisp_status read_chunk(wisp_stream *st, const char *js, size_t len,
     } else if (is_type(toks, i, WISP_TOK_ARRAY)) {
         s = put_parts(st, js, toks, count, i, resp, cb, user, scratch,
                       scratch_cap, false);
+        if (s != WISP_OK)
+            return s;
+    }
+    /* OpenAI's refusal deltas: shown as the text, flagged in resp. */
+    i = d[D_REFUSAL];
+    if (is_type(toks, i, WISP_TOK_STRING) && toks[i].end > toks[i].start) {
+        resp->refused = true;
+        s = put_text(st, &st->content_u, &resp->content, WISP_EVENT_CONTENT,
+                     js, &toks[i], cb, user, scratch, scratch_cap);
         if (s != WISP_OK)
             return s;
     }

@@ -549,6 +549,8 @@ static void print_metadata(const wisp_response *r, const wisp_posix *posix)
         put_clean_str(r->model);
         fputc('\n', stderr);
     }
+    if (r->refused)
+        fputs(PROG ": the text is the model's refusal, not an answer\n", stderr);
     if (r->finish_reason[0] != '\0') {
         fputs(PROG ": finish_reason: ", stderr);
         put_clean_str(r->finish_reason);

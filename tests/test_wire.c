@@ -14,7 +14,7 @@
  *   http N              expected HTTP status
  *   content TEXT, reasoning TEXT, finish TEXT, id TEXT, model TEXT, role TEXT,
  *   request_id TEXT, error_message TEXT, error_type TEXT, error_code TEXT
- *   content_truncated 0|1, full_len N, content_null 0|1
+ *   content_truncated 0|1, full_len N, content_null 0|1, refused 0|1
  *   usage P C T         prompt, completion, total tokens
  *   usage_details CACHED REASONING
  * A key that is absent is not checked.
@@ -254,6 +254,9 @@ static void check_outcome(const fixture *fx, const outcome *o, const char *how)
     }
     if (find(fx, "content_null") != NULL) {
         assert_int_equal(o->resp.content_null, num(fx, "content_null", 0));
+    }
+    if (find(fx, "refused") != NULL) {
+        assert_int_equal(o->resp.refused, num(fx, "refused", 0));
     }
     if (find(fx, "full_len") != NULL) {
         assert_int_equal(o->resp.content.full_len, num(fx, "full_len", 0));
