@@ -32,7 +32,7 @@ extern "C" {
     X(WISP_OK, "ok")                                                          \
     X(WISP_ERR_ARG, "bad argument")                                           \
     X(WISP_ERR_URL, "malformed base URL")                                     \
-    X(WISP_ERR_HEADER_VALUE, "CR or LF in a value that goes into the request head") \
+    X(WISP_ERR_HEADER_VALUE, "a request header holds a control character or is reserved") \
     X(WISP_ERR_UNSUPPORTED, "not supported: an encoding (e.g. gzip) or a TLS option this build lacks") \
     X(WISP_ERR_DNS, "host name could not be resolved")                        \
     X(WISP_ERR_CONNECT, "could not connect to the server")                    \
@@ -271,10 +271,12 @@ typedef struct wisp_config {
     const char *base_url;   /* e.g. "https://api.evolink.ai/v1" */
     const char *api_key;    /* sent as "Authorization: Bearer"; NULL: none */
     const wisp_transport *transport; /* plain or TLS */
-    const wisp_header *headers;      /* extra request headers; not Host,
-                                        Content-Length, Transfer-Encoding,
-                                        Connection, nor Authorization when
-                                        api_key is set */
+    const wisp_header *headers;      /* extra request headers; not those
+                                        wisp writes or that frame the
+                                        message (Host, Content-Length,
+                                        Transfer-Encoding, Connection, TE,
+                                        Expect, ...), nor Authorization
+                                        when api_key is set */
     size_t header_count;
     uint32_t connect_timeout_ms; /* TCP + TLS handshake; 0: 10 s default */
     uint32_t read_timeout_ms;    /* idle time per read or send; 0: 60 s */
