@@ -470,114 +470,35 @@ static wisp_status on_body(call *k, reading *r, const uint8_t *data, size_t len)
     return WISP_OK;
 }
 
-/* Forwards unescaped text of a JSON reply straight to the callback. */
-typedef struct replay {
-    call *k;
-    wisp_event_type type;
-} replay;
-
-static int replay_emit(void *ctx, const char *s, size_t n)
-{
-    replay *rp = (replay *)ctx;
-    wisp_event ev;
-    ev.type = rp->type;
-    ev.text = s;
-    ev.len = n;
-    ev.usage = NULL;
-    rp->k->delivered = true;
-    return rp->k->cb(rp->k->user, &ev);
-}
-
-static wisp_status replay_string(call *k, const char *js, const wisp_token *t,
-                                 wisp_event_type type)
-{
-    wisp_unescape u;
-    replay rp;
-    wisp_status st;
-    if (t->type != WISP_TOK_STRING) {
-        return WISP_OK;
-    }
-    rp.k = k;
-    rp.type = type;
-    wisp_unescape_init(&u);
-    st = wisp_unescape_feed(&u, js + t->start, (size_t)(t->end - t->start), false,
-                            replay_emit, &rp);
-    return st == WISP_OK ? wisp_unescape_finish(&u, replay_emit, &rp) : st;
-}
-
-static wisp_status replay_short(call *k, wisp_event_type type, const char *text,
-                                const wisp_usage *usage)
-{
-    wisp_event ev;
-    ev.type = type;
-    ev.text = text;
-    ev.len = strlen(text);
-    ev.usage = usage;
-    return k->cb(k->user, &ev) != 0 ? WISP_ERR_CANCELLED : WISP_OK;
-}
-
 /*
- * A stream was asked for and one JSON object came: hand it to the callback
- * as the events a stream would have given.  The text comes from the body
- * itself, whole, not from resp (whose buffer may be small or empty).
+ * A stream was asked for and one JSON object came: the chunk reader takes it
+ * as one chunk (its message as the delta), so the callback gets the events
+ * a stream would have given, with the whole text rather than what fits in
+ * resp.  resp already holds the reply as the JSON reader read it.
  */
-static wisp_status replay_as_events(call *k, const char *js, size_t len)
+static wisp_status replay_as_events(call *k, reading *r, const char *body, size_t len)
 {
-    wisp_response *resp = k->resp;
-    wisp_token *toks = k->c->tokens;
+    wisp_response copy = *k->resp; /* events only: resp stays as read */
+    char scratch[WISP_SCRATCH_MIN];
+    wisp_sse_out ev;
     wisp_status st;
-    int count = 0;
-    int choices, choice, message, i;
-
-    if (k->cb == NULL) {
-        return WISP_OK;
+    copy.content.cap = copy.reasoning.cap = 0;
+    copy.content.buf = copy.reasoning.buf = NULL;
+    wisp_stream_init(&r->stream);
+    ev.kind = WISP_SSE_EVENT;
+    ev.data = body;
+    ev.len = len;
+    ev.error_event = false;
+    st = wisp_stream_event(&r->stream, &ev, k->c->tokens, k->c->token_count, &copy, k->cb,
+                           k->user, scratch, sizeof scratch);
+    r->stream.done = true; /* the body ended whole: no [DONE] to wait for */
+    if (st == WISP_OK) {
+        st = wisp_stream_end(&r->stream, &copy, k->cb, k->user, scratch, sizeof scratch);
     }
-    st = wisp_json_tokenize(js, len, toks, k->c->token_count, &count);
-    if (st != WISP_OK) {
-        return st;
+    if (r->stream.delivered) {
+        k->delivered = true;
     }
-    if (resp->role[0] != '\0' && (st = replay_short(k, WISP_EVENT_ROLE, resp->role, NULL)) != WISP_OK) {
-        return st;
-    }
-    choices = wisp_json_find(js, toks, count, 0, "choices");
-    choice = choices >= 0 && toks[choices].size > 0 ? choices + 1 : -1;
-    message = choice >= 0 ? wisp_json_find(js, toks, count, choice, "message") : -1;
-    if (message >= 0) {
-        i = wisp_json_find(js, toks, count, message, "reasoning_content");
-        if (i < 0) {
-            i = wisp_json_find(js, toks, count, message, "reasoning");
-        }
-        if (i >= 0 && (st = replay_string(k, js, &toks[i], WISP_EVENT_REASONING)) != WISP_OK) {
-            return st;
-        }
-        i = wisp_json_find(js, toks, count, message, "content");
-        if (i >= 0 && toks[i].type == WISP_TOK_ARRAY) {
-            /* content as parts: the text of each {"type": "text"} part */
-            int part = i + 1;
-            int left = toks[i].size;
-            for (; left > 0 && part < count; left--, part = wisp_json_skip(toks, count, part)) {
-                int type = toks[part].type == WISP_TOK_OBJECT
-                               ? wisp_json_find(js, toks, count, part, "type") : -1;
-                int text = type >= 0 && wisp_json_eq(js, &toks[type], "text")
-                               ? wisp_json_find(js, toks, count, part, "text") : -1;
-                if (text >= 0 &&
-                    (st = replay_string(k, js, &toks[text], WISP_EVENT_CONTENT)) != WISP_OK) {
-                    return st;
-                }
-            }
-        } else if (i >= 0 &&
-                   (st = replay_string(k, js, &toks[i], WISP_EVENT_CONTENT)) != WISP_OK) {
-            return st;
-        }
-    }
-    if (resp->finish_reason[0] != '\0' &&
-        (st = replay_short(k, WISP_EVENT_FINISH, resp->finish_reason, NULL)) != WISP_OK) {
-        return st;
-    }
-    if (resp->usage.present) {
-        return replay_short(k, WISP_EVENT_USAGE, "", &resp->usage);
-    }
-    return WISP_OK;
+    return st;
 }
 
 /* The "message" string of an error object whose end did not fit the
@@ -670,8 +591,8 @@ static wisp_status on_complete(call *k, reading *r)
             wisp_text_from_html(body, r->body_len, k->resp);
             return WISP_ERR_HTTP;
         }
-        if (st == WISP_OK && k->req->stream) {
-            st = replay_as_events(k, body, r->body_len);
+        if (st == WISP_OK && k->req->stream && k->cb != NULL) {
+            st = replay_as_events(k, r, body, r->body_len);
         }
         return st;
     case BODY_PAGE:

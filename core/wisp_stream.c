@@ -174,8 +174,8 @@ static const key root_keys[] = {KEY("id"), KEY("model"), KEY("created"),
                                 KEY("x_groq")};
 enum { R_ID, R_MODEL, R_CREATED, R_CHOICES, R_ERROR, R_USAGE, R_XGROQ, R_N };
 static const key choice_keys[] = {KEY("index"), KEY("delta"),
-                                  KEY("finish_reason")};
-enum { C_INDEX, C_DELTA, C_FINISH, C_N };
+                                  KEY("finish_reason"), KEY("message")};
+enum { C_INDEX, C_DELTA, C_FINISH, C_MESSAGE, C_N };
 static const key delta_keys[] = {KEY("role"), KEY("content"),
                                  KEY("reasoning_content"), KEY("reasoning"),
                                  KEY("refusal")};
@@ -335,7 +335,10 @@ static wisp_status read_chunk(wisp_stream *st, const char *js, size_t len,
     if (!first_choice(js, toks, count, r[R_CHOICES], c))
         c[C_DELTA] = c[C_FINISH] = -1;
     else
-        find_keys(js, toks, count, c[C_DELTA], delta_keys, D_N, d);
+        /* A whole chat.completion read as one chunk (a stream request that
+         * got a JSON reply): its message is the delta. */
+        find_keys(js, toks, count, c[C_DELTA] >= 0 ? c[C_DELTA] : c[C_MESSAGE],
+                  delta_keys, D_N, d);
 
     s = first_event(js, toks, d[D_ROLE], &st->role_seen, resp->role,
                     sizeof resp->role, WISP_EVENT_ROLE, resp, cb, user);
