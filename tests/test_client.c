@@ -26,11 +26,17 @@ static const char OK_BODY[] =
 static char ok_reply[1024];
 static char close_reply[1024];
 
+/* A 200 reply carrying body as application/json with its Content-Length. */
+static void json_reply(char *out, size_t cap, const char *body)
+{
+    snprintf(out, cap,
+             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %u\r\n\r\n%s",
+             (unsigned)strlen(body), body);
+}
+
 static void make_replies(void)
 {
-    snprintf(ok_reply, sizeof ok_reply,
-             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %u\r\n\r\n%s",
-             (unsigned)strlen(OK_BODY), OK_BODY);
+    json_reply(ok_reply, sizeof ok_reply, OK_BODY);
     snprintf(close_reply, sizeof close_reply,
              "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
              "Content-Length: %u\r\n\r\n%s",
@@ -579,9 +585,7 @@ static void test_stream_answered_with_json(void **state)
     char tiny[8];
     seen s;
     memset(&s, 0, sizeof s);
-    snprintf(reply, sizeof reply,
-             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %u\r\n\r\n%s",
-             (unsigned)strlen(body), body);
+    json_reply(reply, sizeof reply, body);
     e->req.stream = true;
     fake_add(&e->fake, reply, strlen(reply), END_KEEP);
     assert_int_equal(init_client(e), WISP_OK);
@@ -604,9 +608,7 @@ static void test_stream_answered_with_json_parts(void **state)
     char reply[1024];
     seen s;
     memset(&s, 0, sizeof s);
-    snprintf(reply, sizeof reply,
-             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %u\r\n\r\n%s",
-             (unsigned)strlen(body), body);
+    json_reply(reply, sizeof reply, body);
     e->req.stream = true;
     fake_add(&e->fake, reply, strlen(reply), END_KEEP);
     assert_int_equal(init_client(e), WISP_OK);
