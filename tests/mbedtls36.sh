@@ -32,11 +32,14 @@ for tool in dpkg-source cmake; do
 done
 
 # Source entries only: nothing from trixie can be installed through this.
+# The mirror is the one this machine's apt already uses for Debian's archive.
 if [ ! -f "$LIST" ]; then
-    echo "mbedtls36: adding $LIST (deb-src trixie)" >&2
-    $SUDO sh -c "cat > '$LIST'" <<'EOF'
+    MIRROR=$(sh "$ROOT/tests/apt_mirror.sh") || {
+        echo "mbedtls36: no Debian mirror found in this machine's apt sources" >&2; exit 1; }
+    echo "mbedtls36: adding $LIST (deb-src trixie from $MIRROR)" >&2
+    $SUDO sh -c "cat > '$LIST'" <<EOF
 Types: deb-src
-URIs: http://deb.debian.org/debian
+URIs: $MIRROR
 Suites: trixie
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
