@@ -24,13 +24,14 @@ WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes
 CSTD    := -std=c99
 OPT     ?= -O2 -g
 CFLAGS  ?=
-ALL_CFLAGS := $(CSTD) $(WARN) $(OPT) -Icore -Iport/posix -Iport/mbedtls \
+ALL_CFLAGS := $(CSTD) $(WARN) $(OPT) -Icore -Iport/posix -Iport/mbedtls -Iport/serial \
               $(MBEDTLS_CFLAGS) -I$(JSMN_INC) $(CFLAGS)
 
 CORE_SRC  := $(sort $(wildcard core/*.c))
 POSIX_SRC := $(sort $(wildcard port/posix/*.c))
 TLS_SRC   := $(sort $(wildcard port/mbedtls/*.c))
-LIB_SRC   := $(CORE_SRC) $(POSIX_SRC) $(TLS_SRC)
+SERIAL_SRC := $(sort $(wildcard port/serial/*.c))
+LIB_SRC   := $(CORE_SRC) $(POSIX_SRC) $(TLS_SRC) $(SERIAL_SRC)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
 .PHONY: all lib deps test unit e2e e2e-valgrind valgrind asan variants check-core check-readme size fuzz fuzz-replay \
@@ -70,12 +71,12 @@ $(BUILD)/libwisp.a: $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/wisp-chat: examples/wisp_chat.c $(BUILD)/libwisp.a
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS)
+$(BUILD)/wisp-chat: examples/wisp_chat.c examples/wisp_exit.h $(BUILD)/libwisp.a
+	$(CC) $(ALL_CFLAGS) -Iexamples $< -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS)
 
 # Several requests on one client over TLS (run by tests/e2e.py).
 $(BUILD)/keepalive_check: tests/keepalive_check.c $(BUILD)/libwisp.a
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS)
+	$(CC) $(ALL_CFLAGS) -Iexamples $< -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS)
 
 clean:
 	rm -rf $(BUILD)
@@ -196,17 +197,17 @@ size:
 FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   := -std=c99 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Itests \
-                -Icore -I$(JSMN_INC)
+                -Icore -Iport/serial -I$(JSMN_INC)
 REPLAY_FLAGS := -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Itests \
-                -DWISP_FUZZ_MAIN -Icore -I$(JSMN_INC)
+                -DWISP_FUZZ_MAIN -Icore -Iport/serial -I$(JSMN_INC)
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC) $(wildcard core/*.h) | $(DEPS_STAMP)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC) $(SERIAL_SRC) $(wildcard core/*.h port/serial/*.h) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) $< $(CORE_SRC) -o $@
+	clang $(FUZZ_FLAGS) $< $(CORE_SRC) $(SERIAL_SRC) -o $@
 
-$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c $(CORE_SRC) $(wildcard core/*.h) | $(DEPS_STAMP)
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c $(CORE_SRC) $(SERIAL_SRC) $(wildcard core/*.h port/serial/*.h) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	clang $(REPLAY_FLAGS) $< $(CORE_SRC) -o $@
+	clang $(REPLAY_FLAGS) $< $(CORE_SRC) $(SERIAL_SRC) -o $@
 
 # Each harness for FUZZ_SECONDS, starting from (and adding to) its corpus.
 fuzz: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
@@ -259,3 +260,102 @@ install: lib
 	    port/mbedtls/wisp_tls.h $(DESTDIR)$(PREFIX)/include/wisp/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define WISP_VERSION "\(.*\)"/\1/p' core/wisp.h)|' \
 	    wisp.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/wisp.pc
+
+# ---- firmware: Cortex-M4 under QEMU (mps2-an386) --------------------------------
+#
+#   make firmware           the image, for the bundled test CA (or FW_CA=...)
+#   make run-firmware FW_CA=FILE FW_SERVER_NAME=NAME FW_TARGET=127.0.0.1:PORT \
+#        [FW_PROMPT=TEXT] [FW_BASE_PATH=/v1] [FW_MODEL=NAME]
+#   make test-firmware      the image against the local TLS server (make test)
+#   make firmware-size      the flash and RAM tables of the README
+#
+# FW_MFL=4k builds the second image: a 4 KB input record negotiated with
+# max-fragment-length.  FW_RAM_BUDGET is what the linker holds RAM to.
+
+FW_CC       ?= arm-none-eabi-gcc
+FW_MFL      ?=
+FW_CA       ?=
+FW_SERVER_NAME ?= localhost
+FW_TARGET   ?= 127.0.0.1:8443
+FW_BASE_PATH ?= /v1
+FW_MODEL    ?= gemini-2.5-flash
+FW_PROMPT   ?= Say hello from a Cortex-M4 in one short sentence.
+FW_PKGS     := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libjsmn-dev dpkg-dev cmake openssl python3
+
+ifeq ($(FW_MFL),4k)
+FW_NAME       := wisp-fw-mfl4k
+FW_RAM_BUDGET ?= 40960
+FW_POOL       ?= 20480
+FW_TLS_FLAGS  := -DMBEDTLS_SSL_IN_CONTENT_LEN=4096
+FW_APP_FLAGS  := -DFW_MAX_FRAGMENT_LEN=4096
+else
+FW_NAME       := wisp-fw
+FW_RAM_BUDGET ?= 65536
+FW_POOL       ?= 40960
+FW_TLS_FLAGS  :=
+FW_APP_FLAGS  :=
+endif
+FW_STACK    ?= 8192
+FW_DIR      := $(BUILD)/firmware
+FW_OUT      := $(FW_DIR)/$(FW_NAME)
+FW_MBEDTLS  := $(FW_OUT)/mbedtls
+FW_TEST_TLS := $(FW_DIR)/tls
+FW_CA_FILE  := $(if $(FW_CA),$(FW_CA),$(FW_TEST_TLS)/ca.pem)
+FW_PORT     := $(lastword $(subst :, ,$(FW_TARGET)))
+
+FW_CFLAGS := -std=c99 -Os -g -mcpu=cortex-m4 -mthumb -ffunction-sections -fdata-sections \
+             $(WARN) -Icore -Iport/serial -Iport/mbedtls -Iexamples -Iexamples/cortex-m4 \
+             -I$(FW_MBEDTLS)/include -I$(FW_DIR)/inc \
+             -DMBEDTLS_CONFIG_FILE='"wisp_mbedtls_mcu.h"' -DWISP_MBEDTLS_POOL_STATS \
+             $(FW_TLS_FLAGS) $(FW_APP_FLAGS) -DFW_TLS_POOL_SIZE=$(FW_POOL)u
+FW_LDFLAGS := -mcpu=cortex-m4 -mthumb --specs=nano.specs -nostartfiles -Wl,--gc-sections \
+              -T examples/cortex-m4/mps2_an386.ld -Wl,--defsym=__ram_budget=$(FW_RAM_BUDGET) \
+              -Wl,--defsym=__stack_size=$(FW_STACK) -Wl,-Map=$(FW_OUT)/$(FW_NAME).map
+FW_SRC := $(CORE_SRC) $(SERIAL_SRC) port/mbedtls/wisp_tls.c $(sort $(wildcard examples/cortex-m4/*.c))
+FW_OBJ := $(FW_SRC:%.c=$(FW_OUT)/obj/%.o)
+FW_ELF := $(FW_OUT)/$(FW_NAME).elf
+FW_HDRS := $(wildcard core/*.h port/*/*.h examples/*.h examples/cortex-m4/*.h)
+
+.PHONY: firmware run-firmware test-firmware firmware-size firmware-deps FORCE
+
+firmware-deps:
+	@sh tests/deps.sh $(FW_PKGS)
+	@mkdir -p $(FW_DIR)/inc && cp $(JSMN_INC)/jsmn.h $(FW_DIR)/inc/   # only jsmn: no host libc headers
+
+$(FW_MBEDTLS)/.built: port/mbedtls/wisp_mbedtls_mcu.h tests/mbedtls_arm.sh | firmware-deps
+	@sh tests/mbedtls36.sh >/dev/null
+	@sh tests/mbedtls_arm.sh $(FW_MBEDTLS) -DWISP_MBEDTLS_POOL_STATS $(FW_TLS_FLAGS)
+	@touch $@
+
+$(FW_OUT)/obj/%.o: %.c $(FW_HDRS) $(FW_MBEDTLS)/.built
+	@mkdir -p $(dir $@)
+	$(FW_CC) $(FW_CFLAGS) -c $< -o $@
+
+# The image's inputs: rewritten only when they change.
+$(FW_OUT)/fw_inputs.c: FORCE | firmware-deps
+	@if [ -z "$(FW_CA)" ] && [ ! -f $(FW_TEST_TLS)/ca.pem ]; then \
+	    $(PYTHON) tests/server.py --make-certs $(FW_TEST_TLS) >/dev/null; fi
+	@$(PYTHON) examples/cortex-m4/gen_inputs.py --out $@ --ca "$(FW_CA_FILE)" \
+	    --server-name "$(FW_SERVER_NAME)" --port "$(FW_PORT)" --base-path "$(FW_BASE_PATH)" \
+	    --model "$(FW_MODEL)" --prompt "$(FW_PROMPT)"
+
+$(FW_OUT)/fw_inputs.o: $(FW_OUT)/fw_inputs.c examples/cortex-m4/fw_inputs.h
+	$(FW_CC) $(FW_CFLAGS) -c $< -o $@
+
+$(FW_ELF): $(FW_OBJ) $(FW_OUT)/fw_inputs.o examples/cortex-m4/mps2_an386.ld $(FW_MBEDTLS)/.built
+	$(FW_CC) $(FW_LDFLAGS) $(FW_OBJ) $(FW_OUT)/fw_inputs.o -o $@ \
+	    -L$(FW_MBEDTLS)/lib -lmbedtls -lmbedx509 -lmbedcrypto
+	@arm-none-eabi-size $@
+
+firmware: $(FW_ELF)
+
+run-firmware: $(FW_ELF)
+	@$(PYTHON) tests/run_firmware.py --elf $(FW_ELF) --map "$(FW_SERVER_NAME)=$(FW_TARGET)"
+
+test-firmware: deps
+	@$(PYTHON) tests/firmware_e2e.py >$(BUILD)/firmware-e2e.log 2>&1; rc=$$?; cat $(BUILD)/firmware-e2e.log; \
+	tail -n 1 $(BUILD)/firmware-e2e.log | awk '/passed, .* failed/ {print "firmware all", $$1, $$3}' >>$(WISP_RESULTS); \
+	exit $$rc
+
+firmware-size: $(FW_ELF)
+	@$(PYTHON) tests/firmware_size.py $(FW_OUT)/$(FW_NAME).map $(FW_ELF)
