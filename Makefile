@@ -291,11 +291,11 @@ FW_APP_FLAGS  := -DFW_MAX_FRAGMENT_LEN=4096
 else
 FW_NAME       := wisp-fw
 FW_RAM_BUDGET ?= 65536
-FW_POOL       ?= 40960
+FW_POOL       ?= 32768
 FW_TLS_FLAGS  :=
 FW_APP_FLAGS  :=
 endif
-FW_STACK    ?= 8192
+FW_STACK    ?= 6144
 FW_DIR      := $(BUILD)/firmware
 FW_OUT      := $(FW_DIR)/$(FW_NAME)
 FW_MBEDTLS  := $(FW_OUT)/mbedtls

@@ -75,7 +75,7 @@ def main():
             raise SystemExit("firmware_e2e: the server has no TLS listeners")
         cases = [
             ("good chain, streamed reply", dict(listener="tls-good", expect_rc=0,
-             stdout_has="echo: hello from the firmware test", base_path="/s/stream/v1")),
+             stdout_has="Hello! This is wisp's test stream", base_path="/s/stream/v1")),
             ("wrong host name", dict(listener="tls-wronghost", expect_rc=2, no_stdout=True,
              stderr_has="host name does not match")),
             ("unknown CA", dict(listener="tls-unknownca", expect_rc=2, no_stdout=True,
@@ -87,7 +87,7 @@ def main():
             ("HTTP error status", dict(listener="tls-good", expect_rc=3,
              base_path="/s/401/v1", stderr_has="HTTP 401")),
             ("4 KB input record (max-fragment-length)", dict(listener="tls-good",
-             expect_rc=0, mfl="4k", stdout_has="echo: hello from the firmware test",
+             expect_rc=0, mfl="4k", stdout_has="Hello! This is wisp's test stream",
              base_path="/s/stream/v1")),
         ]
         passed = failed = 0

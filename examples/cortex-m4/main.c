@@ -7,10 +7,12 @@
  * 4 malformed reply).
  */
 #include <string.h>
+#include <time.h>
 
 #include "mbedtls/memory_buffer_alloc.h"
 #include "mbedtls/platform.h"
 #include "mbedtls/platform_time.h"
+#include "mbedtls/platform_util.h"
 
 #include "board.h"
 #include "fw_inputs.h"
@@ -60,6 +62,13 @@ static mbedtls_time_t wall_clock(mbedtls_time_t *t)
     if (t != NULL)
         *t = now;
     return now;
+}
+
+/* MBEDTLS_PLATFORM_GMTIME_R_ALT: newlib's gmtime() would malloc. */
+struct tm *mbedtls_platform_gmtime_r(const mbedtls_time_t *tt, struct tm *tm_buf)
+{
+    time_t t = (time_t)*tt;
+    return gmtime_r(&t, tm_buf);
 }
 
 /* ---- the UART under the serial transport ------------------------------------ */
