@@ -156,6 +156,7 @@ test: deps
 	$(MAKE) --no-print-directory e2e || fail=1; \
 	$(MAKE) --no-print-directory e2e-valgrind || fail=1; \
 	$(MAKE) --no-print-directory fuzz-replay || fail=1; \
+	$(MAKE) --no-print-directory test-firmware || fail=1; \
 	sh tests/summary.sh || fail=1; \
 	exit $$fail
 
@@ -352,7 +353,7 @@ firmware: $(FW_ELF)
 run-firmware: $(FW_ELF)
 	@$(PYTHON) tests/run_firmware.py --elf $(FW_ELF) --map "$(FW_SERVER_NAME)=$(FW_TARGET)"
 
-test-firmware: deps
+test-firmware: deps firmware-deps
 	@$(PYTHON) tests/firmware_e2e.py >$(BUILD)/firmware-e2e.log 2>&1; rc=$$?; cat $(BUILD)/firmware-e2e.log; \
 	tail -n 1 $(BUILD)/firmware-e2e.log | awk '/passed, .* failed/ {print "firmware all", $$1, $$3}' >>$(WISP_RESULTS); \
 	exit $$rc

@@ -752,6 +752,13 @@ wisp_status wisp_tls_init(wisp_tls *tls, const wisp_tls_config *cfg,
     if (cfg->max_fragment_len != 0)
         (void)mbedtls_ssl_conf_max_frag_len(&tls->conf,
                                             (unsigned char)mfl_code(cfg->max_fragment_len));
+#if WISP_TLS_V3 && defined(MBEDTLS_SSL_PROTO_TLS1_2) && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    /* mbedTLS 3.6's TLS 1.3 client negotiates no max_fragment_length and
+     * aborts when a server (OpenSSL) grants it in EncryptedExtensions: a
+     * smaller record is only to be had with TLS 1.2. */
+    if (cfg->max_fragment_len != 0)
+        mbedtls_ssl_conf_max_tls_version(&tls->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#endif
 #endif
 
     if (cfg->skip_verification_insecure) {
