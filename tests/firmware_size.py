@@ -57,7 +57,7 @@ def parse_map(path):
             if m:
                 pending = m.group(1)
                 continue
-            m = re.match(r"^ (?:(\.[^\s]+|COMMON)\s+)?0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$", line)
+            m = re.match(r"^\s+(?:(\.[^\s]+|COMMON)\s+)?0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$", line)
             if m and (m.group(1) or pending):
                 pending = None
                 size = int(m.group(3), 16)
