@@ -354,6 +354,9 @@ run-firmware: $(FW_ELF)
 	@$(PYTHON) tests/run_firmware.py --elf $(FW_ELF) --map "$(FW_SERVER_NAME)=$(FW_TARGET)"
 
 test-firmware: deps firmware-deps
+	@$(PYTHON) tests/test_relay.py >$(BUILD)/relay.log 2>&1; rc=$$?; cat $(BUILD)/relay.log; \
+	tail -n 1 $(BUILD)/relay.log | awk '/passed, .* failed/ {print "relay all", $$1, $$3}' >>$(WISP_RESULTS); \
+	[ $$rc = 0 ] || exit $$rc
 	@$(PYTHON) tests/firmware_e2e.py >$(BUILD)/firmware-e2e.log 2>&1; rc=$$?; cat $(BUILD)/firmware-e2e.log; \
 	tail -n 1 $(BUILD)/firmware-e2e.log | awk '/passed, .* failed/ {print "firmware all", $$1, $$3}' >>$(WISP_RESULTS); \
 	exit $$rc
