@@ -66,6 +66,10 @@
 #define MBEDTLS_PLATFORM_NO_STD_FUNCTIONS
 #define MBEDTLS_PLATFORM_SNPRINTF_MACRO snprintf
 #define MBEDTLS_PLATFORM_VSNPRINTF_MACRO vsnprintf
+/* platform.h includes <stdio.h> only without NO_STD_FUNCTIONS, and
+ * x509_crt.c (and memory_buffer_alloc.c's fprintf with MEMORY_DEBUG) would
+ * otherwise call these variadic functions without a prototype. */
+#include <stdio.h>
 #define MBEDTLS_MEMORY_BUFFER_ALLOC_C
 #if defined(WISP_MBEDTLS_POOL_STATS)
 #define MBEDTLS_MEMORY_DEBUG
