@@ -324,7 +324,6 @@ firmware-deps:
 	@mkdir -p $(FW_DIR)/inc && cp $(JSMN_INC)/jsmn.h $(FW_DIR)/inc/   # only jsmn: no host libc headers
 
 $(FW_MBEDTLS)/.built: port/mbedtls/wisp_mbedtls_mcu.h tests/mbedtls_arm.sh | firmware-deps
-	@sh tests/mbedtls36.sh >/dev/null
 	@sh tests/mbedtls_arm.sh $(FW_MBEDTLS) -DWISP_MBEDTLS_POOL_STATS $(FW_TLS_FLAGS)
 	@touch $@
 

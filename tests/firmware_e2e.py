@@ -43,9 +43,8 @@ def run_case(name, ports, listener, expect_rc, stdout_has=None, stderr_has=None,
     b = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if b.returncode != 0:
         return False, "build failed:\n" + b.stdout.decode(errors="replace")[-3000:]
-    elf = os.path.join(ROOT, "build", "firmware",
-                       "wisp-fw-mfl4k" if mfl == "4k" else "wisp-fw",
-                       ("wisp-fw-mfl4k" if mfl == "4k" else "wisp-fw") + ".elf")
+    image = "wisp-fw-mfl4k" if mfl == "4k" else "wisp-fw"
+    elf = os.path.join(ROOT, "build", "firmware", image, image + ".elf")
     t0 = time.time()
     r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "run_firmware.py"),
                         "--elf", elf, "--map", "%s=%s" % (server_name, target),

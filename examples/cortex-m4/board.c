@@ -90,12 +90,9 @@ size_t board_uart_read(int n, uint8_t *buf, size_t cap, uint32_t timeout_ms)
     cmsdk_uart *u = uart_at(n);
     uint32_t start = ticks_ms;
     size_t got = 0;
-    while (got == 0) {
-        if (u->state & UART_RX_FULL)
-            break;
+    while (!(u->state & UART_RX_FULL))
         if (ticks_ms - start >= timeout_ms)
             return 0;
-    }
     /* Take what is there now; QEMU refills the one-byte holding register
      * as soon as it is read, so keep going while bytes keep coming. */
     while (got < cap && (u->state & UART_RX_FULL))
