@@ -37,6 +37,38 @@ static void text_append(char *buf, size_t cap, const char *s)
 }
 
 #if !defined(MBEDTLS_ERROR_C)
+/* Without MBEDTLS_ERROR_C (13 KB of strings) the failures people actually
+ * meet still get words; the rest get their code. */
+static const struct {
+    int code;
+    const char *text;
+} tls_error_texts[] = {
+    { MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE, "the server sent a fatal alert" },
+    { MBEDTLS_ERR_SSL_CONN_EOF, "the connection closed during the handshake" },
+    { MBEDTLS_ERR_SSL_INVALID_RECORD, "malformed TLS record (not a TLS server?)" },
+    { MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE, "unexpected TLS message" },
+    { MBEDTLS_ERR_SSL_ALLOC_FAILED, "out of memory for TLS buffers" },
+    { MBEDTLS_ERR_X509_CERT_VERIFY_FAILED, "certificate verification failed" },
+#if defined(MBEDTLS_ERR_SSL_DECODE_ERROR)
+    { MBEDTLS_ERR_SSL_DECODE_ERROR, "malformed handshake message" },
+#endif
+#if defined(MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE)
+    { MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE,
+      "handshake failure: no protocol version, cipher suite or curve in common" },
+#endif
+#if defined(MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION)
+    { MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION, "the server wants an unsupported TLS version" },
+#endif
+#if defined(MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE)
+    { MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE, "no cipher suite in common" },
+#endif
+#if defined(MBEDTLS_ERR_SSL_BAD_CERTIFICATE)
+    { MBEDTLS_ERR_SSL_BAD_CERTIFICATE, "the server's certificate is malformed" },
+#endif
+    { MBEDTLS_ERR_ENTROPY_SOURCE_FAILED, "no entropy for the random generator" },
+    { MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED, "no entropy for the random generator" },
+};
+
 /* Appends "-0xNNNN" for a negative mbedTLS code. */
 static void text_append_code(char *buf, size_t cap, int code)
 {
@@ -74,8 +106,25 @@ static void set_detail_mbedtls(wisp_tls *tls, int code, const char *prefix)
         text_append(tls->last_detail, sizeof tls->last_detail, why);
     }
 #else
-    text_append(tls->last_detail, sizeof tls->last_detail, "TLS error ");
-    text_append_code(tls->last_detail, sizeof tls->last_detail, code);
+    {
+        /* A high-level (SSL, X.509) code may carry a low-level one added. */
+        const char *why = NULL;
+        size_t i;
+        for (i = 0; i < sizeof tls_error_texts / sizeof tls_error_texts[0] && why == NULL; i++)
+            if (code == tls_error_texts[i].code ||
+                (code < 0 && -((-code) & 0xFF80) == tls_error_texts[i].code) ||
+                (code < 0 && -((-code) & 0x007F) == tls_error_texts[i].code))
+                why = tls_error_texts[i].text;
+        if (why != NULL) {
+            text_append(tls->last_detail, sizeof tls->last_detail, why);
+            text_append(tls->last_detail, sizeof tls->last_detail, " (");
+            text_append_code(tls->last_detail, sizeof tls->last_detail, code);
+            text_append(tls->last_detail, sizeof tls->last_detail, ")");
+        } else {
+            text_append(tls->last_detail, sizeof tls->last_detail, "TLS error ");
+            text_append_code(tls->last_detail, sizeof tls->last_detail, code);
+        }
+    }
 #endif
 }
 
@@ -114,6 +163,19 @@ static void set_detail_verify(wisp_tls *tls, int code, uint32_t flags,
         }
         rest &= ~reasons[i].flag;
     }
+#if defined(MBEDTLS_X509_REMOVE_INFO)
+    if (rest != 0) {
+        static const char hex[] = "0123456789abcdef";
+        char tmp[sizeof "other reasons, flags 0x00000000"] = "other reasons, flags 0x";
+        int k;
+        for (k = 0; k < 8; k++)
+            tmp[23 + k] = hex[(rest >> (28 - 4 * k)) & 0xFu];
+        tmp[31] = '\0';
+        if (d[0] != '\0')
+            text_append(d, cap, "; ");
+        text_append(d, cap, tmp);
+    }
+#else
     if (rest != 0) {
         /* mbedTLS's own words for the rest, on one line. */
         char info[160];
@@ -127,6 +189,7 @@ static void set_detail_verify(wisp_tls *tls, int code, uint32_t flags,
             text_append(d, cap, info);
         }
     }
+#endif
     if (d[0] == '\0')
         set_detail_mbedtls(tls, code, "certificate rejected: ");
 }

@@ -188,7 +188,7 @@ static wisp_status connect_one(const wisp_posix *p, const struct addrinfo *ai,
     return WISP_OK;
 }
 
-static void posix_close(void *ctx)
+static void sock_close(void *ctx)
 {
     wisp_posix *p = (wisp_posix *)ctx;
     if (p == NULL || p->fd < 0)
@@ -198,7 +198,7 @@ static void posix_close(void *ctx)
     p->fd = -1;
 }
 
-static wisp_status posix_connect(void *ctx, const char *host, uint16_t port,
+static wisp_status sock_connect(void *ctx, const char *host, uint16_t port,
                                  uint32_t timeout_ms)
 {
     wisp_posix *p = (wisp_posix *)ctx;
@@ -213,7 +213,7 @@ static wisp_status posix_connect(void *ctx, const char *host, uint16_t port,
 
     if (p == NULL || host == NULL || host[0] == '\0' || port == 0)
         return WISP_ERR_ARG;
-    posix_close(p);
+    sock_close(p);
     if (cancelled(p))
         return WISP_ERR_CANCELLED;
 
@@ -261,7 +261,7 @@ static wisp_status posix_connect(void *ctx, const char *host, uint16_t port,
     return WISP_OK;
 }
 
-static wisp_status posix_send(void *ctx, const uint8_t *buf, size_t len,
+static wisp_status sock_send(void *ctx, const uint8_t *buf, size_t len,
                               size_t *sent, uint32_t timeout_ms)
 {
     wisp_posix *p = (wisp_posix *)ctx;
@@ -297,7 +297,7 @@ static wisp_status posix_send(void *ctx, const uint8_t *buf, size_t len,
     }
 }
 
-static wisp_status posix_recv(void *ctx, uint8_t *buf, size_t cap,
+static wisp_status sock_recv(void *ctx, uint8_t *buf, size_t cap,
                               size_t *got, uint32_t timeout_ms)
 {
     wisp_posix *p = (wisp_posix *)ctx;
@@ -340,10 +340,10 @@ void wisp_posix_init(wisp_posix *p, wisp_transport *t)
     }
     if (t != NULL) {
         t->ctx = p;
-        t->connect = posix_connect;
-        t->send = posix_send;
-        t->recv = posix_recv;
-        t->close = posix_close;
+        t->connect = sock_connect;
+        t->send = sock_send;
+        t->recv = sock_recv;
+        t->close = sock_close;
         t->last_error = NULL;
     }
 }
