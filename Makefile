@@ -1,8 +1,12 @@
 # wisp - build, test, size, fuzz, bench, demo.
 #
+# A plain `make` (and lib, install, clean) only builds: it never runs apt,
+# and without the packages it needs it stops with one line naming them.
+# Every other target installs what it needs (tests/deps.sh, apt-get).
+#
 # Firmware builds can point at vendored copies:
 #   make JSMN_INC=path/to/jsmn MBEDTLS_DIR=path/to/mbedtls-install
-# (MBEDTLS_DIR must hold include/ and lib/).
+# (MBEDTLS_DIR must hold include/ and lib/; CMOCKA_DIR likewise for tests).
 
 CC      ?= cc
 AR      ?= ar
@@ -19,11 +23,20 @@ else
 MBEDTLS_CFLAGS :=
 MBEDTLS_LIBS   := -lmbedtls -lmbedx509 -lmbedcrypto
 endif
+CMOCKA_DIR ?=
+ifneq ($(CMOCKA_DIR),)
+CMOCKA_CFLAGS := -I$(CMOCKA_DIR)/include
+CMOCKA_LIBS   := -L$(CMOCKA_DIR)/lib -lcmocka
+else
+CMOCKA_CFLAGS :=
+CMOCKA_LIBS   := -lcmocka
+endif
 
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes
 CSTD    := -std=c99
 OPT     ?= -O2 -g
 CFLAGS  ?=
+LDFLAGS ?=
 ALL_CFLAGS := $(CSTD) $(WARN) $(OPT) -Icore -Iport/posix -Iport/mbedtls -Iport/serial \
               $(MBEDTLS_CFLAGS) -I$(JSMN_INC) $(CFLAGS)
 
@@ -35,35 +48,49 @@ LIB_SRC   := $(CORE_SRC) $(POSIX_SRC) $(TLS_SRC) $(SERIAL_SRC)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
 .PHONY: all lib deps test unit e2e e2e-valgrind valgrind asan variants check-core check-readme size fuzz fuzz-replay \
-        bench demo install clean test-mbedtls3
+        bench demo install clean test-mbedtls3 static test-static armhf test-armhf test-musl static-size
 
-all: lib $(BUILD)/wisp-chat $(BUILD)/keepalive_check
+# The library and the CLI; test programs are built by the targets that run them.
+all: lib $(BUILD)/wisp-chat
 
 lib: $(BUILD)/libwisp.a
 
 # ---- dependencies ---------------------------------------------------------
 
-# Debian/Ubuntu packages; installed with apt-get (sudo when not root).
+# What `make test` needs (Debian names); `make deps` installs it.
 DEB_PKGS := gcc make libjsmn-dev libmbedtls-dev libcmocka-dev python3 openssl valgrind clang libclang-rt-dev ca-certificates
-DEPS_STAMP := $(BUILD)/.deps-ok
+DEPS_PKGS ?= $(DEB_PKGS)
 
-deps: $(DEPS_STAMP)
+# What the library and the CLI need: what a plain make checks for.  A build
+# that names its own jsmn or mbedTLS does not need Debian's.
+BUILD_PKGS := $(if $(filter cc gcc,$(CC)),gcc) $(if $(filter /usr/include,$(JSMN_INC)),libjsmn-dev) \
+              $(if $(MBEDTLS_DIR),,libmbedtls-dev)
 
-# A firmware build that names its own jsmn or mbedTLS installs nothing.
-ifeq ($(JSMN_INC)$(MBEDTLS_DIR),/usr/include)
-$(DEPS_STAMP):
-	@mkdir -p $(BUILD)
-	@sh tests/deps.sh $(DEB_PKGS)
-	@touch $@
-else
-$(DEPS_STAMP):
-	@mkdir -p $(BUILD)
-	@touch $@
+# Goals that only build.  Any other goal installs DEPS_PKGS first: compiling
+# waits for `deps` (an order-only prerequisite of every object).
+BUILD_ONLY_GOALS := all lib install clean
+ifeq ($(filter-out $(BUILD_ONLY_GOALS),$(or $(MAKECMDGOALS),all)),)
+DEPS_FIRST :=
+ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),all)),)
+MISSING_PKGS := $(strip $(shell sh tests/deps.sh --missing $(BUILD_PKGS)))
+ifneq ($(MISSING_PKGS),)
+$(error wisp: missing Debian packages: $(MISSING_PKGS) (apt-get install them, or run make deps))
 endif
+endif
+else
+DEPS_FIRST := deps
+endif
+
+deps:
+	@sh tests/deps.sh $(DEPS_PKGS)
+
+# Cross and musl builds get jsmn.h alone, never the host's /usr/include.
+JSMN_ONLY_INC := $(BUILD)/jsmn-inc
+COPY_JSMN = @mkdir -p $(JSMN_ONLY_INC) && cp $(JSMN_INC)/jsmn.h $(JSMN_ONLY_INC)/
 
 # ---- library and CLI ------------------------------------------------------
 
-$(BUILD)/obj/%.o: %.c $(wildcard core/*.h port/*/*.h) | $(DEPS_STAMP)
+$(BUILD)/obj/%.o: %.c $(wildcard core/*.h port/*/*.h) | $(DEPS_FIRST)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -72,11 +99,15 @@ $(BUILD)/libwisp.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/wisp-chat: examples/wisp_chat.c examples/wisp_exit.h $(BUILD)/libwisp.a
-	$(CC) $(ALL_CFLAGS) -Iexamples $< -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS)
+	$(CC) $(ALL_CFLAGS) -Iexamples $< -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS) $(LDFLAGS)
 
 # Several requests on one client over TLS (run by tests/e2e.py).
 $(BUILD)/keepalive_check: tests/keepalive_check.c $(BUILD)/libwisp.a
-	$(CC) $(ALL_CFLAGS) -Iexamples $< -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS)
+	$(CC) $(ALL_CFLAGS) -Iexamples $< -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS) $(LDFLAGS)
+
+# Reads every root of the system CA bundle (make test-static, test-armhf).
+$(BUILD)/ca_bundle_check: tests/ca_bundle_check.c | $(DEPS_FIRST)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(MBEDTLS_LIBS) $(LDFLAGS)
 
 clean:
 	rm -rf $(BUILD)
@@ -85,18 +116,19 @@ clean:
 
 UNIT_NAMES := $(patsubst tests/test_%.c,%,$(wildcard tests/test_*.c))
 UNIT_BINS  := $(UNIT_NAMES:%=$(BUILD)/tests/test_%)
-TEST_LIBS  := $(BUILD)/libwisp.a -lcmocka $(MBEDTLS_LIBS) -lpthread
+TEST_LIBS  := $(BUILD)/libwisp.a $(CMOCKA_LIBS) $(MBEDTLS_LIBS) -lpthread $(LDFLAGS)
+E2E_LABEL  ?= e2e
 export WISP_RESULTS ?= $(CURDIR)/build/test-results.txt
 
 $(BUILD)/tests/test_%: tests/test_%.c $(BUILD)/libwisp.a $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests $< -o $@ $(TEST_LIBS)
+	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Itests $< -o $@ $(TEST_LIBS)
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) | $(DEPS_FIRST)
 	@sh tests/run_units.sh $(BUILD)/tests $(UNIT_NAMES)
 
 # The unit suite under valgrind memcheck: no errors, no leaks.
-valgrind: $(UNIT_BINS)
+valgrind: $(UNIT_BINS) | $(DEPS_FIRST)
 	@VALGRIND=1 sh tests/run_units.sh $(BUILD)/tests $(UNIT_NAMES)
 
 # The unit suite again with ASan + UBSan, in its own build tree.
@@ -110,13 +142,13 @@ variants: deps
 	    OPT="-Os -g -fshort-enums" unit
 
 # End-to-end: build/wisp-chat against the local test server.
-e2e: all
-	@$(PYTHON) tests/e2e.py >$(BUILD)/e2e.log 2>&1; rc=$$?; cat $(BUILD)/e2e.log; \
-	tail -n 1 $(BUILD)/e2e.log | awk '/passed, .* failed/ {print "e2e all", $$1, $$3}' >>$(WISP_RESULTS); \
+e2e: all $(BUILD)/keepalive_check | $(DEPS_FIRST)
+	@WISP_CHAT=$${WISP_CHAT:-$(BUILD)/wisp-chat} $(PYTHON) tests/e2e.py >$(BUILD)/e2e.log 2>&1; rc=$$?; cat $(BUILD)/e2e.log; \
+	tail -n 1 $(BUILD)/e2e.log | awk '/passed, .* failed/ {print "$(E2E_LABEL) all", $$1, $$3}' >>$(WISP_RESULTS); \
 	exit $$rc
 
 # The CLI end to end under valgrind memcheck (slow scenarios skipped).
-e2e-valgrind: all
+e2e-valgrind: all $(BUILD)/keepalive_check | $(DEPS_FIRST)
 	@$(PYTHON) tests/e2e.py --valgrind >$(BUILD)/e2e-valgrind.log 2>&1; rc=$$?; \
 	grep -v '^ok ' $(BUILD)/e2e-valgrind.log; \
 	tail -n 1 $(BUILD)/e2e-valgrind.log | awk '/passed, .* failed/ {print "e2e-valgrind all", $$1, $$3}' >>$(WISP_RESULTS); \
@@ -125,7 +157,7 @@ e2e-valgrind: all
 # core/ must not reach for the heap, stdio or the OS: check every object.
 FORBIDDEN := malloc calloc realloc free strdup printf fprintf sprintf snprintf puts fopen \
              exit abort socket connect send recv read write time clock_gettime
-check-core: lib
+check-core: lib | $(DEPS_FIRST)
 	@bad=0; for o in $(BUILD)/obj/core/*.o; do \
 	    syms=$$(nm -u $$o | awk '{print $$2}' | grep -xE '$(shell echo $(FORBIDDEN) | tr ' ' '|')'); \
 	    if [ -n "$$syms" ]; then echo "FAIL $$o uses: $$syms"; bad=1; fi; \
@@ -136,7 +168,7 @@ check-core: lib
 	exit $$bad
 
 # The README's C example must compile and link as printed.
-check-readme: lib
+check-readme: lib | $(DEPS_FIRST)
 	@$(PYTHON) tests/readme_example.py README.md >$(BUILD)/readme_example.c
 	@$(CC) $(ALL_CFLAGS) -Wno-unused-function $(BUILD)/readme_example.c -o $(BUILD)/readme_example \
 	    $(BUILD)/libwisp.a $(MBEDTLS_LIBS) && echo "ok   check-readme: the README example builds" && \
@@ -157,34 +189,116 @@ test: deps
 	$(MAKE) --no-print-directory e2e-valgrind || fail=1; \
 	$(MAKE) --no-print-directory fuzz-replay || fail=1; \
 	$(MAKE) --no-print-directory test-firmware || fail=1; \
+	$(MAKE) --no-print-directory test-static || fail=1; \
+	$(MAKE) --no-print-directory test-armhf || fail=1; \
 	sh tests/summary.sh || fail=1; \
 	exit $$fail
 
-# ---- mbedTLS 3.6: the same suite against Debian trixie's 3.6 source ------------
+# ---- mbedTLS builds from Debian trixie's 3.6 source ------------------------------
+#
+# tests/mbedtls_build.sh keeps each build under build/mbedtls/NAME, keyed by
+# its compiler, flags and configuration: each is compiled once.
 
-MBEDTLS3_DIR := $(CURDIR)/build/mbedtls-3.6
+MBEDTLS_PKGS := dpkg-dev
+MBEDTLS3_DIR := $(CURDIR)/$(BUILD)/mbedtls/glibc-default
+
+# The whole suite against 3.6 (mbedTLS's default configuration).
 test-mbedtls3: deps
-	@sh tests/mbedtls36.sh
+	@sh tests/deps.sh $(MBEDTLS_PKGS)
+	@CC=$(CC) AR=$(AR) sh tests/mbedtls_build.sh $(MBEDTLS3_DIR) default -O2 -g
 	@fail=0; \
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/mbedtls3 MBEDTLS_DIR=$(MBEDTLS3_DIR) \
 	    WISP_LABEL=mbedtls3 all unit || fail=1; \
 	VALGRIND=1 $(MAKE) --no-print-directory BUILD=$(BUILD)/mbedtls3 MBEDTLS_DIR=$(MBEDTLS3_DIR) \
 	    valgrind || fail=1; \
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/mbedtls3 MBEDTLS_DIR=$(MBEDTLS3_DIR) \
-	    WISP_CHAT=$(BUILD)/mbedtls3/wisp-chat e2e || fail=1; \
+	    E2E_LABEL=mbedtls3-e2e e2e || fail=1; \
 	exit $$fail
+
+# ---- musl: the unit and end-to-end suites built with musl-gcc -------------------
+#
+# Debian's mbedTLS and cmocka are glibc builds: both are built for musl from
+# Debian's source packages.  Only jsmn.h is copied from the host's headers;
+# -I/usr/include would put glibc's headers in a musl build.
+
+MUSL_CC      := musl-gcc
+MUSL_PKGS    := musl-tools libjsmn-dev dpkg-dev cmake python3 openssl ca-certificates
+MUSL_MBEDTLS := $(CURDIR)/$(BUILD)/mbedtls/musl-default
+MUSL_CMOCKA  := $(CURDIR)/$(BUILD)/musl/cmocka
+
+test-musl:
+	@sh tests/deps.sh $(MUSL_PKGS)
+	$(COPY_JSMN)
+	@CC=$(MUSL_CC) AR=ar sh tests/mbedtls_build.sh $(MUSL_MBEDTLS) default -O2 -g
+	@CC=$(MUSL_CC) sh tests/cmocka_build.sh $(MUSL_CMOCKA)
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/musl/tree CC=$(MUSL_CC) JSMN_INC=$(JSMN_ONLY_INC) \
+	    MBEDTLS_DIR=$(MUSL_MBEDTLS) CMOCKA_DIR=$(MUSL_CMOCKA) LDFLAGS=-static DEPS_PKGS= \
+	    WISP_LABEL=musl E2E_LABEL=musl-e2e unit e2e
+
+# ---- static: build/static/wisp-chat, for routers -------------------------------
+#
+# Stripped and statically linked against musl and mbedTLS 3.6 in the trimmed
+# client configuration port/mbedtls/wisp_mbedtls_linux.h.  `make armhf` is
+# the same for ARMv7 hard-float with Debian's cross compiler and static glibc
+# (Debian has no musl cross toolchain).  Both run the end-to-end suite in
+# make test (armhf under qemu-arm-static).
+
+SMALL_OPT    := -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
+SMALL_CONFIG := -DMBEDTLS_CONFIG_FILE=\"wisp_mbedtls_linux.h\"
+SMALL_LD     := -static -s -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-Map=$$@.map
+STATIC_DIR   := $(BUILD)/static
+STATIC_MBEDTLS := $(CURDIR)/$(BUILD)/mbedtls/musl-linux
+
+static:
+	@sh tests/deps.sh $(MUSL_PKGS)
+	$(COPY_JSMN)
+	@CC=$(MUSL_CC) AR=ar sh tests/mbedtls_build.sh $(STATIC_MBEDTLS) wisp_mbedtls_linux.h $(SMALL_OPT)
+	@$(MAKE) --no-print-directory BUILD=$(STATIC_DIR) CC=$(MUSL_CC) JSMN_INC=$(JSMN_ONLY_INC) \
+	    MBEDTLS_DIR=$(STATIC_MBEDTLS) OPT="$(SMALL_OPT)" CFLAGS='$(SMALL_CONFIG)' \
+	    LDFLAGS='$(SMALL_LD)' DEPS_PKGS= $(STATIC_DIR)/wisp-chat $(STATIC_DIR)/keepalive_check \
+	    $(STATIC_DIR)/ca_bundle_check
+	@$(PYTHON) tests/static_size.py $(STATIC_DIR)/wisp-chat
+
+test-static: static deps
+	@$(STATIC_DIR)/ca_bundle_check; rc=$$?; echo "static ca-bundle $$((1 - rc)) $$rc" >>$(WISP_RESULTS); \
+	[ $$rc = 0 ]
+	@$(MAKE) --no-print-directory BUILD=$(STATIC_DIR) CC=$(MUSL_CC) JSMN_INC=$(JSMN_ONLY_INC) \
+	    MBEDTLS_DIR=$(STATIC_MBEDTLS) OPT="$(SMALL_OPT)" CFLAGS='$(SMALL_CONFIG)' \
+	    LDFLAGS='$(SMALL_LD)' DEPS_PKGS= E2E_LABEL=static-e2e e2e
+
+ARMHF_CC     := arm-linux-gnueabihf-gcc
+ARMHF_AR     := arm-linux-gnueabihf-ar
+ARMHF_PKGS   := gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user-static libjsmn-dev dpkg-dev python3
+ARMHF_DIR    := $(BUILD)/armhf
+ARMHF_MBEDTLS := $(CURDIR)/$(BUILD)/mbedtls/armhf-linux
+ARMHF_MAKE   = $(MAKE) --no-print-directory BUILD=$(ARMHF_DIR) CC=$(ARMHF_CC) AR=$(ARMHF_AR) \
+	    JSMN_INC=$(JSMN_ONLY_INC) MBEDTLS_DIR=$(ARMHF_MBEDTLS) OPT="$(SMALL_OPT)" CFLAGS='$(SMALL_CONFIG)' \
+	    LDFLAGS='$(SMALL_LD)' DEPS_PKGS=
+
+armhf:
+	@sh tests/deps.sh $(ARMHF_PKGS)
+	$(COPY_JSMN)
+	@CC=$(ARMHF_CC) AR=$(ARMHF_AR) sh tests/mbedtls_build.sh $(ARMHF_MBEDTLS) wisp_mbedtls_linux.h $(SMALL_OPT)
+	@$(ARMHF_MAKE) $(ARMHF_DIR)/wisp-chat $(ARMHF_DIR)/keepalive_check $(ARMHF_DIR)/ca_bundle_check
+	@$(PYTHON) tests/static_size.py $(ARMHF_DIR)/wisp-chat
+
+test-armhf: armhf deps
+	@qemu-arm-static $(ARMHF_DIR)/ca_bundle_check; rc=$$?; echo "armhf ca-bundle $$((1 - rc)) $$rc" >>$(WISP_RESULTS); \
+	[ $$rc = 0 ]
+	@WISP_CHAT_PREFIX=qemu-arm-static $(ARMHF_MAKE) E2E_LABEL=armhf-e2e e2e
+
+static-size: static armhf
 
 # ---- size: flash per core file on Cortex-M4 ---------------------------------
 
 ARM_CC   ?= arm-none-eabi-gcc
 ARM_SIZE ?= arm-none-eabi-size
 SIZE_FLAGS := -std=c99 -Os -mcpu=cortex-m4 -mthumb -ffunction-sections -fdata-sections \
-              -Wall -Wextra -Wpedantic -Werror -Icore -I$(BUILD)/size/inc
+              -Wall -Wextra -Wpedantic -Werror -Icore -I$(JSMN_ONLY_INC)
 
 size:
 	@sh tests/deps.sh gcc-arm-none-eabi libjsmn-dev
-	@mkdir -p $(BUILD)/size/inc
-	@cp $(JSMN_INC)/jsmn.h $(BUILD)/size/inc/   # only jsmn: not the host's libc headers
+	$(COPY_JSMN)
 	@for f in $(CORE_SRC); do \
 	    $(ARM_CC) $(SIZE_FLAGS) -c $$f -o $(BUILD)/size/$$(basename $$f .c).o || exit 1; \
 	done
@@ -202,11 +316,11 @@ FUZZ_FLAGS   := -std=c99 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitiz
 REPLAY_FLAGS := -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Itests \
                 -DWISP_FUZZ_MAIN -Icore -Iport/serial -I$(JSMN_INC)
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC) $(SERIAL_SRC) $(wildcard core/*.h port/serial/*.h) | $(DEPS_STAMP)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC) $(SERIAL_SRC) $(wildcard core/*.h port/serial/*.h) | $(DEPS_FIRST)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) $< $(CORE_SRC) $(SERIAL_SRC) -o $@
 
-$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c $(CORE_SRC) $(SERIAL_SRC) $(wildcard core/*.h port/serial/*.h) | $(DEPS_STAMP)
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c $(CORE_SRC) $(SERIAL_SRC) $(wildcard core/*.h port/serial/*.h) | $(DEPS_FIRST)
 	@mkdir -p $(dir $@)
 	clang $(REPLAY_FLAGS) $< $(CORE_SRC) $(SERIAL_SRC) -o $@
 
@@ -281,7 +395,7 @@ FW_TARGET   ?= 127.0.0.1:8443
 FW_BASE_PATH ?= /v1
 FW_MODEL    ?= gemini-2.5-flash
 FW_PROMPT   ?= Say hello from a Cortex-M4 in one short sentence.
-FW_PKGS     := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libjsmn-dev dpkg-dev cmake openssl python3
+FW_PKGS     := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libjsmn-dev dpkg-dev openssl python3
 
 ifeq ($(FW_MFL),4k)
 FW_NAME       := wisp-fw-mfl4k
@@ -299,14 +413,14 @@ endif
 FW_STACK    ?= 6144
 FW_DIR      := $(BUILD)/firmware
 FW_OUT      := $(FW_DIR)/$(FW_NAME)
-FW_MBEDTLS  := $(FW_OUT)/mbedtls
+FW_MBEDTLS  := $(CURDIR)/$(BUILD)/mbedtls/cortex-m4$(if $(FW_MFL),-in$(FW_MFL))
 FW_TEST_TLS := $(FW_DIR)/tls
 FW_CA_FILE  := $(if $(FW_CA),$(FW_CA),$(FW_TEST_TLS)/ca.pem)
 FW_PORT     := $(lastword $(subst :, ,$(FW_TARGET)))
 
 FW_CFLAGS := -std=c99 -Os -g -mcpu=cortex-m4 -mthumb -ffunction-sections -fdata-sections \
              $(WARN) -Icore -Iport/serial -Iport/mbedtls -Iexamples -Iexamples/cortex-m4 \
-             -I$(FW_MBEDTLS)/include -I$(FW_DIR)/inc \
+             -I$(FW_MBEDTLS)/include -I$(JSMN_ONLY_INC) \
              -DMBEDTLS_CONFIG_FILE='"wisp_mbedtls_mcu.h"' -DWISP_MBEDTLS_POOL_STATS \
              $(FW_TLS_FLAGS) $(FW_APP_FLAGS) -DFW_TLS_POOL_SIZE=$(FW_POOL)u
 FW_LDFLAGS := -mcpu=cortex-m4 -mthumb --specs=nano.specs -nostartfiles -Wl,--gc-sections \
@@ -321,10 +435,11 @@ FW_HDRS := $(wildcard core/*.h port/*/*.h examples/*.h examples/cortex-m4/*.h)
 
 firmware-deps:
 	@sh tests/deps.sh $(FW_PKGS)
-	@mkdir -p $(FW_DIR)/inc && cp $(JSMN_INC)/jsmn.h $(FW_DIR)/inc/   # only jsmn: no host libc headers
+	$(COPY_JSMN)
 
-$(FW_MBEDTLS)/.built: port/mbedtls/wisp_mbedtls_mcu.h tests/mbedtls_arm.sh | firmware-deps
-	@sh tests/mbedtls_arm.sh $(FW_MBEDTLS) -DWISP_MBEDTLS_POOL_STATS $(FW_TLS_FLAGS)
+$(FW_MBEDTLS)/.built: port/mbedtls/wisp_mbedtls_mcu.h port/mbedtls/wisp_mbedtls_client.h tests/mbedtls_build.sh | firmware-deps
+	@CC=$(FW_CC) AR=arm-none-eabi-ar sh tests/mbedtls_build.sh $(FW_MBEDTLS) wisp_mbedtls_mcu.h \
+	    -Os -mcpu=cortex-m4 -mthumb -ffunction-sections -fdata-sections -DWISP_MBEDTLS_POOL_STATS $(FW_TLS_FLAGS)
 	@touch $@
 
 $(FW_OUT)/obj/%.o: %.c $(FW_HDRS) $(FW_MBEDTLS)/.built

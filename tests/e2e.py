@@ -13,6 +13,8 @@ the server's view (attempts, connections, TLS resumption).
     python3 tests/e2e.py --valgrind      each run under valgrind memcheck
     python3 tests/e2e.py --list          names only
     WISP_CHAT=path/to/wisp-chat python3 tests/e2e.py
+    WISP_CHAT_PREFIX=qemu-arm-static WISP_CHAT=build/armhf/wisp-chat ...
+                                         another architecture's binary
 
 Ends with "N passed, N failed" (", N skipped" when some were skipped);
 exits 1 when anything failed.
@@ -36,6 +38,8 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 CLI = os.environ.get("WISP_CHAT") or os.path.join(ROOT, "build", "wisp-chat")
+# An emulator to run CLI (and keepalive_check) under, e.g. qemu-arm-static.
+PREFIX = os.environ.get("WISP_CHAT_PREFIX", "").split()
 
 EXIT_OK, EXIT_USAGE, EXIT_NET, EXIT_SERVER, EXIT_RESPONSE = 0, 1, 2, 3, 4
 VALGRIND_EXIT = 99
@@ -158,7 +162,7 @@ class Harness:
         return secs * 6 if self.opts.valgrind else secs
 
     def command(self, args):
-        cmd = [CLI] + list(args)
+        cmd = PREFIX + [CLI] + list(args)
         if self.opts.valgrind:
             cmd = ["valgrind", "-q", "--error-exitcode=%d" % VALGRIND_EXIT,
                    "--leak-check=full", "--errors-for-leak-kinds=definite"] + cmd
@@ -779,7 +783,7 @@ def t_tls_library_keepalive(h):
     if not os.path.exists(exe):
         raise Fail("%s is missing (make all builds it)" % exe)
     url, key = h.url("keepalive-idle", "tls-good", host="localhost")
-    p = subprocess.run([exe, url, h.ca(), "1500"], capture_output=True,
+    p = subprocess.run(PREFIX + [exe, url, h.ca(), "1500"], capture_output=True,
                        timeout=h.timeout(30))
     out = p.stdout.decode("utf-8", "replace")
     check(p.returncode == 0, "exit %d: %s %s" % (p.returncode, out.strip(),

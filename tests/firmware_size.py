@@ -35,7 +35,10 @@ def owner(path):
     return "other"
 
 
-def parse_map(path):
+def parse_map(path, sections=FLASH_SECTIONS + RAM_SECTIONS, owner_of=None):
+    """{(output section, owner): bytes} for the input sections placed in
+    `sections`, read from a GNU ld map file."""
+    owner_of = owner_of or owner
     sizes = {}
     out_sec = None
     pending = None
@@ -61,8 +64,8 @@ def parse_map(path):
             if m and (m.group(1) or pending):
                 pending = None
                 size = int(m.group(3), 16)
-                if out_sec in FLASH_SECTIONS or out_sec in RAM_SECTIONS:
-                    key = (out_sec, owner(m.group(4).strip()))
+                if out_sec in sections:
+                    key = (out_sec, owner_of(m.group(4).strip()))
                     sizes[key] = sizes.get(key, 0) + size
             else:
                 pending = None
