@@ -90,7 +90,19 @@ COPY_JSMN = @mkdir -p $(JSMN_ONLY_INC) && cp $(JSMN_INC)/jsmn.h $(JSMN_ONLY_INC)
 
 # ---- library and CLI ------------------------------------------------------
 
-$(BUILD)/obj/%.o: %.c $(wildcard core/*.h port/*/*.h) | $(DEPS_FIRST)
+# The compiler and flags a build tree was made with: rewritten when they
+# change, so a tree built with other flags (or another compiler or
+# mbedTLS) is rebuilt rather than linked stale.
+BUILD_FLAGS_FILE := $(BUILD)/.build-flags
+BUILD_FLAGS_NOW  := $(CC) $(AR) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) $(MBEDTLS_LIBS) $(LDFLAGS)
+ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(file <$(BUILD_FLAGS_FILE)),$(BUILD_FLAGS_NOW))
+$(shell mkdir -p $(BUILD))
+$(file >$(BUILD_FLAGS_FILE),$(BUILD_FLAGS_NOW))
+endif
+endif
+
+$(BUILD)/obj/%.o: %.c $(wildcard core/*.h port/*/*.h) $(BUILD_FLAGS_FILE) | $(DEPS_FIRST)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -98,15 +110,15 @@ $(BUILD)/libwisp.a: $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/wisp-chat: examples/wisp_chat.c examples/wisp_exit.h $(BUILD)/libwisp.a
+$(BUILD)/wisp-chat: examples/wisp_chat.c examples/wisp_exit.h $(BUILD)/libwisp.a $(BUILD_FLAGS_FILE)
 	$(CC) $(ALL_CFLAGS) -Iexamples $< -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS) $(LDFLAGS)
 
 # Several requests on one client over TLS (run by tests/e2e.py).
-$(BUILD)/keepalive_check: tests/keepalive_check.c $(BUILD)/libwisp.a
+$(BUILD)/keepalive_check: tests/keepalive_check.c $(BUILD)/libwisp.a $(BUILD_FLAGS_FILE)
 	$(CC) $(ALL_CFLAGS) -Iexamples $< -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS) $(LDFLAGS)
 
 # Reads every root of the system CA bundle (make test-static, test-armhf).
-$(BUILD)/ca_bundle_check: tests/ca_bundle_check.c | $(DEPS_FIRST)
+$(BUILD)/ca_bundle_check: tests/ca_bundle_check.c $(BUILD_FLAGS_FILE) | $(DEPS_FIRST)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(MBEDTLS_LIBS) $(LDFLAGS)
 
 clean:
@@ -120,7 +132,7 @@ TEST_LIBS  := $(BUILD)/libwisp.a $(CMOCKA_LIBS) $(MBEDTLS_LIBS) -lpthread $(LDFL
 E2E_LABEL  ?= e2e
 export WISP_RESULTS ?= $(CURDIR)/build/test-results.txt
 
-$(BUILD)/tests/test_%: tests/test_%.c $(BUILD)/libwisp.a $(wildcard tests/*.h)
+$(BUILD)/tests/test_%: tests/test_%.c $(BUILD)/libwisp.a $(wildcard tests/*.h) $(BUILD_FLAGS_FILE)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Itests $< -o $@ $(TEST_LIBS)
 
@@ -239,9 +251,10 @@ test-musl:
 #
 # Stripped and statically linked against musl and mbedTLS 3.6 in the trimmed
 # client configuration port/mbedtls/wisp_mbedtls_linux.h.  `make armhf` is
-# the same for ARMv7 hard-float with Debian's cross compiler and static glibc
-# (Debian has no musl cross toolchain).  Both run the end-to-end suite in
-# make test (armhf under qemu-arm-static).
+# the same for ARMv7 hard-float: Debian has no musl cross toolchain, so
+# tests/musl_cross.sh builds musl from Debian's source with Debian's cross
+# gcc.  Both run the end-to-end suite in make test (armhf under
+# qemu-arm-static).
 
 SMALL_OPT    := -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
 SMALL_CONFIG := -DMBEDTLS_CONFIG_FILE=\"wisp_mbedtls_linux.h\"
@@ -266,11 +279,12 @@ test-static: static deps
 	    MBEDTLS_DIR=$(STATIC_MBEDTLS) OPT="$(SMALL_OPT)" CFLAGS='$(SMALL_CONFIG)' \
 	    LDFLAGS='$(SMALL_LD)' DEPS_PKGS= E2E_LABEL=static-e2e e2e
 
-ARMHF_CC     := arm-linux-gnueabihf-gcc
+ARMHF_MUSL   := $(CURDIR)/$(BUILD)/musl-armhf
+ARMHF_CC     := $(ARMHF_MUSL)/bin/musl-gcc
 ARMHF_AR     := arm-linux-gnueabihf-ar
-ARMHF_PKGS   := gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user-static libjsmn-dev dpkg-dev python3
+ARMHF_PKGS   := gcc-arm-linux-gnueabihf qemu-user-static libjsmn-dev dpkg-dev python3
 ARMHF_DIR    := $(BUILD)/armhf
-ARMHF_MBEDTLS := $(CURDIR)/$(BUILD)/mbedtls/armhf-linux
+ARMHF_MBEDTLS := $(CURDIR)/$(BUILD)/mbedtls/armhf-musl-linux
 ARMHF_MAKE   = $(MAKE) --no-print-directory BUILD=$(ARMHF_DIR) CC=$(ARMHF_CC) AR=$(ARMHF_AR) \
 	    JSMN_INC=$(JSMN_ONLY_INC) MBEDTLS_DIR=$(ARMHF_MBEDTLS) OPT="$(SMALL_OPT)" CFLAGS='$(SMALL_CONFIG)' \
 	    LDFLAGS='$(SMALL_LD)' DEPS_PKGS=
@@ -278,6 +292,7 @@ ARMHF_MAKE   = $(MAKE) --no-print-directory BUILD=$(ARMHF_DIR) CC=$(ARMHF_CC) AR
 armhf:
 	@sh tests/deps.sh $(ARMHF_PKGS)
 	$(COPY_JSMN)
+	@sh tests/musl_cross.sh $(ARMHF_MUSL)
 	@CC=$(ARMHF_CC) AR=$(ARMHF_AR) sh tests/mbedtls_build.sh $(ARMHF_MBEDTLS) wisp_mbedtls_linux.h $(SMALL_OPT)
 	@$(ARMHF_MAKE) $(ARMHF_DIR)/wisp-chat $(ARMHF_DIR)/keepalive_check $(ARMHF_DIR)/ca_bundle_check
 	@$(PYTHON) tests/static_size.py $(ARMHF_DIR)/wisp-chat
