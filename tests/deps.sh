@@ -25,5 +25,6 @@ fi
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 echo "wisp: installing$missing" >&2
-$SUDO apt-get update -qq >&2 || true
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >&2
+# Another apt (a parallel make, the machine's own updates) may hold the lock.
+$SUDO apt-get update -qq -o DPkg::Lock::Timeout=600 >&2 || true
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=600 $missing >&2

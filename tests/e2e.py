@@ -781,7 +781,7 @@ def t_tls_library_keepalive(h):
     exe = os.environ.get("WISP_KEEPALIVE_CHECK") or os.path.join(
         os.path.dirname(CLI), "keepalive_check")
     if not os.path.exists(exe):
-        raise Fail("%s is missing (make all builds it)" % exe)
+        raise Fail("%s is missing (make e2e builds it)" % exe)
     url, key = h.url("keepalive-idle", "tls-good", host="localhost")
     p = subprocess.run(PREFIX + [exe, url, h.ca(), "1500"], capture_output=True,
                        timeout=h.timeout(30))

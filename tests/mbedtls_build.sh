@@ -21,10 +21,10 @@ CONFIG_TEXT=""
 if [ "$CONFIG" != default ]; then
     [ -f "$ROOT/port/mbedtls/$CONFIG" ] || { echo "mbedtls_build: no port/mbedtls/$CONFIG" >&2; exit 1; }
     FLAGS="$FLAGS -I$ROOT/port/mbedtls -DMBEDTLS_CONFIG_FILE=\"$CONFIG\""
-    CONFIG_TEXT=$(ls "$ROOT"/port/mbedtls/wisp_mbedtls_*.h) # the shared client part too
+    CONFIG_TEXT="$ROOT/port/mbedtls/$CONFIG $ROOT/port/mbedtls/wisp_mbedtls_client.h" # and the part it includes
 fi
 COMPILER=$($CC --version 2>/dev/null | head -n 1; $CC -dumpmachine 2>/dev/null || true)
-STAMP=$(cat $CONFIG_TEXT "$0" | cksum | cut -d' ' -f1)-$(printf '%s\n' "$FLAGS" "$TREE" "$CC" "$COMPILER" | cksum | cut -d' ' -f1)
+STAMP=$(cat $CONFIG_TEXT "$0" | cksum | cut -d' ' -f1)-$(printf '%s\n' "$FLAGS" "$TREE" "$CC" "$AR" "$COMPILER" | cksum | cut -d' ' -f1)
 if [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "$STAMP" ]; then
     exit 0
 fi

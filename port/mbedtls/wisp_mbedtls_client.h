@@ -22,9 +22,9 @@
  * AES-256-GCM suite, P-384 chains), SHA-512 (same code as SHA-384).
  * SHA-1 only so that roots self-signed with it can be read at all: mbedTLS
  * refuses to parse a certificate whose signature algorithm it lacks, and
- * DigiCert Global Root CA, GlobalSign Root CA, Baltimore CyberTrust and
- * Starfield Class 2 (24 of Debian's 150 roots) are such roots, still at
- * the top of many servers' chains.  Verification does not accept SHA-1
+ * DigiCert Global Root CA, GlobalSign Root CA and Starfield Class 2 (24
+ * of Debian's 150 roots are such roots) are still at the top of many
+ * servers' chains.  Verification does not accept SHA-1
  * signatures (mbedTLS's default certificate profile); a root's own
  * signature is never checked.  No MD5.  A device that trusts only roots
  * signed otherwise can define WISP_MBEDTLS_NO_SHA1_ROOTS (4.6 KB of

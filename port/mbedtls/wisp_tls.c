@@ -44,7 +44,7 @@ static const struct {
     const char *text;
 } tls_error_texts[] = {
     { MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE, "the server sent a fatal alert" },
-    { MBEDTLS_ERR_SSL_CONN_EOF, "the connection closed during the handshake" },
+    { MBEDTLS_ERR_SSL_CONN_EOF, "the connection closed" },
     { MBEDTLS_ERR_SSL_INVALID_RECORD, "malformed TLS record (not a TLS server?)" },
     { MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE, "unexpected TLS message" },
     { MBEDTLS_ERR_SSL_ALLOC_FAILED, "out of memory for TLS buffers" },
