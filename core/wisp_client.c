@@ -13,7 +13,7 @@
 #include "wisp_json.h"
 #include "wisp_request.h"
 #include "wisp_sse.h"
-#include "wisp_stream.h"
+#include "wisp_reply.h"
 
 #include <string.h>
 
@@ -48,7 +48,7 @@ typedef struct reading {
     size_t body_len;  /* bytes kept in the buffer (not for BODY_SSE) */
     bool body_cut;    /* BODY_ERROR / BODY_PAGE: the body was cut to fit */
     wisp_sse sse;
-    wisp_stream stream;
+    wisp_reply reply;
     bool complete;    /* the HTTP message ended */
     bool draining;    /* [DONE] seen: only waiting for the end of the body */
     bool too_large;   /* a JSON reply announced as larger than the buffer */
@@ -99,15 +99,9 @@ static bool is_token_char(char ch)
     return false;
 }
 
-static bool equal_ci(const char *a, const char *b)
+static bool equal_ci(const char *a, const char *lower_b)
 {
-    for (; *a != '\0' && *b != '\0'; a++, b++) {
-        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
-        if (x != *b) {
-            return false;
-        }
-    }
-    return *a == *b;
+    return wisp_ascii_imatch(a, strlen(a), lower_b) == 2;
 }
 
 /* A header value may hold visible bytes, spaces and tabs; never CR, LF or
@@ -333,11 +327,16 @@ static size_t acc_cap(const wisp_client *c)
     return c->work_size - WISP_RX_CHUNK;
 }
 
+static void start_reply(call *k, reading *r)
+{
+    wisp_reply_init(&r->reply, k->resp, k->c->tokens, k->c->token_count, k->cb, k->user);
+}
+
 static void start_sse(call *k, reading *r)
 {
     r->kind = BODY_SSE;
     wisp_sse_init(&r->sse, k->c->work, acc_cap(k->c));
-    wisp_stream_init(&r->stream);
+    start_reply(k, r);
 }
 
 static void on_headers(call *k, reading *r)
@@ -383,37 +382,33 @@ static void sniff_body(call *k, reading *r, uint8_t first)
     }
 }
 
-/* Room for unescaped stream text: behind the current event in the buffer,
- * or a small stack area when the event filled it. */
+/* One event or error line: scratch for its text is the decoder's spare
+ * room, or a small stack area when the event filled the buffer. */
 static wisp_status stream_event(call *k, reading *r, const wisp_sse_out *ev)
 {
     char local[WISP_SCRATCH_MIN];
-    uint8_t *end = k->c->work + acc_cap(k->c);
-    char *scratch = local;
-    size_t scratch_cap = sizeof local;
+    size_t spare_cap;
+    char *spare = wisp_sse_spare(&r->sse, ev, &spare_cap);
     wisp_status st;
-    if (ev->data != NULL) {
-        uint8_t *after = (uint8_t *)(uintptr_t)(ev->data + ev->len);
-        if (after >= k->c->work && after < end && (size_t)(end - after) > sizeof local) {
-            scratch = (char *)after;
-            scratch_cap = (size_t)(end - after);
-        }
+    if (spare != NULL && spare_cap > sizeof local) {
+        wisp_reply_scratch(&r->reply, spare, spare_cap);
+    } else {
+        wisp_reply_scratch(&r->reply, local, sizeof local);
     }
-    st = wisp_stream_event(&r->stream, ev, k->c->tokens, k->c->token_count, k->resp,
-                           k->cb, k->user, scratch, scratch_cap);
-    if (r->stream.delivered) {
-        k->delivered = true;
-    }
+    st = wisp_reply_event(&r->reply, ev->data, ev->len,
+                          ev->kind == WISP_SSE_ERROR_LINE || ev->error_event);
+    wisp_reply_scratch(&r->reply, NULL, 0); /* local goes out of scope */
+    k->delivered |= r->reply.delivered;
     return st;
 }
 
 /* The body ended (or [DONE] came): an event still waiting for its blank
- * line is delivered, then the stream is closed off. */
+ * line is delivered, then the reply is closed off. */
 static wisp_status stream_finish(call *k, reading *r)
 {
-    char scratch[WISP_SCRATCH_MIN];
+    char local[WISP_SCRATCH_MIN];
     wisp_status st = WISP_OK;
-    if (!r->stream.done) {
+    if (!r->reply.done) {
         wisp_sse_out ev;
         st = wisp_sse_finish(&r->sse, &ev);
         if (st == WISP_OK && ev.kind != WISP_SSE_NEED_MORE) {
@@ -421,11 +416,11 @@ static wisp_status stream_finish(call *k, reading *r)
         }
     }
     if (st == WISP_OK) {
-        st = wisp_stream_end(&r->stream, k->resp, k->cb, k->user, scratch, sizeof scratch);
+        wisp_reply_scratch(&r->reply, local, sizeof local);
+        st = wisp_reply_end(&r->reply, false);
+        wisp_reply_scratch(&r->reply, NULL, 0);
     }
-    if (r->stream.delivered) {
-        k->delivered = true;
-    }
+    k->delivered |= r->reply.delivered;
     return st;
 }
 
@@ -436,7 +431,7 @@ static wisp_status on_body(call *k, reading *r, const uint8_t *data, size_t len)
         sniff_body(k, r, data[0]);
     }
     if (r->kind == BODY_SSE) {
-        while (len > 0 && !r->stream.done) {
+        while (len > 0 && !r->reply.done) {
             size_t used = 0;
             wisp_sse_out ev;
             wisp_status st = wisp_sse_feed(&r->sse, data, len, &used, &ev);
@@ -470,105 +465,19 @@ static wisp_status on_body(call *k, reading *r, const uint8_t *data, size_t len)
     return WISP_OK;
 }
 
-/*
- * A stream was asked for and one JSON object came: the chunk reader takes it
- * as one chunk (its message as the delta), so the callback gets the events
- * a stream would have given, with the whole text rather than what fits in
- * resp.  resp already holds the reply as the JSON reader read it.
- */
-static wisp_status replay_as_events(call *k, reading *r, const char *body, size_t len)
+/* A whole reply in the buffer, streamed or not: the same reader as a
+ * stream's chunks, with the rest of the buffer as scratch. */
+static wisp_status whole_reply(call *k, reading *r, const char *body)
 {
-    wisp_response copy = *k->resp; /* events only: resp stays as read */
-    char scratch[WISP_SCRATCH_MIN];
-    wisp_sse_out ev;
     wisp_status st;
-    copy.content.cap = copy.reasoning.cap = 0;
-    copy.content.buf = copy.reasoning.buf = NULL;
-    wisp_stream_init(&r->stream);
-    ev.kind = WISP_SSE_EVENT;
-    ev.data = body;
-    ev.len = len;
-    ev.error_event = false;
-    st = wisp_stream_event(&r->stream, &ev, k->c->tokens, k->c->token_count, &copy, k->cb,
-                           k->user, scratch, sizeof scratch);
-    r->stream.done = true; /* the body ended whole: no [DONE] to wait for */
+    start_reply(k, r);
+    wisp_reply_scratch(&r->reply, (char *)k->c->work + r->body_len, acc_cap(k->c) - r->body_len);
+    st = wisp_reply_document(&r->reply, body, r->body_len);
     if (st == WISP_OK) {
-        st = wisp_stream_end(&r->stream, &copy, k->cb, k->user, scratch, sizeof scratch);
+        st = wisp_reply_end(&r->reply, true);
     }
-    if (r->stream.delivered) {
-        k->delivered = true;
-    }
+    k->delivered |= r->reply.delivered;
     return st;
-}
-
-/* The "message" string of an error object whose end did not fit the
- * buffer: found by its key, read if it ended within what was kept. */
-static bool salvage_message(call *k, const char *js, size_t len)
-{
-    static const char key[] = "\"message\"";
-    size_t i, j;
-    for (i = 0; i + sizeof key - 1 <= len; i++) {
-        wisp_token t;
-        bool cut = false;
-        if (memcmp(js + i, key, sizeof key - 1) != 0) {
-            continue;
-        }
-        j = i + sizeof key - 1;
-        while (j < len && (js[j] == ' ' || js[j] == ':' || js[j] == '\n' || js[j] == '\r' ||
-                           js[j] == '\t')) {
-            j++;
-        }
-        if (j >= len || js[j] != '"') {
-            continue;
-        }
-        t.start = (int)++j;
-        while (j < len && js[j] != '"') {
-            j += js[j] == '\\' ? 2 : 1;
-        }
-        if (j >= len) {
-            return false; /* the message itself was cut */
-        }
-        t.type = WISP_TOK_STRING;
-        t.end = (int)j;
-        t.size = 0;
-        t.parent = -1;
-        if (wisp_json_field(js, &t, k->resp->error_message, sizeof k->resp->error_message,
-                            &cut) != WISP_OK) {
-            return false;
-        }
-        k->resp->fields_truncated |= cut;
-        return true;
-    }
-    return false;
-}
-
-/* An error reply's body: an error object in any known shape, the same sent
- * as one SSE event, one cut short, or a page from a proxy. */
-static void read_error_body(call *k, const char *body, size_t len, bool cut)
-{
-    size_t skip = 0;
-    while (skip < len && (body[skip] == ' ' || body[skip] == '\r' || body[skip] == '\n')) {
-        skip++;
-    }
-    if (len - skip > 5 && memcmp(body + skip, "data:", 5) == 0) {
-        /* An error sent as an event: read its first data line. */
-        size_t end;
-        skip += 5;
-        end = skip;
-        while (end < len && body[end] != '\n' && body[end] != '\r') {
-            end++;
-        }
-        body += skip;
-        len = end - skip;
-    }
-    if (!cut && wisp_json_read_error(body, len, k->c->tokens, k->c->token_count, k->resp) ==
-                    WISP_OK) {
-        return;
-    }
-    if (cut && salvage_message(k, body, len)) {
-        return;
-    }
-    wisp_text_from_html(body, len, k->resp);
 }
 
 /* The HTTP message is complete. */
@@ -584,23 +493,20 @@ static wisp_status on_complete(call *k, reading *r)
                    ? WISP_ERR_STREAM_TRUNCATED
                    : WISP_ERR_HTTP;
     case BODY_JSON:
-        st = wisp_json_read_completion(body, r->body_len, k->c->tokens, k->c->token_count,
-                                       k->resp);
-        if (st == WISP_ERR_JSON && !r->http.is_json) {
+        st = whole_reply(k, r, body);
+        if (st == WISP_ERR_JSON && !r->http.is_json && !r->reply.delivered) {
             /* Not JSON and not labelled JSON: keep its words for a person. */
-            wisp_text_from_html(body, r->body_len, k->resp);
+            (void)wisp_error_read(body, r->body_len, false, NULL, 0, k->resp);
             return WISP_ERR_HTTP;
-        }
-        if (st == WISP_OK && k->req->stream && k->cb != NULL) {
-            st = replay_as_events(k, r, body, r->body_len);
         }
         return st;
     case BODY_PAGE:
         /* Not what a chat server sends: keep its words for the person. */
-        wisp_text_from_html(body, r->body_len, k->resp);
+        (void)wisp_error_read(body, r->body_len, false, NULL, 0, k->resp);
         return WISP_ERR_HTTP;
     case BODY_ERROR:
-        read_error_body(k, body, r->body_len, r->body_cut);
+        (void)wisp_error_read(body, r->body_len, r->body_cut, k->c->tokens, k->c->token_count,
+                              k->resp);
         return WISP_ERR_HTTP_STATUS;
     }
     return WISP_ERR_ARG;
@@ -739,7 +645,7 @@ static wisp_status exchange_on(call *k, reading *r, size_t body_len, bool reused
                 if (st != WISP_OK) {
                     return st;
                 }
-                if (r->kind == BODY_SSE && r->stream.done && !r->draining &&
+                if (r->kind == BODY_SSE && r->reply.done && !r->draining &&
                     !start_draining(k, r)) {
                     return finish_drained(k, r);
                 }

@@ -6,6 +6,7 @@
  * body bytes are never touched, only returned as spans of the input.
  */
 #include "wisp_http.h"
+#include "wisp_text.h"
 
 #if WISP_HTTP_MAX_HEAD_BYTES > 0x7fffffff
 #error "WISP_HTTP_MAX_HEAD_BYTES must fit the 32-bit line counters"
@@ -72,13 +73,7 @@ static uint8_t lower(uint8_t c)
 /* 0: s differs from lit; 1: s is a proper prefix of lit; 2: equal. */
 static int imatch(const uint8_t *s, size_t n, const char *lit)
 {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        if (lit[i] == '\0' || lower(s[i]) != (uint8_t)lit[i]) {
-            return 0;
-        }
-    }
-    return lit[i] != '\0' ? 1 : 2;
+    return wisp_ascii_imatch((const char *)s, n, lit);
 }
 
 static bool ieq(const uint8_t *s, size_t n, const char *lit)

@@ -1,7 +1,7 @@
 /*
  * wisp_json.c - JSON reading: jsmn tokenizing plus the grammar checks jsmn
- * leaves out, token helpers, and the readers for completion and error
- * bodies.  The only file that includes jsmn.h.
+ * leaves out, token helpers, and the one reader of error bodies.  The only
+ * file that includes jsmn.h.
  *
  * No recursion anywhere: subtrees are skipped by end offset (tokens are in
  * document order), and the grammar check walks containers by parent link.
@@ -580,198 +580,96 @@ static bool find_error(const doc *d)
     return false;
 }
 
-wisp_status wisp_json_read_error(const char *js, size_t len, wisp_token *toks,
-                                 size_t ntoks, wisp_response *resp)
+bool wisp_error_from_tokens(const char *js, const wisp_token *toks, int count,
+                            wisp_response *resp)
 {
     doc d;
-    wisp_status st;
+    if (js == NULL || toks == NULL || count < 1 || resp == NULL)
+        return false;
+    d.js = js;
+    d.toks = toks;
+    d.count = count;
+    d.resp = resp;
+    return find_error(&d);
+}
 
-    if (resp == NULL)
+void wisp_error_fallback(const char *text, size_t len, wisp_response *resp)
+{
+    if (resp == NULL || resp->error_message[0] != '\0' || resp->error_type[0] != '\0' ||
+        resp->error_code[0] != '\0')
+        return;
+    if (wisp_html_to_text(text, len, resp->error_message, sizeof resp->error_message))
+        resp->fields_truncated = true;
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The "message" string of an error body whose end was cut off: found by its
+ * key and read if it ended within what was kept. */
+static bool salvage_message(const char *js, size_t len, wisp_response *resp)
+{
+    static const char key[] = "\"message\"";
+    size_t i, j, start;
+    for (i = 0; i + sizeof key - 1 <= len; i++) {
+        wisp_text t;
+        wisp_unescape u;
+        if (memcmp(js + i, key, sizeof key - 1) != 0)
+            continue;
+        j = i + sizeof key - 1;
+        while (j < len && (is_blank(js[j]) || js[j] == ':'))
+            j++;
+        if (j >= len || js[j] != '"')
+            continue;
+        start = ++j;
+        while (j < len && js[j] != '"')
+            j += js[j] == '\\' ? 2 : 1;
+        if (j >= len)
+            return false; /* the message itself was cut */
+        t.buf = resp->error_message;
+        t.cap = sizeof resp->error_message;
+        wisp_text_reset(&t);
+        wisp_unescape_init(&u);
+        if (wisp_unescape_feed(&u, js + start, j - start, false, wisp_text_emit, &t) != WISP_OK) {
+            wisp_text_reset(&t);
+            return false;
+        }
+        resp->fields_truncated |= t.truncated;
+        return true;
+    }
+    return false;
+}
+
+wisp_status wisp_error_read(const char *text, size_t len, bool cut, wisp_token *toks,
+                            size_t ntoks, wisp_response *resp)
+{
+    size_t skip = 0, end;
+    int count = 0;
+
+    if (resp == NULL || (text == NULL && len > 0))
         return WISP_ERR_ARG;
     clear_error(resp);
-    st = wisp_json_tokenize(js, len, toks, ntoks, &d.count);
-    if (st != WISP_OK)
-        return st;
-    d.js = js;
-    d.toks = toks;
-    d.resp = resp;
-    return find_error(&d) ? WISP_OK : WISP_ERR_JSON;
-}
-
-/* ---- completion bodies --------------------------------------------------- */
-
-/* Unescapes the string at v into text. */
-static wisp_status string_into(const doc *d, int v, wisp_unescape *u,
-                               bool more, wisp_text *text)
-{
-    const wisp_token *t = &d->toks[v];
-    return wisp_unescape_feed(u, d->js + t->start, tok_len(t), more,
-                              wisp_text_emit, text);
-}
-
-/* Fixed field from a string (or null); another type is malformed. */
-static wisp_status field_at(const doc *d, int obj, const char *key, char *dst,
-                            size_t cap)
-{
-    int v = find(d, obj, key);
-
-    if (v < 0)
-        return WISP_OK;
-    return wisp_json_field(d->js, d->toks + v, dst, cap,
-                           &d->resp->fields_truncated);
-}
-
-/* content: a string, null, or an array of {"type": "text", "text": ...}. */
-static wisp_status read_content(const doc *d, int v)
-{
-    wisp_unescape u;
-    wisp_status st;
-    int part, left, text, type;
-
-    wisp_unescape_init(&u);
-    if (v < 0 || wisp_json_is_null(d->js, d->toks + v)) {
-        d->resp->content_null = true;
+    while (skip < len && is_blank(text[skip]))
+        skip++;
+    if (len - skip > 5 && memcmp(text + skip, "data:", 5) == 0) {
+        /* An error sent as a stream event: its first data line. */
+        skip += 5;
+        for (end = skip; end < len && text[end] != '\n' && text[end] != '\r'; end++)
+            ;
+        text += skip;
+        len = end - skip;
+    }
+    if (!cut && toks != NULL &&
+        wisp_json_tokenize(text, len, toks, ntoks, &count) == WISP_OK &&
+        wisp_error_from_tokens(text, toks, count, resp)) {
+        wisp_error_fallback(text, len, resp); /* an error without a message */
         return WISP_OK;
     }
-    if (type_of(d, v) == WISP_TOK_STRING)
-        return string_into(d, v, &u, false, &d->resp->content);
-    if (type_of(d, v) != WISP_TOK_ARRAY)
-        return WISP_ERR_JSON;
-    part = v + 1;
-    for (left = d->toks[v].size; left > 0; left--) {
-        text = find(d, part, "text");
-        type = find(d, part, "type");
-        if (text >= 0 && type >= 0 && type_of(d, text) == WISP_TOK_STRING &&
-            wisp_json_eq(d->js, d->toks + type, "text")) {
-            st = string_into(d, text, &u, true, &d->resp->content);
-            if (st != WISP_OK)
-                return st;
-        }
-        part = wisp_json_skip(d->toks, d->count, part);
-    }
-    return wisp_unescape_finish(&u, wisp_text_emit, &d->resp->content);
-}
-
-/* reasoning_content (DeepSeek, vLLM, llama.cpp) or reasoning (OpenRouter,
- * Ollama): the first that is a non-empty string. */
-static wisp_status read_reasoning(const doc *d, int msg)
-{
-    static const char *const keys[2] = {"reasoning_content", "reasoning"};
-    wisp_unescape u;
-    const wisp_token *t;
-    int k, v;
-
-    for (k = 0; k < 2; k++) {
-        v = find(d, msg, keys[k]);
-        if (v < 0 || wisp_json_is_null(d->js, d->toks + v))
-            continue;
-        t = &d->toks[v];
-        if (t->type != WISP_TOK_STRING)
-            return WISP_ERR_JSON;
-        if (t->end > t->start) {
-            wisp_unescape_init(&u);
-            return string_into(d, v, &u, false, &d->resp->reasoning);
-        }
-    }
-    return WISP_OK;
-}
-
-static wisp_status read_choice(const doc *d, int choice)
-{
-    wisp_response *resp = d->resp;
-    wisp_status st;
-    int msg;
-
-    if (type_of(d, choice) != WISP_TOK_OBJECT)
-        return WISP_ERR_JSON;
-    st = field_at(d, choice, "finish_reason", resp->finish_reason,
-                  sizeof resp->finish_reason);
-    if (st != WISP_OK)
-        return st;
-    msg = find(d, choice, "message");
-    if (msg < 0 || wisp_json_is_null(d->js, d->toks + msg)) {
-        resp->content_null = true;
+    clear_error(resp);
+    if (cut && salvage_message(text, len, resp))
         return WISP_OK;
-    }
-    if (type_of(d, msg) != WISP_TOK_OBJECT)
-        return WISP_ERR_JSON;
-    st = field_at(d, msg, "role", resp->role, sizeof resp->role);
-    if (st == WISP_OK)
-        st = read_content(d, find(d, msg, "content"));
-    if (st == WISP_OK && resp->content.full_len == 0) {
-        /* OpenAI: a refusal comes instead of content; it is the text a
-         * person should see, flagged as such. */
-        int v = find(d, msg, "refusal");
-        if (v >= 0 && type_of(d, v) == WISP_TOK_STRING && d->toks[v].end > d->toks[v].start) {
-            wisp_unescape u;
-            wisp_unescape_init(&u);
-            st = string_into(d, v, &u, false, &resp->content);
-            resp->refused = true;
-            resp->content_null = false;
-        }
-    }
-    if (st == WISP_OK)
-        st = read_reasoning(d, msg);
-    return st;
-}
-
-wisp_status wisp_json_read_completion(const char *js, size_t len,
-                                      wisp_token *toks, size_t ntoks,
-                                      wisp_response *resp)
-{
-    doc d;
-    wisp_status st;
-    int v, obj;
-
-    if (resp == NULL)
-        return WISP_ERR_ARG;
-    wisp_text_reset(&resp->content);
-    wisp_text_reset(&resp->reasoning);
-    resp->content_null = false;
-    resp->refused = false;
-    resp->id[0] = resp->model[0] = resp->role[0] = '\0';
-    resp->finish_reason[0] = '\0';
-    resp->created = 0;
-    memset(&resp->usage, 0, sizeof resp->usage);
-
-    st = wisp_json_tokenize(js, len, toks, ntoks, &d.count);
-    if (st != WISP_OK)
-        return st;
-    d.js = js;
-    d.toks = toks;
-    d.resp = resp;
-
-    if (type_of(&d, 0) != WISP_TOK_OBJECT)
-        return find_error(&d) ? WISP_ERR_API : WISP_ERR_JSON;
-    v = find(&d, 0, "error");
-    obj = find(&d, 0, "object"); /* vLLM: {"object": "error", ...} */
-    if ((v >= 0 && (type_of(&d, v) == WISP_TOK_OBJECT ||
-                    type_of(&d, v) == WISP_TOK_STRING)) ||
-        (obj >= 0 && wisp_json_eq(js, toks + obj, "error"))) {
-        (void)find_error(&d);
-        return WISP_ERR_API;
-    }
-
-    st = field_at(&d, 0, "id", resp->id, sizeof resp->id);
-    if (st == WISP_OK)
-        st = field_at(&d, 0, "model", resp->model, sizeof resp->model);
-    if (st != WISP_OK)
-        return st;
-    v = find(&d, 0, "created");
-    if (v >= 0 && !wisp_json_i64(js, toks + v, &resp->created))
-        resp->created = 0; /* lenient: a float or a string reads as 0 */
-    v = find(&d, 0, "usage");
-    if (v >= 0) {
-        st = wisp_json_usage(js, toks, d.count, v, &resp->usage);
-        if (st != WISP_OK)
-            return st;
-    }
-    v = find(&d, 0, "choices");
-    if (v < 0 || wisp_json_is_null(js, toks + v))
-        return WISP_OK;
-    if (type_of(&d, v) != WISP_TOK_ARRAY)
-        return WISP_ERR_JSON;
-    if ((toks)[v].size == 0)
-        return WISP_OK; /* e.g. a usage-only reply */
-    return read_choice(&d, v + 1);
+    wisp_error_fallback(text, len, resp);
+    return WISP_ERR_JSON;
 }

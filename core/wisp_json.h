@@ -1,6 +1,6 @@
 /*
- * wisp_json.h - internal: JSON reading over jsmn tokens, string unescape,
- * and the caller's text buffers.
+ * wisp_json.h - internal: JSON reading over jsmn tokens and the reader of
+ * error bodies.
  *
  * Only core/wisp_json.c includes jsmn.h; everyone else sees tokens as
  * wisp_token (same layout, checked at compile time) and the WISP_TOK_*
@@ -10,6 +10,7 @@
 #define WISP_JSON_H
 
 #include "wisp.h"
+#include "wisp_text.h"
 
 /* wisp_token.type values (equal to jsmn's JSMN_OBJECT ... JSMN_PRIMITIVE). */
 enum {
@@ -18,56 +19,6 @@ enum {
     WISP_TOK_STRING = 3,
     WISP_TOK_PRIMITIVE = 4 /* number, true, false or null */
 };
-
-/* Receives complete, valid UTF-8 characters (never half of one).  Return
- * non-zero to stop: the producer then returns WISP_ERR_CANCELLED. */
-typedef int (*wisp_emit_fn)(void *ctx, const char *s, size_t n);
-
-/* ---- caller text buffers ---- */
-
-/* Empties t (len, full_len, truncated) and NUL-terminates it. */
-void wisp_text_reset(wisp_text *t);
-/* Appends whole UTF-8 characters; once one does not fit, stores nothing
- * more, sets truncated and keeps counting full_len.  Always NUL-terminated
- * when cap > 0.  Invariants: len < cap (or len == 0 when cap == 0),
- * truncated == (len < full_len), buf holds a prefix of the offered text. */
-void wisp_text_append(wisp_text *t, const char *s, size_t n);
-/* A wisp_emit_fn that appends to the wisp_text given as ctx; returns 0. */
-int wisp_text_emit(void *text, const char *s, size_t n);
-/* Copies n bytes into a fixed field of cap bytes, cut at a UTF-8 boundary
- * and NUL-terminated; returns true when it had to cut. */
-bool wisp_copy_field(char *dst, size_t cap, const char *src, size_t n);
-
-/* ---- string unescape, resumable across pieces of one text ---- */
-
-typedef struct wisp_unescape {
-    uint16_t high;       /* a high surrogate waiting for its low half */
-    uint8_t part[4];     /* raw bytes of a UTF-8 character cut short */
-    uint8_t part_len;
-} wisp_unescape;
-
-void wisp_unescape_init(wisp_unescape *u);
-/*
- * Unescapes src (the bytes between the quotes of one JSON string) and emits
- * UTF-8.  With more = true, a high surrogate or an incomplete UTF-8
- * sequence at the very end is kept in u and joined with the start of the
- * next piece (streamed deltas split an emoji this way); a surrogate that
- * stays alone becomes U+FFFD, and so does invalid UTF-8 (one U+FFFD per
- * maximal subpart).  \u0000 becomes U+FFFD too: a NUL byte would cut C
- * strings short.  With more = false nothing is kept (no need to call
- * wisp_unescape_finish).  Plain text is emitted in runs; an escape does not
- * split the run it sits in unless the run is long.  emit may be NULL
- * (validate only).
- * Returns WISP_OK, WISP_ERR_ARG, WISP_ERR_JSON (invalid or truncated escape,
- * raw control byte; text before it has been emitted), WISP_ERR_CANCELLED
- * (emit said stop).
- */
-wisp_status wisp_unescape_feed(wisp_unescape *u, const char *src, size_t n,
-                               bool more, wisp_emit_fn emit, void *ctx);
-/* Flushes anything kept (as U+FFFD) and resets u.  WISP_OK, WISP_ERR_ARG,
- * WISP_ERR_CANCELLED. */
-wisp_status wisp_unescape_finish(wisp_unescape *u, wisp_emit_fn emit,
-                                 void *ctx);
 
 /* ---- tokens ---- */
 
@@ -113,50 +64,39 @@ wisp_status wisp_json_field(const char *js, const wisp_token *t, char *dst,
 wisp_status wisp_json_usage(const char *js, const wisp_token *toks, int count,
                             int i, wisp_usage *u);
 
-/* ---- whole documents ---- */
+/* ---- error bodies: the one reader ---- */
 
 /*
- * A non-streamed chat.completion body: id, model, created,
- * choices[0].message.{role, content, reasoning_content|reasoning},
- * choices[0].finish_reason, usage.  Content and reasoning go into
- * resp->content / resp->reasoning (reset first); content may also be an
- * array of {"type": "text", "text": ...} parts.  Missing or null content
- * sets resp->content_null.  A non-integer "created" reads as 0.  Unknown
- * fields are skipped.  A body holding "error" (object or string), or
- * vLLM's {"object": "error", ...}, fills resp->error_* and returns
- * WISP_ERR_API.  Cut fixed fields set
- * resp->fields_truncated.  WISP_OK, WISP_ERR_ARG, WISP_ERR_JSON (also for a
- * known field of the wrong type), WISP_ERR_TOO_COMPLEX, WISP_ERR_TOO_LARGE,
- * WISP_ERR_API.  On an error, fields read before it stay filled.
+ * An error in any shape seen in the wild, in a tokenized document:
+ * {"error": {"message", "type", "code", "param"}} (code string or number;
+ * Gemini's "status" stands in for a missing type; a message that is itself
+ * an object, Mistral's 422, gives its detail), {"error": "text",
+ * "message": "..."} (the string becomes error_type, or error_message when
+ * there is no message), Gemini's [{"error": {...}}], {"errors": [{...}]}
+ * and {"error": [{...}]} (first element), {"message": "..."} (vLLM adds
+ * "object": "error", "type", "code"), {"detail": "..."} and FastAPI's
+ * {"detail": [{"msg": ...}]}.  Fields of unexpected types are left empty.
+ * True when one was found and resp->error_* filled (the message may be
+ * empty); false leaves them empty.
  */
-wisp_status wisp_json_read_completion(const char *js, size_t len,
-                                      wisp_token *toks, size_t ntoks,
-                                      wisp_response *resp);
+bool wisp_error_from_tokens(const char *js, const wisp_token *toks, int count,
+                            wisp_response *resp);
+
+/* When the error has no words yet (no message, type or code): the text
+ * itself, as one clean line (wisp_html_to_text), so a person sees what the
+ * server said. */
+void wisp_error_fallback(const char *text, size_t len, wisp_response *resp);
 
 /*
- * An error body in any shape seen in the wild: {"error": {"message", "type",
- * "code", "param"}} (code string or number; Gemini's "status" stands in for
- * a missing type), {"error": "text", "message": "..."} (the string becomes
- * error_type, or error_message when there is no message), Gemini's
- * [{"error": {...}}], {"errors": [{...}]} and {"error": [{...}]} (first
- * element), {"message": "..."} (vLLM adds "object": "error", "type",
- * "code"), {"detail": "..."} and FastAPI's {"detail": [{"msg": ...}]}.
- * Fields of unexpected types are left empty.
- * WISP_OK when an error was found and resp->error_* filled (message may be
- * empty when "error" exists without one); WISP_ERR_JSON when the text is
- * not JSON or holds no error; WISP_ERR_ARG, WISP_ERR_TOO_COMPLEX,
- * WISP_ERR_TOO_LARGE.
+ * Any error text: a non-2xx body, an `error:` line or `event: error` data
+ * of a stream, a page where JSON was due.  An SSE body ("data: {...}")
+ * gives its first data line; JSON in a shape above fills resp->error_*;
+ * a body cut short (cut: the buffer kept only its start) still gives its
+ * "message" when that ended within what was kept; anything else becomes
+ * the message as text.  WISP_OK when a JSON error was found, WISP_ERR_JSON
+ * when the message is the text itself, WISP_ERR_ARG.
  */
-wisp_status wisp_json_read_error(const char *js, size_t len, wisp_token *toks,
-                                 size_t ntoks, wisp_response *resp);
-
-/* Fills resp->error_message from a non-JSON body.  A body whose first
- * non-blank byte is '<' is HTML (a proxy's error page): tags, comments and
- * the contents of <script> and <style> dropped, entities &lt; &gt; &amp;
- * &quot; &apos; &nbsp; and &#NN; / &#xHH; decoded.  Any body: white space
- * collapsed to single spaces and trimmed, control bytes dropped, invalid
- * UTF-8 turned into U+FFFD, cut at a character boundary (sets
- * resp->fields_truncated). */
-void wisp_text_from_html(const char *s, size_t n, wisp_response *resp);
+wisp_status wisp_error_read(const char *text, size_t len, bool cut, wisp_token *toks,
+                            size_t ntoks, wisp_response *resp);
 
 #endif /* WISP_JSON_H */

@@ -3,6 +3,7 @@
  * small output buffer (see wisp_request.h).
  */
 #include "wisp_request.h"
+#include "wisp_text.h"
 
 #include <string.h>
 
@@ -90,43 +91,6 @@ static void put_fraction(wisp_out *o, float v)
     wisp_out_put(o, frac, n + 1);
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes available), or 0. */
-static size_t utf8_valid_len(const uint8_t *s, size_t n)
-{
-    uint8_t c = s[0];
-    size_t len;
-    uint32_t cp;
-    size_t i;
-    if (c < 0x80) {
-        return 1;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1Fu;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0Fu;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07u;
-    } else {
-        return 0;
-    }
-    if (n < len) {
-        return 0;
-    }
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xC0u) != 0x80u) {
-            return 0;
-        }
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if ((len == 3 && (cp < 0x800u || (cp >= 0xD800u && cp <= 0xDFFFu))) ||
-        (len == 4 && (cp < 0x10000u || cp > 0x10FFFFu))) {
-        return 0; /* overlong, surrogate, or beyond Unicode */
-    }
-    return len;
-}
-
 /* A JSON string: quote, backslash and every control byte escaped; valid
  * UTF-8 passed through; invalid bytes sent as U+FFFD so the body is always
  * valid JSON. */
@@ -145,7 +109,7 @@ static void put_json_string(wisp_out *o, const char *str)
             continue;
         }
         if (c >= 0x80) {
-            size_t len = utf8_valid_len(s + run, n - run);
+            size_t len = wisp_utf8_len(s + run, n - run);
             if (len > 0) {
                 run += len;
                 continue;
@@ -190,16 +154,6 @@ static const char *role_name(wisp_role role)
     case WISP_ROLE_DEVELOPER: return "developer";
     }
     return NULL;
-}
-
-bool wisp_has_crlf(const char *s)
-{
-    for (; *s != '\0'; s++) {
-        if (*s == '\r' || *s == '\n') {
-            return true;
-        }
-    }
-    return false;
 }
 
 wisp_status wisp_request_check(const wisp_request *req)

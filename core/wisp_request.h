@@ -36,9 +36,6 @@ wisp_status wisp_out_finish(wisp_out *o);
  * temperature or top_p). */
 wisp_status wisp_request_check(const wisp_request *req);
 
-/* True when s holds CR or LF (it must not reach the request head). */
-bool wisp_has_crlf(const char *s);
-
 void wisp_write_body(wisp_out *o, const wisp_request *req);
 void wisp_write_head(wisp_out *o, const wisp_url *url, const char *api_key,
                      const wisp_header *headers, size_t header_count,

@@ -314,3 +314,16 @@ wisp_status wisp_sse_finish(wisp_sse *s, wisp_sse_out *out)
     dispatch(s, out);
     return WISP_OK;
 }
+
+char *wisp_sse_spare(const wisp_sse *s, const wisp_sse_out *out, size_t *cap)
+{
+    const uint8_t *after;
+    *cap = 0;
+    if (s == NULL || out == NULL || s->buf == NULL || out->data == NULL)
+        return NULL;
+    after = (const uint8_t *)out->data + out->len;
+    if (after < s->buf || after >= s->buf + s->cap)
+        return NULL;
+    *cap = (size_t)(s->buf + s->cap - after);
+    return (char *)(uintptr_t)after;
+}

@@ -71,4 +71,11 @@ wisp_status wisp_sse_feed(wisp_sse *s, const uint8_t *in, size_t len,
  */
 wisp_status wisp_sse_finish(wisp_sse *s, wisp_sse_out *out);
 
+/*
+ * Room in the decoder's buffer behind what `out` reported (an event's data
+ * or an error line), free until the next feed or finish: the caller may use
+ * it as scratch meanwhile.  Sets *cap (0 when there is none).
+ */
+char *wisp_sse_spare(const wisp_sse *s, const wisp_sse_out *out, size_t *cap);
+
 #endif /* WISP_SSE_H */

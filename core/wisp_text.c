@@ -1,13 +1,14 @@
 /*
  * wisp_text.c - caller text buffers, JSON string unescape (resumable across
- * streamed pieces) and the plain-text rendering of HTML error pages.
+ * streamed pieces), UTF-8 and case-insensitive matching, and the plain-text
+ * rendering of HTML error pages (see wisp_text.h).
  *
  * Everything here emits valid UTF-8 only: invalid input becomes U+FFFD,
  * one per maximal subpart (Unicode's recommended practice).
  */
 #include <string.h>
 
-#include "wisp_json.h"
+#include "wisp_text.h"
 
 static const char k_replacement[3] = {'\xEF', '\xBF', '\xBD'}; /* U+FFFD */
 
@@ -61,6 +62,33 @@ static int utf8_sequence(const unsigned char *p, size_t avail, size_t *sub)
         hi = 0xBF;
     }
     return (int)need;
+}
+
+size_t wisp_utf8_len(const uint8_t *s, size_t n)
+{
+    size_t sub;
+    int r;
+    if (s == NULL || n == 0)
+        return 0;
+    if (s[0] < 0x80)
+        return 1;
+    r = utf8_sequence(s, n, &sub);
+    return r > 0 ? (size_t)r : 0;
+}
+
+static unsigned char lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
+}
+
+int wisp_ascii_imatch(const char *s, size_t n, const char *lit)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (lit[i] == '\0' || s[i] == '\0' || lower((unsigned char)s[i]) != (unsigned char)lit[i])
+            return 0;
+    }
+    return lit[i] != '\0' ? 1 : 2;
 }
 
 static size_t utf8_encode(uint32_t cp, char *b)
@@ -132,17 +160,6 @@ int wisp_text_emit(void *text, const char *s, size_t n)
 {
     wisp_text_append((wisp_text *)text, s, n);
     return 0;
-}
-
-bool wisp_copy_field(char *dst, size_t cap, const char *src, size_t n)
-{
-    wisp_text t;
-
-    t.buf = dst;
-    t.cap = dst != NULL ? cap : 0;
-    wisp_text_reset(&t);
-    wisp_text_append(&t, src, n);
-    return t.truncated;
 }
 
 /* ---- unescape ------------------------------------------------------------ */
@@ -404,18 +421,11 @@ static bool is_alpha(unsigned char c)
     return c >= 'a' && c <= 'z';
 }
 
-static unsigned char lower(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
-}
-
 /* Case-insensitive: does s[i..n) start with lit (lower case)? */
 static bool starts_with(const char *s, size_t n, size_t i, const char *lit)
 {
-    for (; *lit != '\0'; lit++, i++)
-        if (i >= n || lower((unsigned char)s[i]) != (unsigned char)*lit)
-            return false;
-    return true;
+    size_t len = strlen(lit);
+    return i <= n && n - i >= len && wisp_ascii_imatch(s + i, len, lit) == 2;
 }
 
 /* Index just past the first lit at or after i, or n. */
@@ -504,7 +514,7 @@ static long entity(const char *s, size_t n, size_t i, size_t *end)
     return -1;
 }
 
-void wisp_text_from_html(const char *s, size_t n, wisp_response *resp)
+bool wisp_html_to_text(const char *s, size_t n, char *dst, size_t cap)
 {
     wisp_text t;
     size_t i = 0, end, sub, k;
@@ -515,13 +525,11 @@ void wisp_text_from_html(const char *s, size_t n, wisp_response *resp)
     long cp;
     int r;
 
-    if (resp == NULL)
-        return;
-    t.buf = resp->error_message;
-    t.cap = sizeof resp->error_message;
+    t.buf = dst;
+    t.cap = dst != NULL ? cap : 0;
     wisp_text_reset(&t);
     if (s == NULL)
-        return;
+        return false;
     while (i < n && is_blank((unsigned char)s[i]))
         i++;
     html = i < n && s[i] == '<';
@@ -570,9 +578,7 @@ void wisp_text_from_html(const char *s, size_t n, wisp_response *resp)
         blank = false;
         wisp_text_append(&t, piece, k);
     }
-    if (t.truncated) {
-        resp->fields_truncated = true;
-        if (t.len > 0 && t.buf[t.len - 1] == ' ')
-            t.buf[--t.len] = '\0';
-    }
+    if (t.truncated && t.len > 0 && t.buf[t.len - 1] == ' ')
+        t.buf[--t.len] = '\0';
+    return t.truncated;
 }

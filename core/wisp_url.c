@@ -2,6 +2,9 @@
  * wisp_url.c - base URL parsing: http[s]://host[:port][/base/path].
  */
 #include "wisp.h"
+#include "wisp_text.h"
+
+#include <string.h>
 
 static bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -34,16 +37,7 @@ static bool is_path_char(char c)
 
 static bool starts_with_ci(const char *s, const char *prefix)
 {
-    for (; *prefix; s++, prefix++) {
-        char c = *s;
-        if (c >= 'A' && c <= 'Z') {
-            c = (char)(c - 'A' + 'a');
-        }
-        if (c != *prefix) {
-            return false;
-        }
-    }
-    return true;
+    return wisp_ascii_imatch(s, strlen(prefix), prefix) == 2;
 }
 
 wisp_status wisp_url_parse(const char *url, wisp_url *out)

@@ -21,7 +21,7 @@
 #include <time.h>
 
 #include "wisp_sse.h"
-#include "wisp_stream.h"
+#include "wisp_reply.h"
 
 #define READ_SIZE 1460
 #define WORK_SIZE 4096 /* the client's default-sized work buffer */
@@ -129,7 +129,7 @@ static int wisp_pass(const char *in, size_t n, bool sse_only, sink *s)
     static wisp_token toks[64];
     static char content[1024], reasoning[64];
     wisp_sse sse;
-    wisp_stream st;
+    wisp_reply st;
     wisp_response resp;
     wisp_sse_out ev;
     size_t off = 0;
@@ -142,7 +142,8 @@ static int wisp_pass(const char *in, size_t n, bool sse_only, sink *s)
     resp.reasoning.cap = sizeof reasoning;
     memset(s, 0, sizeof *s);
     wisp_sse_init(&sse, work, sizeof work - 256);
-    wisp_stream_init(&st);
+    wisp_reply_init(&st, &resp, toks, 64, on_event, s);
+    wisp_reply_scratch(&st, (char *)work + (sizeof work - 256), 256);
     while (off < n && status == WISP_OK && !st.done) {
         size_t piece = n - off < READ_SIZE ? n - off : READ_SIZE;
         const uint8_t *p = (const uint8_t *)in + off;
@@ -158,14 +159,14 @@ static int wisp_pass(const char *in, size_t n, bool sse_only, sink *s)
                     s->content_len += ev.len;
                     st.done = ev.len == 6 && memcmp(ev.data, "[DONE]", 6) == 0;
                 } else {
-                    status = wisp_stream_event(&st, &ev, toks, 64, &resp, on_event, s,
-                                               (char *)work + (sizeof work - 256), 256);
+                    status = wisp_reply_event(&st, ev.data, ev.len,
+                                              ev.kind == WISP_SSE_ERROR_LINE || ev.error_event);
                 }
             }
         }
     }
     if (status == WISP_OK && !sse_only)
-        status = wisp_stream_end(&st, &resp, on_event, s, (char *)work, 64);
+        status = wisp_reply_end(&st, false);
     return status == WISP_OK && st.done ? 0 : 1;
 }
 

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "wisp_json.h"
+#include "wisp_reply.h"
 
 #define LIT(s) (s), (sizeof(s) - 1)
 
@@ -108,14 +109,23 @@ static wisp_status tokenize_str(const char *js)
     return tokenize(js, strlen(js), &count);
 }
 
+/* A whole reply through the one reader, as the client reads a JSON body. */
 static wisp_status completion(const char *js, wisp_response *r)
 {
-    return wisp_json_read_completion(js, strlen(js), g_toks, 256, r);
+    wisp_reply rp;
+    char scratch[64];
+    wisp_status st;
+    wisp_reply_init(&rp, r, g_toks, 256, NULL, NULL);
+    wisp_reply_scratch(&rp, scratch, sizeof scratch);
+    st = wisp_reply_document(&rp, js, strlen(js));
+    if (st == WISP_OK)
+        st = wisp_reply_end(&rp, true);
+    return st;
 }
 
 static wisp_status error_body(const char *js, wisp_response *r)
 {
-    return wisp_json_read_error(js, strlen(js), g_toks, 256, r);
+    return wisp_error_read(js, strlen(js), false, g_toks, 256, r);
 }
 
 /* ---- text buffers ------------------------------------------------------- */
@@ -233,22 +243,31 @@ static void test_text_cap_zero(void **state)
     assert_int_equal(u.full_len, 2);
 }
 
-static void test_copy_field(void **state)
+static size_t utf8_len(const char *s, size_t n)
 {
-    char f[4];
+    return wisp_utf8_len((const uint8_t *)s, n);
+}
+
+/* The one UTF-8 validator and the one case-insensitive compare of core. */
+static void test_utf8_len_and_imatch(void **state)
+{
     (void)state;
-    assert_false(wisp_copy_field(f, sizeof f, LIT("abc")));
-    assert_string_equal(f, "abc");
-    assert_true(wisp_copy_field(f, sizeof f, LIT("abcd")));
-    assert_string_equal(f, "abc");
-    assert_true(wisp_copy_field(f, sizeof f, LIT("a\xE2\x82\xAC")));
-    assert_string_equal(f, "a");
-    assert_true(wisp_copy_field(f, sizeof f, LIT("\xF0\x9F\x8E\x89")));
-    assert_string_equal(f, "");
-    assert_false(wisp_copy_field(f, sizeof f, LIT("")));
-    assert_string_equal(f, "");
-    assert_true(wisp_copy_field(NULL, 0, LIT("x")));
-    assert_false(wisp_copy_field(NULL, 0, LIT("")));
+    assert_int_equal(utf8_len(LIT("a")), 1);
+    assert_int_equal(utf8_len(LIT("\xC3\xA9")), 2);
+    assert_int_equal(utf8_len(LIT("\xE2\x82\xAC")), 3);
+    assert_int_equal(utf8_len(LIT("\xF0\x9F\x8E\x89")), 4);
+    assert_int_equal(utf8_len("\xF0\x9F\x8E", 3), 0);    /* cut short */
+    assert_int_equal(utf8_len(LIT("\xC0\x80")), 0);       /* overlong */
+    assert_int_equal(utf8_len(LIT("\xED\xA0\x80")), 0);  /* a surrogate */
+    assert_int_equal(utf8_len(LIT("\xF4\x90\x80\x80")), 0); /* > U+10FFFF */
+    assert_int_equal(utf8_len(LIT("\x80")), 0);
+    assert_int_equal(utf8_len(NULL, 0), 0);
+    assert_int_equal(wisp_ascii_imatch(LIT("Content-Length"), "content-length"), 2);
+    assert_int_equal(wisp_ascii_imatch(LIT("CONTENT"), "content-length"), 1);
+    assert_int_equal(wisp_ascii_imatch(LIT("Content-Lengths"), "content-length"), 0);
+    assert_int_equal(wisp_ascii_imatch(LIT("x"), "y"), 0);
+    assert_int_equal(wisp_ascii_imatch("a\0b", 3, "a"), 0);
+    assert_int_equal(wisp_ascii_imatch("", 0, ""), 2);
 }
 
 /* ---- unescape ----------------------------------------------------------- */
@@ -1043,8 +1062,6 @@ static void test_completion_wrong_types(void **state)
         "{\"choices\":[{\"message\":{\"reasoning_content\":1}}]}",
         "{\"id\":[\"x\"]}",
         "{\"model\":true}",
-        "{\"usage\":\"none\"}",
-        "{\"usage\":{\"total_tokens\":\"5\"}}",
         "[1]",
         "\"text\"",
         "[]",
@@ -1057,6 +1074,14 @@ static void test_completion_wrong_types(void **state)
         if (completion(bad[i], &r) != WISP_ERR_JSON)
             fail_msg("accepted: %s", bad[i]);
     }
+    /* usage of odd shape is ignored, the reply stands */
+    resp_init(&r, sizeof g_content);
+    assert_int_equal(completion("{\"usage\":\"none\",\"choices\":[{\"message\":"
+                                "{\"content\":\"ok\"}}]}", &r), WISP_OK);
+    assert_false(r.usage.present);
+    assert_string_equal(g_content, "ok");
+    assert_int_equal(completion("{\"usage\":{\"total_tokens\":\"5\"}}", &r), WISP_OK);
+    assert_false(r.usage.present);
     /* lenient: created not an integer */
     resp_init(&r, sizeof g_content);
     assert_int_equal(completion("{\"created\":1.7e9,\"choices\":[]}", &r),
@@ -1159,18 +1184,20 @@ static void test_completion_limits(void **state)
     const char *js = "{\"choices\":[{\"message\":{\"content\":\"hi\"}}],"
                      "\"id\":\"a\"}";
     (void)state;
+    wisp_reply rp;
     resp_init(&r, sizeof g_content);
-    assert_int_equal(wisp_json_read_completion(js, strlen(js), few, 8, &r),
-                     WISP_ERR_TOO_COMPLEX);
+    wisp_reply_init(&rp, &r, few, 8, NULL, NULL);
+    assert_int_equal(wisp_reply_document(&rp, js, strlen(js)), WISP_ERR_TOO_COMPLEX);
     assert_int_equal(completion("{\"choices\":[]} x", &r), WISP_ERR_JSON);
     assert_int_equal(completion("{\"choices\":[]}{}", &r), WISP_ERR_JSON);
     assert_int_equal(completion("{\"created\":tru}", &r), WISP_ERR_JSON);
     assert_int_equal(completion("{\"created\":01}", &r), WISP_ERR_JSON);
     assert_int_equal(completion("<html>", &r), WISP_ERR_JSON);
-    assert_int_equal(wisp_json_read_completion(js, strlen(js), g_toks, 256,
-                                               NULL), WISP_ERR_ARG);
-    assert_int_equal(wisp_json_read_completion(NULL, 0, g_toks, 256, &r),
-                     WISP_ERR_ARG);
+    wisp_reply_init(&rp, NULL, g_toks, 256, NULL, NULL);
+    assert_int_equal(wisp_reply_document(&rp, js, strlen(js)), WISP_ERR_ARG);
+    wisp_reply_init(&rp, &r, g_toks, 256, NULL, NULL);
+    assert_int_equal(wisp_reply_document(&rp, NULL, 0), WISP_ERR_ARG);
+    assert_int_equal(wisp_reply_document(NULL, js, strlen(js)), WISP_ERR_ARG);
 }
 
 /* ---- error bodies ------------------------------------------------------- */
@@ -1285,11 +1312,13 @@ static void test_error_other_shapes(void **state)
                      WISP_OK);
     assert_string_equal(r.error_message, "plain");
     assert_int_equal(error_body("{\"errors\":[]}", &r), WISP_ERR_JSON);
-    /* "error" without a message is still an error */
+    /* "error" without a message is still an error; one without any words
+     * (no message, type or code) shows its own text */
     assert_int_equal(error_body("{\"error\":{}}", &r), WISP_OK);
-    assert_string_equal(r.error_message, "");
+    assert_string_equal(r.error_message, "{\"error\":{}}");
     assert_int_equal(error_body("{\"error\":{\"code\":500}}", &r), WISP_OK);
     assert_string_equal(r.error_code, "500");
+    assert_string_equal(r.error_message, "");
     /* fields of odd types are left empty, the rest is kept */
     assert_int_equal(error_body("{\"error\":{\"message\":\"m\",\"code\":true,"
                                 "\"type\":[1],\"param\":{}}}", &r), WISP_OK);
@@ -1305,8 +1334,9 @@ static void test_error_not_errors(void **state)
     (void)state;
     resp_init(&r, sizeof g_content);
     strcpy(r.error_message, "stale");
+    /* Not an error shape: the text itself is the message. */
     assert_int_equal(error_body("{\"foo\":1}", &r), WISP_ERR_JSON);
-    assert_string_equal(r.error_message, "");
+    assert_string_equal(r.error_message, "{\"foo\":1}");
     assert_int_equal(error_body("{\"message\":5,\"code\":7}", &r),
                      WISP_ERR_JSON);
     assert_string_equal(r.error_code, "");
@@ -1315,11 +1345,11 @@ static void test_error_not_errors(void **state)
     assert_int_equal(error_body("{\"error\":null}", &r), WISP_ERR_JSON);
     assert_int_equal(error_body("<html>", &r), WISP_ERR_JSON);
     assert_int_equal(error_body("{\"error\":{}} trailing", &r), WISP_ERR_JSON);
-    assert_int_equal(wisp_json_read_error("{\"error\":\"x\"}", 13, g_toks, 2,
-                                          &r), WISP_ERR_TOO_COMPLEX);
+    assert_int_equal(wisp_error_read("{\"error\":\"x\"}", 13, false, g_toks, 2, &r),
+                     WISP_ERR_JSON); /* too many tokens: the text is the message */
+    assert_string_equal(r.error_message, "{\"error\":\"x\"}");
     assert_int_equal(error_body("{\"detail\":[]}", &r), WISP_ERR_JSON);
-    assert_int_equal(wisp_json_read_error("{}", 2, g_toks, 4, NULL),
-                     WISP_ERR_ARG);
+    assert_int_equal(wisp_error_read("{}", 2, false, g_toks, 4, NULL), WISP_ERR_ARG);
 }
 
 static void test_error_truncated(void **state)
@@ -1343,7 +1373,8 @@ static void test_error_truncated(void **state)
 
 static void html(const char *s, wisp_response *r)
 {
-    wisp_text_from_html(s, strlen(s), r);
+    r->fields_truncated |= wisp_html_to_text(s, strlen(s), r->error_message,
+                                             sizeof r->error_message);
 }
 
 static void test_html_nginx(void **state)
@@ -1411,9 +1442,9 @@ static void test_html_plain_text(void **state)
     assert_string_equal(r.error_message, "");
     html(" \r\n\t ", &r);
     assert_string_equal(r.error_message, "");
-    wisp_text_from_html(NULL, 0, &r);
+    assert_false(wisp_html_to_text(NULL, 0, r.error_message, sizeof r.error_message));
     assert_string_equal(r.error_message, "");
-    wisp_text_from_html("x", 1, NULL);
+    assert_true(wisp_html_to_text("x", 1, NULL, 0));
 }
 
 static void test_html_truncated(void **state)
@@ -1445,7 +1476,7 @@ int main(void)
         cmocka_unit_test(test_text_cut_four_byte),
         cmocka_unit_test(test_text_cut_mixed_single_append),
         cmocka_unit_test(test_text_cap_zero),
-        cmocka_unit_test(test_copy_field),
+        cmocka_unit_test(test_utf8_len_and_imatch),
         cmocka_unit_test(test_unescape_simple_escapes),
         cmocka_unit_test(test_unescape_u_escapes),
         cmocka_unit_test(test_unescape_surrogates),

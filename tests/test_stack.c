@@ -4,8 +4,9 @@
  * The call runs on a thread whose stack is a buffer we filled with a
  * pattern; afterwards the deepest byte that changed gives the peak.  A
  * 1 KB reply and a 1 MB reply must use the same stack (memory does not grow
- * with the reply), and the figure must stay under a budget fit for a small
- * RTOS task.  The figures are printed for the README.
+ * with the reply), and every path (streamed, not streamed, a stream request
+ * answered with JSON, errors of each kind) must stay under one budget fit
+ * for a small RTOS task.  The figures are printed for the README.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -48,7 +49,7 @@
 #ifndef SANITIZED
 #define SANITIZED 0
 #endif
-#define STACK_BUDGET 3072 /* bytes for wisp_chat and all it calls */
+#define STACK_BUDGET 2048 /* bytes for wisp_chat and all it calls (x86-64 -O2: 1456 at most) */
 
 typedef struct job {
     const char *reply;
@@ -58,7 +59,7 @@ typedef struct job {
     wisp_status status;
     size_t content_bytes;
     uint8_t work[2048];
-    wisp_token tokens[32];
+    wisp_token tokens[64];
 } job;
 
 static int count_content(void *user, const wisp_event *ev)
@@ -96,7 +97,7 @@ static void *run_job(void *arg)
     req.stream = j->stream;
     wisp_response_init(&resp, content, sizeof content, NULL, 0);
     if (!j->skip_chat &&
-        wisp_client_init(&client, &cfg, j->work, sizeof j->work, j->tokens, 32) == WISP_OK) {
+        wisp_client_init(&client, &cfg, j->work, sizeof j->work, j->tokens, 64) == WISP_OK) {
         j->status = wisp_chat(&client, &req, &resp, count_content, j);
         wisp_client_close(&client);
     }
@@ -200,35 +201,61 @@ static void test_stack_does_not_grow_with_reply(void **state)
     free(large);
 }
 
-static void test_stack_non_streamed(void **state)
+/* One whole body through wisp_chat: its peak, checked against the budget. */
+static size_t peak_of(const char *what, int http, const char *type, const char *body,
+                      bool stream, wisp_status want)
 {
-    static const char body[] =
-        "{\"id\":\"c\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},"
-        "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}";
-    char reply[512];
+    char reply[1024];
     job *j = calloc(1, sizeof *j);
     size_t peak;
-    (void)state;
     j->reply_len = (size_t)snprintf(reply, sizeof reply,
-                                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                    "HTTP/1.1 %d X\r\nContent-Type: %s\r\n"
                                     "Content-Length: %u\r\n\r\n%s",
-                                    (unsigned)strlen(body), body);
+                                    http, type, (unsigned)strlen(body), body);
     j->reply = reply;
+    j->stream = stream;
     (void)peak_stack(j);
     peak = peak_stack(j);
-    assert_int_equal(j->status, WISP_OK);
-    print_message("peak stack of wisp_chat, non-streamed: %zu bytes\n", peak);
+    assert_int_equal(j->status, want);
+    print_message("peak stack of wisp_chat, %s: %zu bytes\n", what, peak);
     if (!SANITIZED) {
         assert_true(peak <= STACK_BUDGET);
     }
     free(j);
+    return peak;
+}
+
+static const char k_completion[] =
+    "{\"id\":\"c\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":"
+    "[{\"type\":\"thinking\",\"thinking\":[{\"type\":\"text\",\"text\":\"hm\"}]},"
+    "{\"type\":\"text\",\"text\":\"hi\"}]},\"finish_reason\":\"stop\"}],"
+    "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}";
+
+/* Every way a reply or an error can come, each under the same budget. */
+static void test_stack_every_path(void **state)
+{
+    (void)state;
+    (void)peak_of("non-streamed", 200, "application/json", k_completion, false, WISP_OK);
+    (void)peak_of("stream request answered with JSON", 200, "application/json", k_completion,
+                  true, WISP_OK);
+    (void)peak_of("error in a 200 body", 200, "application/json",
+                  "{\"error\":{\"message\":\"no\",\"type\":\"t\",\"code\":7}}", false, WISP_ERR_API);
+    (void)peak_of("HTTP error body", 400, "application/json",
+                  "[{\"error\":{\"code\":400,\"message\":\"bad\",\"status\":\"INVALID_ARGUMENT\"}}]",
+                  false, WISP_ERR_HTTP_STATUS);
+    (void)peak_of("HTML error page", 404, "text/html",
+                  "<html><body><h1>404 Not Found</h1></body></html>", false, WISP_ERR_HTTP_STATUS);
+    (void)peak_of("error event in a stream", 200, "text/event-stream",
+                  "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n"
+                  "event: error\ndata: {\"error\":{\"message\":\"overloaded\"}}\n\n",
+                  true, WISP_ERR_API);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stack_does_not_grow_with_reply),
-        cmocka_unit_test(test_stack_non_streamed),
+        cmocka_unit_test(test_stack_every_path),
     };
     return cmocka_run_group_tests_name("stack", tests, NULL, NULL);
 }

@@ -5,7 +5,7 @@
  * Two sources:
  *  - tests/fixtures/stream_*.http with their .expect files (the same ones
  *    test_wire replays through the whole client): the HTTP framing is
- *    removed here and the body replayed into wisp_sse + wisp_stream;
+ *    removed here and the body replayed into wisp_sse + wisp_reply;
  *  - streams built in this file for what a fixture cannot show well
  *    (1 MB replies, cancellation, events counted one by one).
  * Every stream is replayed whole, one byte at a time and in pseudo-random
@@ -30,7 +30,7 @@
 #include "expect_format.h"
 
 #include "wisp_sse.h"
-#include "wisp_stream.h"
+#include "wisp_reply.h"
 
 /* ---- growable byte buffer ------------------------------------------------ */
 
@@ -192,14 +192,14 @@ static uint32_t rng_next(uint32_t *x)
 
 enum { SPLIT_WHOLE = 0, SPLIT_BYTES = 1 }; /* others: random, the seed */
 
-/* Feeds body through wisp_sse + wisp_stream the way the client does. */
+/* Feeds body through wisp_sse + wisp_reply the way the client does. */
 static void replay(const char *body, size_t n, uint32_t split, const opts *o, result *r)
 {
     uint8_t *ssebuf = malloc(o->sse_cap ? o->sse_cap : 1);
     wisp_token *toks = malloc((o->ntoks ? o->ntoks : 1) * sizeof *toks);
     char *scratch = o->scratch_cap ? malloc(o->scratch_cap) : NULL;
     wisp_sse sse;
-    wisp_stream st;
+    wisp_reply st;
     wisp_sse_out ev;
     wisp_status s = WISP_OK;
     size_t off = 0;
@@ -214,7 +214,8 @@ static void replay(const char *body, size_t n, uint32_t split, const opts *o, re
     assert_non_null(toks);
     resp_init(&r->resp, r->content, o->content_cap, r->reasoning, o->reasoning_cap);
     wisp_sse_init(&sse, ssebuf, o->sse_cap);
-    wisp_stream_init(&st);
+    wisp_reply_init(&st, &r->resp, toks, o->ntoks, on_event, r);
+    wisp_reply_scratch(&st, scratch, o->scratch_cap);
 
     while (off < n && s == WISP_OK && !st.done) {
         size_t piece = n - off, pos = 0;
@@ -238,8 +239,8 @@ static void replay(const char *body, size_t n, uint32_t split, const opts *o, re
                 break;
             pos += used;
             if (ev.kind != WISP_SSE_NEED_MORE)
-                s = wisp_stream_event(&st, &ev, toks, o->ntoks, &r->resp, on_event, r,
-                                      scratch, o->scratch_cap);
+                s = wisp_reply_event(&st, ev.data, ev.len,
+                                     ev.kind == WISP_SSE_ERROR_LINE || ev.error_event);
             if (!had_text && st.delivered &&
                 r->resp.content.full_len + r->resp.reasoning.full_len == 0)
                 r->delivered_before_first_text = true;
@@ -250,11 +251,11 @@ static void replay(const char *body, size_t n, uint32_t split, const opts *o, re
     if (s == WISP_OK && !st.done) {
         s = wisp_sse_finish(&sse, &ev);
         if (s == WISP_OK && ev.kind != WISP_SSE_NEED_MORE)
-            s = wisp_stream_event(&st, &ev, toks, o->ntoks, &r->resp, on_event, r, scratch,
-                                  o->scratch_cap);
+            s = wisp_reply_event(&st, ev.data, ev.len,
+                                 ev.kind == WISP_SSE_ERROR_LINE || ev.error_event);
     }
     if (s == WISP_OK)
-        s = wisp_stream_end(&st, &r->resp, on_event, r, scratch, o->scratch_cap);
+        s = wisp_reply_end(&st, false);
     r->status = s;
     r->done = st.done;
     /* delivered means: text reached the caller */
@@ -752,10 +753,9 @@ static void test_odd_but_valid_chunks(void **state)
     result r;
     (void)state;
     sse_data(&b, "{\"error\":null,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}");
-    sse_data(&b, "{\"choices\":[{\"index\":0,\"delta\":{\"content\":42,\"reasoning\":[1]}}]}");
-    sse_data(&b, "{\"choices\":[{\"index\":0,\"delta\":\"weird\"}]}");
-    sse_data(&b, "{\"choices\":{\"index\":0}}");
-    sse_data(&b, "{\"choices\":[7,{\"index\":0,\"delta\":{\"content\":\"b\"}}]}");
+    sse_data(&b, "{\"choices\":[{\"index\":1,\"delta\":{\"content\":\"other\"}},"
+                 "{\"index\":0,\"delta\":{\"content\":\"b\",\"refusal\":null}}],\"usage\":null}");
+    sse_data(&b, "{\"choices\":null,\"id\":null}");
     sse_data(&b, "{}");
     sse_data(&b, "  ");
     puts_(&b, "data:\n\n");
@@ -771,6 +771,35 @@ static void test_odd_but_valid_chunks(void **state)
     assert_true(r.done);
     result_free(&r);
     free(b.s);
+}
+
+/* A known field of the wrong type fails the reply, in a stream as in a
+ * whole body (test_json's completion cases); what came before it stays. */
+static void test_wrong_types_fail(void **state)
+{
+    static const char *const bad[] = {
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":42}}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":[1]}}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"refusal\":{}}}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":\"weird\"}]}",
+        "{\"choices\":{\"index\":0}}",
+        "{\"choices\":[7,{\"index\":0,\"delta\":{\"content\":\"b\"}}]}",
+        "{\"choices\":[{\"index\":0,\"finish_reason\":true}]}",
+        "{\"id\":{},\"choices\":[]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":[{\"type\":\"text\",\"text\":5}]}}]}",
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        bytes b = {0};
+        result r;
+        chunk(&b, "content", "kept");
+        sse_data(&b, bad[i]);
+        sse_data(&b, "[DONE]");
+        expect_stream(&b, WISP_ERR_JSON, "kept", NULL, &r);
+        result_free(&r);
+        free(b.s);
+    }
 }
 
 static void test_long_fields_cut(void **state)
@@ -944,60 +973,62 @@ static void test_events_after_done_ignored(void **state)
 /* Direct calls: ordering rules the replay harness cannot show. */
 static void test_direct_calls(void **state)
 {
-    wisp_stream st;
+    wisp_reply st;
     wisp_response resp;
     wisp_token toks[64];
     char content[64], reasoning[16], scratch[16];
-    wisp_sse_out ev;
+    const char *js;
     (void)state;
 
-    wisp_stream_init(&st);
     resp_init(&resp, content, sizeof content, reasoning, sizeof reasoning);
-    memset(&ev, 0, sizeof ev);
-    ev.kind = WISP_SSE_EVENT;
+    wisp_reply_init(&st, &resp, toks, 64, NULL, NULL);
+    wisp_reply_scratch(&st, scratch, sizeof scratch);
 
-    assert_int_equal(wisp_stream_event(NULL, &ev, toks, 64, &resp, NULL, NULL, scratch, 16), WISP_ERR_ARG);
-    assert_int_equal(wisp_stream_event(&st, NULL, toks, 64, &resp, NULL, NULL, scratch, 16), WISP_ERR_ARG);
-    assert_int_equal(wisp_stream_event(&st, &ev, toks, 64, NULL, NULL, NULL, scratch, 16), WISP_ERR_ARG);
-    ev.len = 3; /* data NULL with a length */
-    assert_int_equal(wisp_stream_event(&st, &ev, toks, 64, &resp, NULL, NULL, scratch, 16), WISP_ERR_ARG);
-    assert_int_equal(wisp_stream_end(NULL, &resp, NULL, NULL, scratch, 16), WISP_ERR_ARG);
-    assert_int_equal(wisp_stream_end(&st, NULL, NULL, NULL, scratch, 16), WISP_ERR_ARG);
-    wisp_stream_init(NULL);
+    assert_int_equal(wisp_reply_event(NULL, "{}", 2, false), WISP_ERR_ARG);
+    assert_int_equal(wisp_reply_event(&st, NULL, 3, false), WISP_ERR_ARG); /* NULL with a length */
+    assert_int_equal(wisp_reply_document(NULL, "{}", 2), WISP_ERR_ARG);
+    assert_int_equal(wisp_reply_end(NULL, false), WISP_ERR_ARG);
+    wisp_reply_init(NULL, &resp, toks, 64, NULL, NULL);
+    wisp_reply_scratch(NULL, scratch, sizeof scratch);
 
-    /* NEED_MORE is a no-op */
-    ev.kind = WISP_SSE_NEED_MORE;
-    ev.len = 0;
-    assert_int_equal(wisp_stream_event(&st, &ev, toks, 64, &resp, NULL, NULL, scratch, 16), WISP_OK);
+    /* empty data is a no-op */
+    assert_int_equal(wisp_reply_event(&st, NULL, 0, false), WISP_OK);
+    assert_int_equal(wisp_reply_event(&st, " \r\n", 3, false), WISP_OK);
 
     /* without a callback the text still lands in resp */
-    ev.kind = WISP_SSE_EVENT;
-    ev.data = "{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}";
-    ev.len = strlen(ev.data);
-    assert_int_equal(wisp_stream_event(&st, &ev, toks, 64, &resp, NULL, NULL, scratch, 16), WISP_OK);
+    js = "{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}";
+    assert_int_equal(wisp_reply_event(&st, js, strlen(js), false), WISP_OK);
     assert_false(st.delivered);
-    ev.data = "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi \\ud83c\"}}]}";
-    ev.len = strlen(ev.data);
-    assert_int_equal(wisp_stream_event(&st, &ev, toks, 64, &resp, NULL, NULL, scratch, 16), WISP_OK);
+    js = "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi \\ud83c\"}}]}";
+    assert_int_equal(wisp_reply_event(&st, js, strlen(js), false), WISP_OK);
     assert_true(st.delivered);
     assert_string_equal(content, "hi ");
     assert_false(st.done);
     /* end without [DONE] or finish: truncated, the kept half flushed */
-    assert_int_equal(wisp_stream_end(&st, &resp, NULL, NULL, scratch, 16), WISP_ERR_STREAM_TRUNCATED);
+    assert_int_equal(wisp_reply_end(&st, false), WISP_ERR_STREAM_TRUNCATED);
     assert_string_equal(content, "hi \xEF\xBF\xBD");
     /* again: nothing more */
-    assert_int_equal(wisp_stream_end(&st, &resp, NULL, NULL, scratch, 16), WISP_ERR_STREAM_TRUNCATED);
+    assert_int_equal(wisp_reply_end(&st, false), WISP_ERR_STREAM_TRUNCATED);
     assert_string_equal(content, "hi \xEF\xBF\xBD");
 
-    /* [DONE] finishes at once; wisp_stream_end after it is harmless */
-    wisp_stream_init(&st);
-    resp_init(&resp, content, sizeof content, reasoning, sizeof reasoning);
-    ev.data = "[DONE]";
-    ev.len = 6;
-    assert_int_equal(wisp_stream_event(&st, &ev, toks, 64, &resp, NULL, NULL, scratch, 16), WISP_OK);
+    /* [DONE] finishes at once; the end after it is harmless */
+    wisp_reply_init(&st, &resp, toks, 64, NULL, NULL);
+    assert_int_equal(wisp_reply_event(&st, "[DONE]", 6, false), WISP_OK);
     assert_true(st.done);
-    assert_int_equal(wisp_stream_end(&st, &resp, NULL, NULL, scratch, 16), WISP_OK);
+    assert_int_equal(wisp_reply_end(&st, false), WISP_OK);
     assert_false(st.delivered);
+
+    /* a whole reply is not truncated without [DONE] or a finish reason */
+    wisp_reply_init(&st, &resp, toks, 64, NULL, NULL);
+    js = "{\"choices\":[{\"message\":{\"content\":\"x\"}}]}";
+    assert_int_equal(wisp_reply_document(&st, js, strlen(js)), WISP_OK);
+    assert_int_equal(wisp_reply_end(&st, true), WISP_OK);
+    assert_string_equal(content, "x");
+    /* with no scratch at all, every piece goes straight out */
+    wisp_reply_init(&st, &resp, toks, 64, NULL, NULL);
+    wisp_reply_scratch(&st, NULL, 99);
+    assert_int_equal(wisp_reply_document(&st, js, strlen(js)), WISP_OK);
+    assert_string_equal(content, "x");
 }
 
 /* A reasoning buffer too small: cut at a character boundary, counted. */
@@ -1106,6 +1137,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_role_finish_once),
         cmocka_unit_test(test_choice_index),
         cmocka_unit_test(test_odd_but_valid_chunks),
+        cmocka_unit_test(test_wrong_types_fail),
         cmocka_unit_test(test_long_fields_cut),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_too_many_tokens),

@@ -5,8 +5,10 @@
  * corpus); caps and split points come from a hash of it.  Each input:
  *  - tokenized: token tree invariants (offsets, parents, sizes agree with
  *    wisp_json_skip) and helper calls on every token;
- *  - read as a completion twice, with roomy and with tiny text buffers: the
- *    statuses agree and the tiny texts are exact prefixes of the roomy ones;
+ *  - read by the one reply reader as a whole reply twice, with roomy and
+ *    with tiny text buffers: the statuses agree and the tiny texts are
+ *    exact prefixes of the roomy ones; and once more as a stream's one
+ *    event followed by [DONE]: the same status, response and events;
  *  - read as an error body, and rendered as an HTML page;
  *  - unescaped as one string, whole and split into pieces (each piece in its
  *    own exactly-sized heap block): same status and same text when no split
@@ -15,7 +17,7 @@
  * UTF-8; every emitted piece must be whole characters.  abort() on failure.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Icore \
- *       tests/fuzz/fuzz_json.c core/wisp_json.c core/wisp_text.c
+ *       tests/fuzz/fuzz_json.c core/wisp_json.c core/wisp_text.c core/wisp_reply.c
  *   clang -DWISP_FUZZ_MAIN -g -fsanitize=address,undefined -Icore \
  *       tests/fuzz/fuzz_json.c core/wisp_json.c core/wisp_text.c \
  *       -o replay_json && ./replay_json FILE...
@@ -25,6 +27,7 @@
 #include <string.h>
 
 #include "wisp_json.h"
+#include "wisp_reply.h"
 
 #define CHECK(cond)                                                           \
     do {                                                                      \
@@ -467,6 +470,71 @@ static wisp_token g_toks[256];
 static char g_content[BIG], g_reasoning[BIG];
 static char g_small_content[32], g_small_reasoning[32];
 
+/* Events as one string: "type:text|" each, so two reads compare whole. */
+typedef struct event_log {
+    char s[BIG];
+    size_t len;
+    bool overflow;
+    int cancel_at; /* cancel at this event (counted from 1), 0 never */
+    int n;
+} event_log;
+
+static int log_event(void *user, const wisp_event *ev)
+{
+    event_log *l = (event_log *)user;
+    size_t need = 3 + ev->len;
+    if (l == NULL)
+        return 0;
+    l->n++;
+    if (l->len + need > sizeof l->s) {
+        l->overflow = true;
+    } else {
+        l->s[l->len++] = (char)('0' + (int)ev->type);
+        l->s[l->len++] = ':';
+        memcpy(l->s + l->len, ev->text, ev->len);
+        l->len += ev->len;
+        l->s[l->len++] = '|';
+    }
+    return l->n == l->cancel_at;
+}
+
+/* The same document as a whole reply and as one stream event then [DONE]. */
+static wisp_status read_reply(const char *js, size_t size, size_t ntoks, bool as_event,
+                              wisp_response *r, event_log *l)
+{
+    static char scratch[64];
+    wisp_reply rp;
+    wisp_status st;
+    wisp_reply_init(&rp, r, g_toks, ntoks, log_event, l);
+    wisp_reply_scratch(&rp, scratch, sizeof scratch);
+    if (as_event) {
+        st = wisp_reply_event(&rp, js, size, false);
+        if (st == WISP_OK)
+            st = wisp_reply_event(&rp, "[DONE]", 6, false);
+        if (st == WISP_OK)
+            st = wisp_reply_end(&rp, false);
+    } else {
+        st = wisp_reply_document(&rp, js, size);
+        if (st == WISP_OK)
+            st = wisp_reply_end(&rp, true);
+    }
+    CHECK(rp.delivered == (r->content.full_len + r->reasoning.full_len > 0));
+    return st;
+}
+
+static bool blank_or_done(const char *js, size_t size)
+{
+    size_t a = 0, b = size;
+    while (a < b && (js[a] == ' ' || js[a] == '\t' || js[a] == '\r' || js[a] == '\n'))
+        a++;
+    while (b > a && (js[b - 1] == ' ' || js[b - 1] == '\t' || js[b - 1] == '\r' ||
+                     js[b - 1] == '\n'))
+        b--;
+    return a == b || (b - a == 6 && memcmp(js + a, "[DONE]", 6) == 0);
+}
+
+static event_log g_log_a, g_log_b;
+
 static void fuzz_documents(const char *js, size_t size, uint32_t seed)
 {
     static wisp_response big, small;
@@ -486,14 +554,51 @@ static void fuzz_documents(const char *js, size_t size, uint32_t seed)
         a = wisp_json_tokenize(js, size, g_toks, 256, &count);
     check_against_oracle((const uint8_t *)js, size, a);
 
+    memset(&g_log_a, 0, sizeof g_log_a);
     wisp_response_init(&big, g_content, sizeof g_content, g_reasoning,
                        sizeof g_reasoning);
-    a = wisp_json_read_completion(js, size, g_toks, ntoks, &big);
+    a = read_reply(js, size, ntoks, false, &big, &g_log_a);
     check_response(&big);
+
+    /* As a stream: the same, events and all, cancelled at the same event. */
+    if (!blank_or_done(js, size)) {
+        static wisp_response ev_resp;
+        static char ev_content[BIG], ev_reasoning[BIG];
+        memset(&g_log_b, 0, sizeof g_log_b);
+        wisp_response_init(&ev_resp, ev_content, sizeof ev_content, ev_reasoning,
+                           sizeof ev_reasoning);
+        b = read_reply(js, size, ntoks, true, &ev_resp, &g_log_b);
+        CHECK(a == b);
+        CHECK(g_log_a.len == g_log_b.len && memcmp(g_log_a.s, g_log_b.s, g_log_a.len) == 0);
+        CHECK(strcmp(big.content.buf, ev_resp.content.buf) == 0);
+        CHECK(strcmp(big.reasoning.buf, ev_resp.reasoning.buf) == 0);
+        CHECK(strcmp(big.finish_reason, ev_resp.finish_reason) == 0);
+        CHECK(big.content_null == ev_resp.content_null && big.refused == ev_resp.refused);
+        if (g_log_a.n > 0) {
+            /* cancelled at some event: both stop there, with the same text */
+            int at = 1 + (int)(next_rand(&seed) % (uint32_t)g_log_a.n);
+            memset(&g_log_a, 0, sizeof g_log_a);
+            memset(&g_log_b, 0, sizeof g_log_b);
+            g_log_a.cancel_at = g_log_b.cancel_at = at;
+            wisp_response_init(&big, g_content, sizeof g_content, g_reasoning,
+                               sizeof g_reasoning);
+            wisp_response_init(&ev_resp, ev_content, sizeof ev_content, ev_reasoning,
+                               sizeof ev_reasoning);
+            a = read_reply(js, size, ntoks, false, &big, &g_log_a);
+            b = read_reply(js, size, ntoks, true, &ev_resp, &g_log_b);
+            CHECK(a == WISP_ERR_CANCELLED && b == WISP_ERR_CANCELLED);
+            CHECK(strcmp(big.content.buf, ev_resp.content.buf) == 0);
+            CHECK(g_log_a.len == g_log_b.len && memcmp(g_log_a.s, g_log_b.s, g_log_a.len) == 0);
+            memset(&g_log_a, 0, sizeof g_log_a);
+            wisp_response_init(&big, g_content, sizeof g_content, g_reasoning,
+                               sizeof g_reasoning);
+            a = read_reply(js, size, ntoks, false, &big, &g_log_a);
+        }
+    }
 
     wisp_response_init(&small, ccap ? g_small_content : NULL, ccap,
                        g_small_reasoning, rcap);
-    b = wisp_json_read_completion(js, size, g_toks, ntoks, &small);
+    b = read_reply(js, size, ntoks, false, &small, NULL);
     check_response(&small);
     CHECK(a == b);
     if (!big.content.truncated) {
@@ -509,11 +614,12 @@ static void fuzz_documents(const char *js, size_t size, uint32_t seed)
     CHECK(strcmp(small.id, big.id) == 0);
     CHECK(small.usage.total_tokens == big.usage.total_tokens);
 
-    a = wisp_json_read_error(js, size, g_toks, ntoks, &small);
-    CHECK(a == WISP_OK || a == WISP_ERR_JSON || a == WISP_ERR_TOO_COMPLEX);
+    a = wisp_error_read(js, size, (seed & 1) != 0, g_toks, ntoks, &small);
+    CHECK(a == WISP_OK || a == WISP_ERR_JSON);
     check_response(&small);
 
-    wisp_text_from_html(js, size, &small);
+    small.fields_truncated |= wisp_html_to_text(js, size, small.error_message,
+                                                sizeof small.error_message);
     check_response(&small);
     if (small.error_message[0] != '\0') {
         size_t n = strlen(small.error_message), i;

@@ -10,7 +10,7 @@
  * NUL-terminated within their capacity.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Icore tests/fuzz/fuzz_sse.c \
- *       core/wisp_sse.c core/wisp_stream.c core/wisp_json.c core/wisp_text.c
+ *       core/wisp_sse.c core/wisp_reply.c core/wisp_json.c core/wisp_text.c
  * With -DWISP_FUZZ_MAIN (and without -fsanitize=fuzzer) it is a plain
  * program that replays the files named on its command line.
  */
@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "wisp_sse.h"
-#include "wisp_stream.h"
+#include "wisp_reply.h"
 
 #define CHECK(cond)                                                          \
     do {                                                                     \
@@ -122,7 +122,7 @@ static void run(const uint8_t *body, size_t n, size_t sse_cap, size_t scratch_ca
     static wisp_token toks[64];
     static char scratch[256];
     wisp_sse sse;
-    wisp_stream st;
+    wisp_reply st;
     wisp_sse_out ev;
     wisp_status s = WISP_OK;
     size_t off = 0;
@@ -134,7 +134,8 @@ static void run(const uint8_t *body, size_t n, size_t sse_cap, size_t scratch_ca
     o->resp.reasoning.buf = o->reasoning;
     o->resp.reasoning.cap = sizeof o->reasoning;
     wisp_sse_init(&sse, ssebuf, sse_cap);
-    wisp_stream_init(&st);
+    wisp_reply_init(&st, &o->resp, toks, ntoks, on_event, o);
+    wisp_reply_scratch(&st, scratch_cap ? scratch : NULL, scratch_cap);
 
     while (off < n && s == WISP_OK && !st.done) {
         size_t piece = n - off, pos = 0;
@@ -155,20 +156,19 @@ static void run(const uint8_t *body, size_t n, size_t sse_cap, size_t scratch_ca
             CHECK(ev.len <= sse_cap);
             pos += used;
             if (ev.kind != WISP_SSE_NEED_MORE)
-                s = wisp_stream_event(&st, &ev, toks, ntoks, &o->resp, on_event, o,
-                                      scratch_cap ? scratch : NULL, scratch_cap);
+                s = wisp_reply_event(&st, ev.data, ev.len,
+                                     ev.kind == WISP_SSE_ERROR_LINE || ev.error_event);
         }
         off += piece;
     }
     if (s == WISP_OK && !st.done) {
         s = wisp_sse_finish(&sse, &ev);
         if (s == WISP_OK && ev.kind != WISP_SSE_NEED_MORE)
-            s = wisp_stream_event(&st, &ev, toks, ntoks, &o->resp, on_event, o,
-                                  scratch_cap ? scratch : NULL, scratch_cap);
+            s = wisp_reply_event(&st, ev.data, ev.len,
+                                 ev.kind == WISP_SSE_ERROR_LINE || ev.error_event);
     }
     if (s == WISP_OK)
-        s = wisp_stream_end(&st, &o->resp, on_event, o, scratch_cap ? scratch : NULL,
-                            scratch_cap);
+        s = wisp_reply_end(&st, false);
     o->status = s;
     o->done = st.done;
 
