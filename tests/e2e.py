@@ -436,6 +436,32 @@ def t_verbose_nostream(h):
     check(re.search(r"\b18\b", res.err), "usage total 18 not on stderr")
 
 
+# ---- one reader: the same output however the reply came ------------------
+
+N_SHAPES = 6  # tests/server.py REPLY_SHAPES
+
+
+def comparable(res):
+    """rc, stdout and the -v lines that must not depend on the mode."""
+    lines = [re.sub(r"; request id \S+", "", l) for l in res.err.splitlines()
+             if not re.match(r"wisp-chat: (server:|x-request-id:)", l)]
+    return res.rc, res.out, lines
+
+
+for _n in range(N_SHAPES):
+    def t_shape(h, n=_n):
+        as_json, _ = h.url("shape-json-%d" % n)
+        as_sse, _ = h.url("shape-sse-%d" % n)
+        plain = comparable(h.run(["-v", "--no-stream", "-u", as_json, PROMPT]))
+        asked = comparable(h.run(["-v", "-u", as_json, PROMPT]))
+        streamed = comparable(h.run(["-v", "-u", as_sse, PROMPT]))
+        check(plain == asked, "--no-stream %r\nvs a stream request answered with JSON %r"
+              % (plain, asked))
+        check(plain == streamed, "--no-stream %r\nvs the stream %r" % (plain, streamed))
+        check(plain[0] in (EXIT_OK, EXIT_SERVER), "exit %d: %r" % (plain[0], plain))
+    add("modes/shape-%d" % _n, t_shape)
+
+
 # ---- CLI contract ----------------------------------------------------------
 
 def inspect(h, args=(), env=None, stdin=None, url=None):

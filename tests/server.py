@@ -1027,6 +1027,66 @@ def sc_stream_bare(ctx):
     ctx.send_chunked(200, "OK", None, evs)
 
 
+# Reply bodies of every shape the one reader must treat alike, each served
+# as one JSON object whatever was asked (shape-json-N) and as the same object
+# sent as a stream's only event (shape-sse-N).  tests/e2e.py compares what
+# wisp-chat prints for --no-stream, a stream request answered with JSON and
+# the stream.
+REPLY_SHAPES = [
+    # Mistral: content as parts, reasoning in a thinking part
+    {"id": "shape-0", "model": "m", "created": CREATED,
+     "choices": [{"index": 0, "message": {"role": "assistant", "content": [
+         {"type": "thinking", "thinking": [{"type": "text", "text": "Let me think."}]},
+         {"type": "text", "text": "Parts "}, {"type": "image_url", "image_url": {"url": "x"}},
+         {"type": "text", "text": "joined."}]}, "finish_reason": "stop"}],
+     "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}},
+    # an empty reasoning_content beside a filled reasoning; usage details
+    {"id": "shape-1", "model": "m", "created": CREATED,
+     "choices": [{"index": 0, "message": {"role": "assistant", "content": "Answer.",
+                                          "reasoning_content": "", "reasoning": "Because."},
+                  "finish_reason": "length"}],
+     "usage": {"prompt_tokens": 5, "completion_tokens": 6, "total_tokens": 11,
+               "prompt_tokens_details": {"cached_tokens": 2},
+               "completion_tokens_details": {"reasoning_tokens": 3}}},
+    # OpenAI's refusal, with content null
+    {"id": "shape-2", "model": "m", "created": CREATED,
+     "choices": [{"index": 0, "message": {"role": "assistant", "content": None,
+                                          "refusal": "I can't help with that."},
+                  "finish_reason": "stop"}]},
+    # the choice with index 0 comes second
+    {"id": "shape-3", "model": "m", "created": CREATED,
+     "choices": [{"index": 1, "message": {"role": "assistant", "content": "not this"},
+                  "finish_reason": "stop"},
+                 {"index": 0, "message": {"role": "assistant", "content": "caf\u00e9 \U0001F600"},
+                  "finish_reason": "stop"}]},
+    # an error in a 200 body, message nested (Mistral's 422 shape)
+    {"object": "error", "message": {"detail": [{"msg": "field required"}]},
+     "type": "invalid_request_error", "code": 422},
+    # Gemini's error array
+    [{"error": {"code": 400, "message": "API key not valid", "status": "INVALID_ARGUMENT"}}],
+]
+
+
+def _shape_json(n):
+    def fn(ctx):
+        ctx.send_length(200, "OK", "application/json", jbytes(REPLY_SHAPES[n], False))
+    fn.__doc__ = "reply shape %d as one JSON object, streamed or not" % n
+    return fn
+
+
+def _shape_sse(n):
+    def fn(ctx):
+        body = b"data: " + jbytes(REPLY_SHAPES[n], False) + b"\n\ndata: [DONE]\n\n"
+        ctx.send_length(200, "OK", "text/event-stream", body)
+    fn.__doc__ = "reply shape %d as a stream's only event" % n
+    return fn
+
+
+for _n in range(len(REPLY_SHAPES)):
+    scenario("shape-json-%d" % _n)(_shape_json(_n))
+    scenario("shape-sse-%d" % _n)(_shape_sse(_n))
+
+
 @scenario("demo")
 def sc_demo(ctx):
     """make demo: a short friendly reply, streamed word by word."""

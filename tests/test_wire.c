@@ -18,6 +18,12 @@
  *   usage P C T         prompt, completion, total tokens
  *   usage_details CACHED REASONING
  * A key that is absent is not checked.
+ *
+ * Every fixture whose reply is one JSON body is also fed three ways: as
+ * recorded to a request that was not streamed, to a stream request, and
+ * rewritten as a stream (each body line a data line, then [DONE]).  All
+ * three must give the same response and the same events, and again when
+ * the callback cancels at each event in turn.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -34,6 +40,7 @@
 #include "expect_format.h"
 #include "fake_transport.h"
 #include "wisp.h"
+#include "wisp_http.h"
 
 #define MAX_FIXTURES 1024
 #define TEXT_MAX (2 * 1024 * 1024)
@@ -134,12 +141,39 @@ typedef struct outcome {
     char *events;  /* content events, concatenated */
     size_t events_len;
     bool events_overflow;
+    char *log;     /* every event, "type:text|" (usage: its counts) */
+    size_t log_len;
+    int n_events;
+    int cancel_at; /* cancel at this event (from 1), 0 never */
     int connects;
 } outcome;
+
+static void log_put(outcome *o, const char *s, size_t n)
+{
+    if (o->log_len + n > TEXT_MAX) {
+        o->events_overflow = true;
+        return;
+    }
+    memcpy(o->log + o->log_len, s, n);
+    o->log_len += n;
+}
 
 static int collect(void *user, const wisp_event *ev)
 {
     outcome *o = (outcome *)user;
+    char head[64];
+    o->n_events++;
+    if (ev->type == WISP_EVENT_USAGE) {
+        snprintf(head, sizeof head, "%d:%u %u %u|", (int)ev->type,
+                 (unsigned)ev->usage->prompt_tokens, (unsigned)ev->usage->completion_tokens,
+                 (unsigned)ev->usage->total_tokens);
+        log_put(o, head, strlen(head));
+    } else {
+        snprintf(head, sizeof head, "%d:", (int)ev->type);
+        log_put(o, head, strlen(head));
+        log_put(o, ev->text, ev->len);
+        log_put(o, "|", 1);
+    }
     if (ev->type == WISP_EVENT_CONTENT) {
         if (o->events_len + ev->len > TEXT_MAX) {
             o->events_overflow = true;
@@ -148,10 +182,12 @@ static int collect(void *user, const wisp_event *ev)
             o->events_len += ev->len;
         }
     }
-    return 0;
+    return o->n_events == o->cancel_at;
 }
 
-static void replay(const fixture *fx, fake_split split, uint32_t seed, outcome *o)
+/* One run of wisp_chat over `http` (the fixture's bytes or a rewrite). */
+static void replay_bytes(const fixture *fx, const uint8_t *http, size_t http_len, bool stream,
+                         fake_split split, uint32_t seed, int cancel_at, outcome *o)
 {
     static fake_transport fake;
     wisp_transport tr;
@@ -172,7 +208,7 @@ static void replay(const fixture *fx, fake_split split, uint32_t seed, outcome *
     fake_init(&fake, &tr);
     fake.split = split;
     fake.seed = seed;
-    fake_add(&fake, fx->http, fx->http_len, how);
+    fake_add(&fake, http, http_len, how);
 
     memset(&cfg, 0, sizeof cfg);
     cfg.base_url = "http://127.0.0.1:8080/v1";
@@ -185,12 +221,14 @@ static void replay(const fixture *fx, fake_split split, uint32_t seed, outcome *
     req.model = "gemini-2.5-flash";
     req.messages = &msg;
     req.message_count = 1;
-    req.stream = num(fx, "stream", 0) != 0;
+    req.stream = stream;
 
     memset(o, 0, sizeof *o);
+    o->cancel_at = cancel_at;
     o->content = calloc(1, content_cap + 1);
     o->reasoning = calloc(1, 65536);
     o->events = calloc(1, TEXT_MAX);
+    o->log = calloc(1, TEXT_MAX);
     wisp_response_init(&o->resp, o->content, content_cap, o->reasoning, 65536);
     o->status = wisp_chat(&client, &req, &o->resp, collect, o);
     o->connects = fake.connects;
@@ -199,11 +237,17 @@ static void replay(const fixture *fx, fake_split split, uint32_t seed, outcome *
     free(tokens);
 }
 
+static void replay(const fixture *fx, fake_split split, uint32_t seed, outcome *o)
+{
+    replay_bytes(fx, fx->http, fx->http_len, num(fx, "stream", 0) != 0, split, seed, 0, o);
+}
+
 static void outcome_free(outcome *o)
 {
     free(o->content);
     free(o->reasoning);
     free(o->events);
+    free(o->log);
 }
 
 static void check_text(const fixture *fx, const char *key, const char *got, const char *how)
@@ -299,6 +343,160 @@ static void same_outcome(const fixture *fx, const outcome *a, const outcome *b, 
     }
 }
 
+/* The body of a recorded reply, when it is one complete JSON body of a
+ * 2xx: NULL otherwise.  The HTTP framing is removed by wisp's own reader. */
+static uint8_t *json_body(const fixture *fx, size_t *len)
+{
+    static uint8_t line[65536];
+    wisp_http_reader h;
+    wisp_http_out out;
+    uint8_t *body = malloc(fx->http_len + 1);
+    size_t off = 0, n = 0, used;
+    bool done = false;
+    wisp_http_reader_init(&h, line, sizeof line);
+    for (;;) {
+        if (wisp_http_feed(&h, fx->http + off, fx->http_len - off, &used, &out) != WISP_OK)
+            break;
+        off += used;
+        if (out.event == WISP_HTTP_BODY) {
+            memcpy(body + n, out.body, out.body_len);
+            n += out.body_len;
+        }
+        done = out.event == WISP_HTTP_DONE;
+        if (done || (out.event == WISP_HTTP_NEED_MORE && off == fx->http_len))
+            break;
+    }
+    if (!done && h.body_mode == WISP_BODY_CLOSE &&
+        wisp_http_finish(&h, &out) == WISP_OK && out.event == WISP_HTTP_DONE)
+        done = true;
+    off = 0;
+    while (off < n && (body[off] == ' ' || body[off] == '\r' || body[off] == '\n' || body[off] == '\t'))
+        off++;
+    if (!done || h.status < 200 || h.status > 299 || !h.is_json || off == n ||
+        (body[off] != '{' && body[off] != '[')) {
+        free(body);
+        return NULL;
+    }
+    *len = n;
+    return body;
+}
+
+/* The same body as a stream: each line a data line, then [DONE]. */
+static uint8_t *as_stream(const uint8_t *body, size_t n, size_t *len)
+{
+    size_t cap = 256 + n * 2 + 64, k = 0, i = 0;
+    uint8_t *out = malloc(cap);
+    char head[160];
+    uint8_t *data = malloc(n * 2 + 64);
+    size_t dn = 0;
+    while (i <= n) {
+        size_t e = i;
+        while (e < n && body[e] != '\n')
+            e++;
+        memcpy(data + dn, "data: ", 6);
+        dn += 6;
+        memcpy(data + dn, body + i, e - i);
+        dn += e - i;
+        if (dn > 6 && data[dn - 1] == '\r')
+            dn--; /* a CR before the LF ends the line too */
+        data[dn++] = '\n';
+        i = e + 1;
+    }
+    memcpy(data + dn, "\ndata: [DONE]\n\n", 16);
+    dn += 16;
+    k = (size_t)snprintf(head, sizeof head,
+                         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                         "Content-Length: %lu\r\n\r\n", (unsigned long)dn);
+    memcpy(out, head, k);
+    memcpy(out + k, data, dn);
+    free(data);
+    *len = k + dn;
+    return out;
+}
+
+static void same_reply(const fixture *fx, const outcome *a, const outcome *b, const char *how)
+{
+    const char *what = NULL;
+    if (a->status != b->status)
+        what = "status";
+    else if (strcmp(a->resp.content.buf, b->resp.content.buf) != 0 ||
+             a->resp.content.full_len != b->resp.content.full_len)
+        what = "content";
+    else if (strcmp(a->resp.reasoning.buf, b->resp.reasoning.buf) != 0)
+        what = "reasoning";
+    else if (strcmp(a->resp.finish_reason, b->resp.finish_reason) != 0 ||
+             strcmp(a->resp.role, b->resp.role) != 0 || strcmp(a->resp.id, b->resp.id) != 0 ||
+             strcmp(a->resp.model, b->resp.model) != 0 || a->resp.created != b->resp.created)
+        what = "metadata";
+    else if (memcmp(&a->resp.usage, &b->resp.usage, sizeof a->resp.usage) != 0)
+        what = "usage";
+    else if (a->resp.content_null != b->resp.content_null || a->resp.refused != b->resp.refused)
+        what = "content_null/refused";
+    else if (strcmp(a->resp.error_message, b->resp.error_message) != 0 ||
+             strcmp(a->resp.error_type, b->resp.error_type) != 0 ||
+             strcmp(a->resp.error_code, b->resp.error_code) != 0)
+        what = "error";
+    else if (a->log_len != b->log_len || memcmp(a->log, b->log, a->log_len) != 0)
+        what = "events";
+    if (what != NULL) {
+        print_error("%s: %s differs %s (status %s vs %s)\n  events [%.*s]\n  vs     [%.*s]\n",
+                    fx->name, what, how, wisp_strerror(a->status), wisp_strerror(b->status),
+                    (int)(a->log_len > 300 ? 300 : a->log_len), a->log,
+                    (int)(b->log_len > 300 ? 300 : b->log_len), b->log);
+        fail();
+    }
+}
+
+static int g_three_ways, g_cancel_points; /* how much the check covered */
+
+/* A JSON reply three ways: not streamed, a stream request answered with
+ * JSON, and the same body as a stream; then cancelled at every event. */
+static void three_ways(const fixture *fx)
+{
+    size_t body_len, sse_len;
+    uint8_t *body = json_body(fx, &body_len);
+    uint8_t *sse;
+    outcome plain, asked, streamed;
+    int k, n;
+    char how[64];
+    if (body == NULL)
+        return;
+    sse = as_stream(body, body_len, &sse_len);
+    replay_bytes(fx, fx->http, fx->http_len, false, SPLIT_WHOLE, 0, 0, &plain);
+    if (plain.status != WISP_OK && plain.status != WISP_ERR_API && plain.status != WISP_ERR_JSON &&
+        plain.status != WISP_ERR_TOO_COMPLEX) {
+        outcome_free(&plain);
+        free(body);
+        free(sse);
+        return; /* the reply never reached the reader whole */
+    }
+    replay_bytes(fx, fx->http, fx->http_len, true, SPLIT_RANDOM, 5, 0, &asked);
+    same_reply(fx, &plain, &asked, "for a stream request answered with JSON");
+    replay_bytes(fx, sse, sse_len, true, SPLIT_RANDOM, 9, 0, &streamed);
+    same_reply(fx, &plain, &streamed, "when sent as a stream");
+    n = plain.n_events;
+    g_three_ways++;
+    g_cancel_points += n;
+    outcome_free(&plain);
+    outcome_free(&asked);
+    outcome_free(&streamed);
+    for (k = 1; k <= n; k++) {
+        replay_bytes(fx, fx->http, fx->http_len, false, SPLIT_WHOLE, 0, k, &plain);
+        assert_int_equal(plain.status, WISP_ERR_CANCELLED);
+        replay_bytes(fx, fx->http, fx->http_len, true, SPLIT_BYTES, 0, k, &asked);
+        snprintf(how, sizeof how, "cancelled at event %d, stream request", k);
+        same_reply(fx, &plain, &asked, how);
+        replay_bytes(fx, sse, sse_len, true, SPLIT_RANDOM, (uint32_t)k, k, &streamed);
+        snprintf(how, sizeof how, "cancelled at event %d, as a stream", k);
+        same_reply(fx, &plain, &streamed, how);
+        outcome_free(&plain);
+        outcome_free(&asked);
+        outcome_free(&streamed);
+    }
+    free(body);
+    free(sse);
+}
+
 static void test_fixture(void **state)
 {
     const fixture *fx = (const fixture *)*state;
@@ -322,6 +520,7 @@ static void test_fixture(void **state)
         outcome_free(&other);
     }
     outcome_free(&whole);
+    three_ways(fx);
 }
 
 static int load_fixtures(void)
@@ -393,6 +592,12 @@ int main(int argc, char **argv)
         tests[i].initial_state = &fixtures[i];
     }
     rc = _cmocka_run_group_tests("wire fixtures", tests, (size_t)fixture_count, NULL, NULL);
+    printf("three ways: %d JSON replies, %d cancel points\n", g_three_ways, g_cancel_points);
+    if (g_three_ways < 20) {
+        fprintf(stderr, "three ways covered only %d fixtures: the JSON bodies were not found\n",
+                g_three_ways);
+        rc = 1;
+    }
     free(tests);
     for (i = 0; i < fixture_count; i++) {
         free(fixtures[i].http);
