@@ -210,29 +210,16 @@ static void retry_after(wisp_http_reader *r, const uint8_t *v, size_t n)
 static void request_id(wisp_http_reader *r, const uint8_t *v, size_t n,
                        bool cut)
 {
-    const size_t cap = sizeof r->request_id - 1u;
-    if (n > cap) {
-        n = cap;
-        cut = true;
-    }
+    wisp_text t;
+    /* A value the line buffer cut short may end inside a character. */
     if (cut) {
-        size_t i = n, need;
-        while (i > 0 && n - i < 3 && (v[i - 1] & 0xc0u) == 0x80u) {
-            i--;
-        }
-        if (i > 0) {
-            uint8_t lead = v[i - 1];
-            need = lead >= 0xf0u ? 4 : lead >= 0xe0u ? 3 : lead >= 0xc0u ? 2 : 1;
-            if (n - (i - 1) < need) {
-                n = i - 1;
-            }
-        }
+        n = wisp_utf8_whole((const char *)v, n);
     }
-    for (size_t k = 0; k < n; k++) {
-        r->request_id[k] = (char)v[k];
-    }
-    r->request_id[n] = '\0';
-    r->request_id_truncated = cut;
+    t.buf = r->request_id;
+    t.cap = sizeof r->request_id;
+    wisp_text_reset(&t);
+    wisp_text_append(&t, (const char *)v, n);
+    r->request_id_truncated = cut || t.truncated;
 }
 
 /* Interprets one complete header line of the final head. */

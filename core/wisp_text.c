@@ -76,6 +76,16 @@ size_t wisp_utf8_len(const uint8_t *s, size_t n)
     return r > 0 ? (size_t)r : 0;
 }
 
+size_t wisp_utf8_whole(const char *s, size_t n)
+{
+    size_t i = n, sub;
+    while (i > 0 && n - i < 3 && is_continuation((unsigned char)s[i - 1]))
+        i--;
+    if (i == 0 || (unsigned char)s[i - 1] < 0xC0u)
+        return n; /* ends in ASCII, or in bytes no character starts */
+    return utf8_sequence((const unsigned char *)s + i - 1, n - i + 1, &sub) < 0 ? i - 1 : n;
+}
+
 static unsigned char lower(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
@@ -145,10 +155,7 @@ void wisp_text_append(wisp_text *t, const char *s, size_t n)
     room = t->cap - 1 - t->len;
     k = n;
     if (n > room) {
-        /* Back up to the start of the character that does not fit. */
-        k = room;
-        while (k > 0 && room - k < 3 && is_continuation((unsigned char)s[k]))
-            k--;
+        k = wisp_utf8_whole(s, room); /* not half of the character that does not fit */
         t->truncated = true;
     }
     memcpy(t->buf + t->len, s, k);

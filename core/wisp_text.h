@@ -66,6 +66,10 @@ wisp_status wisp_unescape_finish(wisp_unescape *u, wisp_emit_fn emit,
  * nothing above U+10FFFF), 0 when invalid or cut short. */
 size_t wisp_utf8_len(const uint8_t *s, size_t n);
 
+/* n, or less when s[0..n) ends inside a UTF-8 character (a valid start of
+ * one that runs into the end): where to cut s so no character is split. */
+size_t wisp_utf8_whole(const char *s, size_t n);
+
 /* ASCII case-insensitive match of s (n bytes) against lit (lower case,
  * NUL-terminated): 2 when equal, 1 when s is a proper prefix of lit, 0
  * otherwise.  Stops at a NUL in s. */

@@ -262,6 +262,13 @@ static void test_utf8_len_and_imatch(void **state)
     assert_int_equal(utf8_len(LIT("\xF4\x90\x80\x80")), 0); /* > U+10FFFF */
     assert_int_equal(utf8_len(LIT("\x80")), 0);
     assert_int_equal(utf8_len(NULL, 0), 0);
+    assert_int_equal(wisp_utf8_whole(LIT("ab")), 2);
+    assert_int_equal(wisp_utf8_whole("a\xE2\x82", 3), 1);      /* a split euro sign */
+    assert_int_equal(wisp_utf8_whole("a\xE2\x82\xAC", 4), 4);
+    assert_int_equal(wisp_utf8_whole("\xF0\x9F\x8E", 3), 0);
+    assert_int_equal(wisp_utf8_whole("a\x80\x80", 3), 3);      /* no character starts: kept */
+    assert_int_equal(wisp_utf8_whole("a\xC0", 2), 2);           /* never a valid start */
+    assert_int_equal(wisp_utf8_whole("", 0), 0);
     assert_int_equal(wisp_ascii_imatch(LIT("Content-Length"), "content-length"), 2);
     assert_int_equal(wisp_ascii_imatch(LIT("CONTENT"), "content-length"), 1);
     assert_int_equal(wisp_ascii_imatch(LIT("Content-Lengths"), "content-length"), 0);
