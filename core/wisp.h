@@ -337,9 +337,10 @@ wisp_status wisp_client_init(wisp_client *client, const wisp_config *cfg,
  * Sends one chat-completions request and reads the reply into resp.  With
  * request->stream the reply arrives as server-sent events, each passed to
  * on_event (may be NULL) as it arrives, and is also assembled into resp.
- * A stream request that the server answers with one JSON object is passed
- * to on_event as events too.  Without request->stream on_event is not
- * called for a JSON reply.
+ * However the reply comes (a stream, one JSON object to a stream request,
+ * a reply that was not streamed) on_event gets the same events, and resp
+ * holds exactly what they carried: a callback that cancels leaves resp with
+ * the text delivered up to then.
  *
  * Retried (up to max_retries, with back-off, honouring Retry-After): a
  * failed connect, and HTTP 408, 409, 429, 5xx; never once text reached the
