@@ -199,7 +199,8 @@ typedef struct wisp_response {
     wisp_text reasoning; /* reasoning_content / reasoning, kept apart */
 
     /* Filled by the call. */
-    bool content_null;    /* the server sent "content": null */
+    bool content_null;    /* a choice came but no content ever did (the
+                             server sent "content": null, or none) */
     bool refused;         /* content holds the model's refusal (OpenAI's
                              "refusal" field), not an answer */
     int http_status;      /* 0 when no status line was read */

@@ -17,9 +17,6 @@
 
 #include <string.h>
 
-/* Scratch for unescaped stream text when the event buffer has no room left. */
-#define WISP_SCRATCH_MIN 64u
-
 /* What the body of a reply is taken to be. */
 typedef enum body_kind {
     BODY_UNKNOWN, /* 2xx without Content-Type: decided by its first byte */
@@ -382,31 +379,27 @@ static void sniff_body(call *k, reading *r, uint8_t first)
     }
 }
 
-/* One event or error line: scratch for its text is the decoder's spare
- * room, or a small stack area when the event filled the buffer. */
+/* One event or error line.  Scratch for its text is the room behind it in
+ * the decoder's buffer, as behind a whole body in whole_reply: the same
+ * document gets the same room, so the same events, whichever way it came
+ * (none at all when it filled the buffer: pieces then go out as they are). */
 static wisp_status stream_event(call *k, reading *r, const wisp_sse_out *ev)
 {
-    char local[WISP_SCRATCH_MIN];
     size_t spare_cap;
     char *spare = wisp_sse_spare(&r->sse, ev, &spare_cap);
     wisp_status st;
-    if (spare != NULL && spare_cap > sizeof local) {
-        wisp_reply_scratch(&r->reply, spare, spare_cap);
-    } else {
-        wisp_reply_scratch(&r->reply, local, sizeof local);
-    }
+    wisp_reply_scratch(&r->reply, spare, spare_cap);
     st = wisp_reply_event(&r->reply, ev->data, ev->len,
                           ev->kind == WISP_SSE_ERROR_LINE || ev->error_event);
-    wisp_reply_scratch(&r->reply, NULL, 0); /* local goes out of scope */
     k->delivered |= r->reply.delivered;
     return st;
 }
 
 /* The body ended (or [DONE] came): an event still waiting for its blank
- * line is delivered, then the reply is closed off. */
+ * line is delivered, then the reply is closed off, with the whole (now
+ * free) decoder buffer as scratch. */
 static wisp_status stream_finish(call *k, reading *r)
 {
-    char local[WISP_SCRATCH_MIN];
     wisp_status st = WISP_OK;
     if (!r->reply.done) {
         wisp_sse_out ev;
@@ -416,9 +409,8 @@ static wisp_status stream_finish(call *k, reading *r)
         }
     }
     if (st == WISP_OK) {
-        wisp_reply_scratch(&r->reply, local, sizeof local);
+        wisp_reply_scratch(&r->reply, (char *)k->c->work, acc_cap(k->c));
         st = wisp_reply_end(&r->reply, false);
-        wisp_reply_scratch(&r->reply, NULL, 0);
     }
     k->delivered |= r->reply.delivered;
     return st;

@@ -661,8 +661,8 @@ wisp_status wisp_error_read(const char *text, size_t len, bool cut, wisp_token *
         text += skip;
         len = end - skip;
     }
-    if (!cut && toks != NULL &&
-        wisp_json_tokenize(text, len, toks, ntoks, &count) == WISP_OK &&
+    /* A cut body may still hold all of its JSON (what was cut was after). */
+    if (toks != NULL && wisp_json_tokenize(text, len, toks, ntoks, &count) == WISP_OK &&
         wisp_error_from_tokens(text, toks, count, resp)) {
         wisp_error_fallback(text, len, resp); /* an error without a message */
         return WISP_OK;

@@ -162,6 +162,15 @@ static bool is_nonempty_string(const doc *d, int i)
     return is_type(d, i, WISP_TOK_STRING) && d->r->toks[i].end > d->r->toks[i].start;
 }
 
+/* "error": an object, a list or a non-empty string.  null, false, 0 and ""
+ * are what some servers send beside a good reply. */
+static bool is_error_value(const doc *d, int i)
+{
+    return is_type(d, i, WISP_TOK_OBJECT) || is_type(d, i, WISP_TOK_ARRAY) ||
+           is_nonempty_string(d, i);
+}
+
+
 /* Keys looked up in one walk over an object. */
 typedef struct key {
     const char *name;
@@ -352,7 +361,10 @@ static wisp_status pick_choice(const doc *d, int choices, int *c, int *found)
             return WISP_ERR_JSON;
         if (*found < 0) {
             find_keys(d, i, choice_keys, C_N, c);
-            if (c[C_INDEX] < 0 || (wisp_json_u32(d->js, &toks[c[C_INDEX]], &index) && index == 0))
+            if (!is_null(d, c[C_INDEX]) && !is_type(d, c[C_INDEX], WISP_TOK_PRIMITIVE))
+                return WISP_ERR_JSON; /* "index": "0" */
+            if (is_null(d, c[C_INDEX]) ||
+                (wisp_json_u32(d->js, &toks[c[C_INDEX]], &index) && index == 0))
                 *found = i;
         }
         i = wisp_json_skip(toks, d->count, i);
@@ -387,7 +399,7 @@ static wisp_status read_usage(const doc *d, const int *root)
         i = wisp_json_find(d->js, d->r->toks, d->count, root[R_XGROQ], "usage");
     if (is_null(d, i))
         return WISP_OK;
-    /* Usage is about the reply, not the reply: one of odd shape is ignored
+    /* Usage is metadata about the answer: one of odd shape is ignored
      * rather than failing an answer that arrived whole. */
     s = wisp_json_usage(d->js, d->r->toks, d->count, i, &u);
     if (s == WISP_OK)
@@ -421,10 +433,17 @@ wisp_status wisp_reply_document(wisp_reply *r, const char *js, size_t len)
         return WISP_ERR_API;
     }
     find_keys(&d, 0, root_keys, R_N, root);
-    if (!is_null(&d, root[R_ERROR]) ||
+    if (is_error_value(&d, root[R_ERROR]) ||
         (root[R_OBJECT] >= 0 && wisp_json_eq(js, &r->toks[root[R_OBJECT]], "error"))) {
         (void)wisp_error_from_tokens(js, r->toks, d.count, resp);
         wisp_error_fallback(js, len, resp); /* an error without a message */
+        return WISP_ERR_API;
+    }
+    /* Every chunk and reply has "choices"; a document without one may be
+     * an error in another shape ({"errors": [...]}, {"detail": ...},
+     * {"message": ...}), which reads as it would in an error status. */
+    if (root[R_CHOICES] < 0 && wisp_error_from_tokens(js, r->toks, d.count, resp)) {
+        wisp_error_fallback(js, len, resp);
         return WISP_ERR_API;
     }
 

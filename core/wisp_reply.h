@@ -14,12 +14,15 @@
  *                             fraction or a string reads as 0)
  *   usage (or Groq's          the last one wins; reported once, as
  *     x_groq.usage)           WISP_EVENT_USAGE, when the reply ends; one of
- *                             odd shape is ignored (it is about the reply,
- *                             not the reply)
- *   error (not null), or      the error reader (wisp_json.h) fills
- *     "object": "error"       resp->error_*; WISP_ERR_API
+ *                             odd shape is ignored (it is metadata, not
+ *                             the answer)
+ *   error (an object, a list  the error reader (wisp_json.h) fills
+ *     or a non-empty string), resp->error_*; WISP_ERR_API.  A document
+ *     "object": "error"       without "choices" in another error shape
+ *                             ("errors", "detail", "message") too
  *   choices                   the element with "index": 0, or the first
- *                             without an index; others are skipped
+ *                             without an index (or a null one); others
+ *                             are skipped
  *   choice.finish_reason      WISP_EVENT_FINISH and resp->finish_reason,
  *                             the first non-empty one
  *   choice.delta, or          read alike: a chunk's delta and a whole

@@ -871,9 +871,11 @@ int main(int argc, char **argv)
         fwrite(resp.content.buf, 1, resp.content.len, stdout);
         fputc('\n', stdout);
         if (o.verbose && resp.reasoning.len > 0) {
+            /* As the streamed path prints it: one line break at the end. */
             fputs(PROG ": reasoning: ", stderr);
             put_server_text(resp.reasoning.buf, resp.reasoning.len, true);
-            fputc('\n', stderr);
+            if (resp.reasoning.buf[resp.reasoning.len - 1] != '\n')
+                fputc('\n', stderr);
         }
         if (resp.content.truncated) {
             fprintf(stderr,

@@ -438,7 +438,7 @@ def t_verbose_nostream(h):
 
 # ---- one reader: the same output however the reply came ------------------
 
-N_SHAPES = 6  # tests/server.py REPLY_SHAPES
+N_SHAPES = 8  # tests/server.py REPLY_SHAPES
 
 
 def comparable(res):
@@ -455,9 +455,12 @@ for _n in range(N_SHAPES):
         plain = comparable(h.run(["-v", "--no-stream", "-u", as_json, PROMPT]))
         asked = comparable(h.run(["-v", "-u", as_json, PROMPT]))
         streamed = comparable(h.run(["-v", "-u", as_sse, PROMPT]))
+        as_chunks, _ = h.url("shape-chunks-%d" % n)
+        chunked = comparable(h.run(["-v", "-u", as_chunks, PROMPT]))
         check(plain == asked, "--no-stream %r\nvs a stream request answered with JSON %r"
               % (plain, asked))
         check(plain == streamed, "--no-stream %r\nvs the stream %r" % (plain, streamed))
+        check(plain == chunked, "--no-stream %r\nvs the chunked stream %r" % (plain, chunked))
         check(plain[0] in (EXIT_OK, EXIT_SERVER), "exit %d: %r" % (plain[0], plain))
     add("modes/shape-%d" % _n, t_shape)
 

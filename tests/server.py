@@ -1029,9 +1029,10 @@ def sc_stream_bare(ctx):
 
 # Reply bodies of every shape the one reader must treat alike, each served
 # as one JSON object whatever was asked (shape-json-N) and as the same object
-# sent as a stream's only event (shape-sse-N).  tests/e2e.py compares what
+# sent as a stream's only event (shape-sse-N), and as the chunks a server
+# would stream for it (shape-chunks-N).  tests/e2e.py compares what
 # wisp-chat prints for --no-stream, a stream request answered with JSON and
-# the stream.
+# both streams.
 REPLY_SHAPES = [
     # Mistral: content as parts, reasoning in a thinking part
     {"id": "shape-0", "model": "m", "created": CREATED,
@@ -1043,7 +1044,7 @@ REPLY_SHAPES = [
     # an empty reasoning_content beside a filled reasoning; usage details
     {"id": "shape-1", "model": "m", "created": CREATED,
      "choices": [{"index": 0, "message": {"role": "assistant", "content": "Answer.",
-                                          "reasoning_content": "", "reasoning": "Because."},
+                                          "reasoning_content": "", "reasoning": "Because.\n"},
                   "finish_reason": "length"}],
      "usage": {"prompt_tokens": 5, "completion_tokens": 6, "total_tokens": 11,
                "prompt_tokens_details": {"cached_tokens": 2},
@@ -1064,7 +1065,56 @@ REPLY_SHAPES = [
      "type": "invalid_request_error", "code": 422},
     # Gemini's error array
     [{"error": {"code": 400, "message": "API key not valid", "status": "INVALID_ARGUMENT"}}],
+    # error shapes without an "error" key, in a 200
+    {"errors": [{"code": 7003, "message": "quota exceeded"}]},
+    {"detail": "Not Found"},
 ]
+
+
+def _as_chunks(obj):
+    """A whole reply as the stream a server would send for it: role, then
+    reasoning and content in pieces, refusal, finish, and usage in a chunk
+    of its own; anything else (errors) as one event."""
+    if not isinstance(obj, dict) or "choices" not in obj:
+        return [obj]
+    head = {k: obj[k] for k in ("id", "model", "created") if k in obj}
+    chunks = []
+
+    def delta(d, finish=None, index=0):
+        c = dict(head)
+        c["choices"] = [{"index": index, "delta": d, "finish_reason": finish}]
+        chunks.append(c)
+
+    for ch in obj["choices"]:
+        if ch.get("index", 0) != 0:
+            delta({"content": "ignored"}, index=ch["index"])
+            continue
+        m = ch["message"]
+        delta({"role": m.get("role", "assistant")})
+        for key in ("reasoning_content", "reasoning"):
+            text = m.get(key)
+            if text:
+                for i in range(0, len(text), 3):
+                    delta({key: text[i:i + 3]})
+                break
+        content = m.get("content")
+        if isinstance(content, list):
+            for part in content:
+                delta({"content": [part]})
+        elif isinstance(content, str):
+            for i in range(0, len(content), 3):
+                delta({"content": content[i:i + 3]})
+        if m.get("refusal"):
+            text = m["refusal"]
+            for i in range(0, len(text), 4):
+                delta({"refusal": text[i:i + 4]})
+        delta({}, finish=ch.get("finish_reason"))
+    if "usage" in obj:
+        c = dict(head)
+        c["choices"] = []
+        c["usage"] = obj["usage"]
+        chunks.append(c)
+    return chunks
 
 
 def _shape_json(n):
@@ -1082,9 +1132,19 @@ def _shape_sse(n):
     return fn
 
 
+def _shape_chunks(n):
+    def fn(ctx):
+        body = b"".join(b"data: " + jbytes(c, False) + b"\n\n"
+                        for c in _as_chunks(REPLY_SHAPES[n])) + b"data: [DONE]\n\n"
+        ctx.send_length(200, "OK", "text/event-stream", body)
+    fn.__doc__ = "reply shape %d as the stream a server would send" % n
+    return fn
+
+
 for _n in range(len(REPLY_SHAPES)):
     scenario("shape-json-%d" % _n)(_shape_json(_n))
     scenario("shape-sse-%d" % _n)(_shape_sse(_n))
+    scenario("shape-chunks-%d" % _n)(_shape_chunks(_n))
 
 
 @scenario("demo")

@@ -343,9 +343,10 @@ static void same_outcome(const fixture *fx, const outcome *a, const outcome *b, 
     }
 }
 
-/* The body of a recorded reply, when it is one complete JSON body of a
- * 2xx: NULL otherwise.  The HTTP framing is removed by wisp's own reader. */
-static uint8_t *json_body(const fixture *fx, size_t *len)
+/* The body of a recorded reply, when it is one complete JSON body: NULL
+ * otherwise; *status gets its HTTP status.  The HTTP framing is removed by
+ * wisp's own reader. */
+static uint8_t *json_body(const fixture *fx, size_t *len, int *status)
 {
     static uint8_t line[65536];
     wisp_http_reader h;
@@ -372,13 +373,28 @@ static uint8_t *json_body(const fixture *fx, size_t *len)
     off = 0;
     while (off < n && (body[off] == ' ' || body[off] == '\r' || body[off] == '\n' || body[off] == '\t'))
         off++;
-    if (!done || h.status < 200 || h.status > 299 || !h.is_json || off == n ||
-        (body[off] != '{' && body[off] != '[')) {
+    if (!done || !h.is_json || off == n || (body[off] != '{' && body[off] != '[')) {
         free(body);
         return NULL;
     }
     *len = n;
+    *status = h.status;
     return body;
+}
+
+/* The same body as a 200 reply (for an error body recorded with its error
+ * status). */
+static uint8_t *as_ok_json(const uint8_t *body, size_t n, size_t *len)
+{
+    char head[160];
+    size_t k = (size_t)snprintf(head, sizeof head,
+                                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                "Content-Length: %lu\r\n\r\n", (unsigned long)n);
+    uint8_t *out = malloc(k + n);
+    memcpy(out, head, k);
+    memcpy(out + k, body, n);
+    *len = k + n;
+    return out;
 }
 
 /* The same body as a stream: each line a data line, then [DONE]. */
@@ -422,8 +438,11 @@ static void same_reply(const fixture *fx, const outcome *a, const outcome *b, co
     else if (strcmp(a->resp.content.buf, b->resp.content.buf) != 0 ||
              a->resp.content.full_len != b->resp.content.full_len)
         what = "content";
-    else if (strcmp(a->resp.reasoning.buf, b->resp.reasoning.buf) != 0)
+    else if (strcmp(a->resp.reasoning.buf, b->resp.reasoning.buf) != 0 ||
+             a->resp.reasoning.full_len != b->resp.reasoning.full_len)
         what = "reasoning";
+    else if (a->resp.fields_truncated != b->resp.fields_truncated)
+        what = "fields_truncated";
     else if (strcmp(a->resp.finish_reason, b->resp.finish_reason) != 0 ||
              strcmp(a->resp.role, b->resp.role) != 0 || strcmp(a->resp.id, b->resp.id) != 0 ||
              strcmp(a->resp.model, b->resp.model) != 0 || a->resp.created != b->resp.created)
@@ -434,7 +453,8 @@ static void same_reply(const fixture *fx, const outcome *a, const outcome *b, co
         what = "content_null/refused";
     else if (strcmp(a->resp.error_message, b->resp.error_message) != 0 ||
              strcmp(a->resp.error_type, b->resp.error_type) != 0 ||
-             strcmp(a->resp.error_code, b->resp.error_code) != 0)
+             strcmp(a->resp.error_code, b->resp.error_code) != 0 ||
+             strcmp(a->resp.error_param, b->resp.error_param) != 0)
         what = "error";
     else if (a->log_len != b->log_len || memcmp(a->log, b->log, a->log_len) != 0)
         what = "events";
@@ -447,30 +467,67 @@ static void same_reply(const fixture *fx, const outcome *a, const outcome *b, co
     }
 }
 
-static int g_three_ways, g_cancel_points; /* how much the check covered */
+static int g_three_ways, g_cancel_points; /* how much the checks covered */
+static int g_error_bodies, g_stream_cancels;
 
 /* A JSON reply three ways: not streamed, a stream request answered with
  * JSON, and the same body as a stream; then cancelled at every event. */
 static void three_ways(const fixture *fx)
 {
-    size_t body_len, sse_len;
-    uint8_t *body = json_body(fx, &body_len);
-    uint8_t *sse;
+    size_t body_len, sse_len, http_len;
+    int http_status = 0;
+    uint8_t *body = json_body(fx, &body_len, &http_status);
+    uint8_t *sse, *http;
     outcome plain, asked, streamed;
     int k, n;
     char how[64];
     if (body == NULL)
         return;
     sse = as_stream(body, body_len, &sse_len);
-    replay_bytes(fx, fx->http, fx->http_len, false, SPLIT_WHOLE, 0, 0, &plain);
+    /* An error body recorded with its error status: the same text in a 200
+     * must give the same error, in every way. */
+    http = http_status >= 200 && http_status <= 299 ? NULL : as_ok_json(body, body_len, &http_len);
+    if (http != NULL) {
+        outcome recorded;
+        replay(fx, SPLIT_WHOLE, 0, &recorded);
+        replay_bytes(fx, http, http_len, false, SPLIT_WHOLE, 0, 0, &plain);
+        /* (one too large for the buffer can only be an error status's:
+         * that one is kept cut, a reply must fit) */
+        if (recorded.status == WISP_ERR_HTTP_STATUS && plain.status != WISP_ERR_TOO_LARGE &&
+            (plain.status != WISP_ERR_API ||
+             strcmp(recorded.resp.error_message, plain.resp.error_message) != 0 ||
+             strcmp(recorded.resp.error_type, plain.resp.error_type) != 0 ||
+             strcmp(recorded.resp.error_code, plain.resp.error_code) != 0)) {
+            print_error("%s: the error body in a 200 reads differently (%s: '%s' vs '%s')\n",
+                        fx->name, wisp_strerror(plain.status), recorded.resp.error_message,
+                        plain.resp.error_message);
+            fail();
+        }
+        k = recorded.status == WISP_ERR_HTTP_STATUS && plain.status == WISP_ERR_API;
+        outcome_free(&recorded);
+        outcome_free(&plain);
+        if (!k) {
+            free(http);
+            free(body);
+            free(sse);
+            return;
+        }
+        g_error_bodies++;
+    } else {
+        http = malloc(fx->http_len);
+        memcpy(http, fx->http, fx->http_len);
+        http_len = fx->http_len;
+    }
+    replay_bytes(fx, http, http_len, false, SPLIT_WHOLE, 0, 0, &plain);
     if (plain.status != WISP_OK && plain.status != WISP_ERR_API && plain.status != WISP_ERR_JSON &&
         plain.status != WISP_ERR_TOO_COMPLEX) {
         outcome_free(&plain);
         free(body);
         free(sse);
+        free(http);
         return; /* the reply never reached the reader whole */
     }
-    replay_bytes(fx, fx->http, fx->http_len, true, SPLIT_RANDOM, 5, 0, &asked);
+    replay_bytes(fx, http, http_len, true, SPLIT_RANDOM, 5, 0, &asked);
     same_reply(fx, &plain, &asked, "for a stream request answered with JSON");
     replay_bytes(fx, sse, sse_len, true, SPLIT_RANDOM, 9, 0, &streamed);
     same_reply(fx, &plain, &streamed, "when sent as a stream");
@@ -481,9 +538,9 @@ static void three_ways(const fixture *fx)
     outcome_free(&asked);
     outcome_free(&streamed);
     for (k = 1; k <= n; k++) {
-        replay_bytes(fx, fx->http, fx->http_len, false, SPLIT_WHOLE, 0, k, &plain);
+        replay_bytes(fx, http, http_len, false, SPLIT_WHOLE, 0, k, &plain);
         assert_int_equal(plain.status, WISP_ERR_CANCELLED);
-        replay_bytes(fx, fx->http, fx->http_len, true, SPLIT_BYTES, 0, k, &asked);
+        replay_bytes(fx, http, http_len, true, SPLIT_BYTES, 0, k, &asked);
         snprintf(how, sizeof how, "cancelled at event %d, stream request", k);
         same_reply(fx, &plain, &asked, how);
         replay_bytes(fx, sse, sse_len, true, SPLIT_RANDOM, (uint32_t)k, k, &streamed);
@@ -495,6 +552,31 @@ static void three_ways(const fixture *fx)
     }
     free(body);
     free(sse);
+    free(http);
+}
+
+/* A stream cancelled at each event in turn (the first 40): the call says
+ * cancelled, and resp holds exactly the content the events carried. */
+static void cancel_everywhere(const fixture *fx)
+{
+    outcome all, cut;
+    int k, n;
+    if (num(fx, "stream", 0) == 0)
+        return;
+    replay(fx, SPLIT_WHOLE, 0, &all);
+    n = all.n_events < 40 ? all.n_events : 40;
+    outcome_free(&all);
+    for (k = 1; k <= n; k++) {
+        replay_bytes(fx, fx->http, fx->http_len, true, SPLIT_RANDOM, (uint32_t)k, k, &cut);
+        assert_int_equal(cut.status, WISP_ERR_CANCELLED);
+        assert_int_equal(cut.n_events, k);
+        if (!cut.resp.content.truncated) {
+            assert_int_equal(cut.events_len, cut.resp.content.len);
+            assert_memory_equal(cut.events, cut.resp.content.buf, cut.events_len);
+        }
+        g_stream_cancels++;
+        outcome_free(&cut);
+    }
 }
 
 static void test_fixture(void **state)
@@ -521,6 +603,7 @@ static void test_fixture(void **state)
     }
     outcome_free(&whole);
     three_ways(fx);
+    cancel_everywhere(fx);
 }
 
 static int load_fixtures(void)
@@ -592,8 +675,10 @@ int main(int argc, char **argv)
         tests[i].initial_state = &fixtures[i];
     }
     rc = _cmocka_run_group_tests("wire fixtures", tests, (size_t)fixture_count, NULL, NULL);
-    printf("three ways: %d JSON replies, %d cancel points\n", g_three_ways, g_cancel_points);
-    if (g_three_ways < 20) {
+    printf("three ways: %d JSON bodies (%d of them error bodies), %d cancel points; "
+           "%d cancels in streams\n", g_three_ways, g_error_bodies, g_cancel_points,
+           g_stream_cancels);
+    if (g_three_ways < 20 || g_error_bodies < 10 || g_stream_cancels < 200) {
         fprintf(stderr, "three ways covered only %d fixtures: the JSON bodies were not found\n",
                 g_three_ways);
         rc = 1;
