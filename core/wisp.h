@@ -48,7 +48,11 @@ extern "C" {
     X(WISP_ERR_HTTP_STATUS, "server answered with an HTTP error status")      \
     X(WISP_ERR_API, "API reported an error")                                  \
     X(WISP_ERR_STREAM_TRUNCATED, "stream ended before [DONE] or a finish reason") \
-    X(WISP_ERR_CANCELLED, "cancelled by the caller")
+    X(WISP_ERR_CANCELLED, "cancelled by the caller")                          \
+    X(WISP_ERR_TOOL_SCHEMA, "a tool's parameters are not one well-formed JSON value, or nest too deep") \
+    X(WISP_ERR_SIGNATURE_TOO_LARGE, "a tool call's thought signature is larger than its buffer") \
+    X(WISP_ERR_ARENA_FULL, "the tool loop's history does not fit its arena")  \
+    X(WISP_ERR_TOOL_ROUNDS, "the model still called tools after the last allowed round")
 
 typedef enum wisp_status {
 #define WISP_X_ENUM(name, text) name,
@@ -135,13 +139,48 @@ typedef enum wisp_role {
     WISP_ROLE_SYSTEM,
     WISP_ROLE_USER,
     WISP_ROLE_ASSISTANT,
-    WISP_ROLE_DEVELOPER
+    WISP_ROLE_DEVELOPER,
+    WISP_ROLE_TOOL /* a tool's result: content, and tool_call_id */
 } wisp_role;
+
+/* A tool call as it goes back to the server, in the assistant message of a
+ * history.  Strings are NUL-terminated and borrowed for the call. */
+typedef struct wisp_call_ref {
+    const char *id;        /* as the server sent it; NULL is sent as "" */
+    const char *name;      /* required */
+    const char *arguments; /* the JSON text the model produced; NULL: "{}" */
+    const char *signature; /* Gemini's thought signature, exactly as it came
+                              (Gemini 3 refuses a history without it); NULL:
+                              none */
+} wisp_call_ref;
 
 typedef struct wisp_message {
     wisp_role role;
-    const char *content; /* NUL-terminated UTF-8, any length */
+    const char *content; /* NUL-terminated UTF-8, any length; NULL is sent
+                            as null (an assistant turn of tool calls only) */
+    const wisp_call_ref *tool_calls; /* assistant: the calls it made */
+    size_t tool_call_count;
+    const char *tool_call_id; /* WISP_ROLE_TOOL: the call this answers */
 } wisp_message;
+
+/* A function the model may call.  parameters is JSON Schema as text, so a
+ * definition can be a string literal in flash; it must be exactly one
+ * well-formed JSON value (checked, WISP_ERR_TOOL_SCHEMA), and is sent as
+ * it is. */
+typedef struct wisp_tool {
+    const char *name;        /* required; a NUL-terminated string */
+    const char *description; /* NULL: not sent */
+    const char *parameters;  /* NULL: not sent */
+    size_t parameters_len;   /* 0: strlen(parameters) */
+} wisp_tool;
+
+typedef enum wisp_tool_choice {
+    WISP_TOOL_CHOICE_UNSET,    /* not sent: the server decides (auto) */
+    WISP_TOOL_CHOICE_AUTO,
+    WISP_TOOL_CHOICE_NONE,
+    WISP_TOOL_CHOICE_REQUIRED,
+    WISP_TOOL_CHOICE_FUNCTION  /* the one named in tool_choice_name */
+} wisp_tool_choice;
 
 /* A name/value pair sent as an extra request header (for example a
  * gateway's routing header).  Neither may hold CR or LF. */
@@ -168,6 +207,12 @@ typedef struct wisp_request {
      * include_usage).  The response struct is filled either way; a streamed
      * wire keeps memory bounded whatever the reply length. */
     bool stream;
+    const wisp_tool *tools; /* tool_count of them; none: not sent */
+    size_t tool_count;
+    wisp_tool_choice tool_choice;
+    const char *tool_choice_name; /* for WISP_TOOL_CHOICE_FUNCTION */
+    bool has_parallel_tool_calls;
+    bool parallel_tool_calls;
 } wisp_request;
 
 /* ------------------------------------------------------------------------ */
@@ -193,10 +238,40 @@ typedef struct wisp_usage {
     uint32_t reasoning_tokens; /* completion_tokens_details.reasoning_tokens */
 } wisp_usage;
 
+/* Carry of a JSON string unescaped in pieces (a surrogate pair or UTF-8
+ * character split across two deltas).  Private. */
+typedef struct wisp_unescape {
+    uint16_t high;       /* a high surrogate waiting for its low half */
+    uint8_t part[4];     /* raw bytes of a UTF-8 character cut short */
+    uint8_t part_len;
+} wisp_unescape;
+
+/* One tool call of a reply, in a slot the caller provides.  Before the
+ * call set arguments.buf/cap (and signature.buf/cap to keep Gemini's
+ * thought signatures; cap 0 drops them); the rest is filled. */
+typedef struct wisp_tool_call {
+    uint32_t index;      /* the server's index, or the order of arrival */
+    char id[WISP_TOOL_ID_CAP];     /* "" when the server sent none */
+    char name[WISP_TOOL_NAME_CAP];
+    wisp_text arguments; /* the JSON text the model produced, unescaped;
+                            cut at a UTF-8 boundary and flagged when it
+                            does not fit, full_len counted */
+    wisp_text signature; /* extra_content.google.thought_signature; one
+                            that does not fit is WISP_ERR_SIGNATURE_TOO_LARGE
+                            (a cut signature is useless) */
+    wisp_unescape carry_; /* private */
+} wisp_tool_call;
+
 typedef struct wisp_response {
     /* Set by the caller before the call (buffers may have cap 0). */
     wisp_text content;
     wisp_text reasoning; /* reasoning_content / reasoning, kept apart */
+    wisp_tool_call *tool_calls; /* slots for tool calls; NULL: none kept */
+    size_t tool_call_cap;
+    /* Filled by the call: tool calls in the order of their index. */
+    size_t tool_call_count;   /* slots filled */
+    size_t tool_calls_dropped; /* calls that found no free slot: more came
+                                  than tool_call_cap (never silently) */
 
     /* Filled by the call. */
     bool content_null;    /* a choice came but no content ever did (the
@@ -238,15 +313,21 @@ typedef enum wisp_event_type {
     WISP_EVENT_REASONING, /* text: a piece of the model's reasoning */
     WISP_EVENT_FINISH,    /* text: the finish_reason */
     WISP_EVENT_USAGE,     /* usage: token counts (text is empty) */
-    WISP_EVENT_TOOL_CALL  /* reserved for tool-call deltas */
+    WISP_EVENT_TOOL_CALL  /* a piece of a tool call (see wisp_event) */
 } wisp_event_type;
 
 typedef struct wisp_event {
     wisp_event_type type;
     const char *text; /* unescaped UTF-8, not NUL-terminated; valid only
-                         during the callback */
+                         during the callback; for WISP_EVENT_TOOL_CALL a
+                         piece of the call's arguments (may be empty) */
     size_t len;
     const wisp_usage *usage; /* for WISP_EVENT_USAGE, else NULL */
+    /* WISP_EVENT_TOOL_CALL: the call's index, and its id and name as known
+     * so far ("" until they come; "" for a call that found no slot). */
+    uint32_t tool_index;
+    const char *tool_id;
+    const char *tool_name;
 } wisp_event;
 
 /* Called for each event as it arrives.  A long delta may arrive as more than

@@ -47,6 +47,22 @@
 #define WISP_TLS_DETAIL_CAP 160 /* TLS error / cert reason, 32..1024 */
 #endif
 
+/* Tool calls in a reply: the id and the function name of each call, cut to
+ * fit at a UTF-8 boundary (resp->fields_truncated).  Ids are short
+ * ("call_" and 24 characters at OpenAI, 9 at Mistral); names are the
+ * caller's own. */
+#ifndef WISP_TOOL_ID_CAP
+#define WISP_TOOL_ID_CAP 64 /* 16..1024 */
+#endif
+#ifndef WISP_TOOL_NAME_CAP
+#define WISP_TOOL_NAME_CAP 64 /* 16..256 */
+#endif
+/* Deepest nesting a tool's parameters schema may have; deeper is refused
+ * before anything is sent. */
+#ifndef WISP_TOOL_SCHEMA_DEPTH
+#define WISP_TOOL_SCHEMA_DEPTH 32 /* 1..64 */
+#endif
+
 /* Default timeouts in milliseconds (0 in wisp_config selects these).
  * Ranges: connect 100..600000, read 100..3600000, total 1000..86400000. */
 #ifndef WISP_DEFAULT_CONNECT_TIMEOUT_MS

@@ -222,6 +222,124 @@ wisp_status wisp_json_tokenize(const char *js, size_t len, wisp_token *toks,
     return WISP_OK;
 }
 
+/* ---- a check that needs no tokens ----------------------------------------- */
+
+/* A string from s[*i] == '"': escapes and UTF-8 checked, no control bytes. */
+static bool string_ok(const char *s, size_t n, size_t *i)
+{
+    size_t k = *i + 1, len, d;
+    while (k < n) {
+        unsigned char c = (unsigned char)s[k];
+        if (c == '"') {
+            *i = k + 1;
+            return true;
+        }
+        if (c < 0x20)
+            return false;
+        if (c == '\\') {
+            if (++k >= n)
+                return false;
+            c = (unsigned char)s[k];
+            if (c == 'u') {
+                for (d = 1; d <= 4; d++) {
+                    unsigned char h = k + d < n ? (unsigned char)(s[k + d] | 0x20) : 0;
+                    if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f')))
+                        return false;
+                }
+                k += 5;
+            } else if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' ||
+                       c == 'r' || c == 't') {
+                k++;
+            } else {
+                return false;
+            }
+            continue;
+        }
+        if (c >= 0x80) {
+            len = wisp_utf8_len((const uint8_t *)s + k, n - k);
+            if (len == 0)
+                return false;
+            k += len;
+            continue;
+        }
+        k++;
+    }
+    return false;
+}
+
+bool wisp_json_valid(const char *s, size_t n, unsigned max_depth)
+{
+    enum { VALUE, VALUE_OR_END, KEY, KEY_OR_END, AFTER } state = VALUE;
+    uint64_t objects = 0; /* bit d: level d+1 is an object */
+    unsigned depth = 0;
+    size_t i = 0, start;
+
+    if (s == NULL || max_depth > 64)
+        return false;
+    for (;;) {
+        while (i < n && is_ws(s[i]))
+            i++;
+        if (i == n)
+            return state == AFTER && depth == 0;
+        if (state == AFTER) {
+            bool in_object = depth > 0 && ((objects >> (depth - 1)) & 1u) != 0;
+            if (depth == 0)
+                return false; /* something after the value */
+            if (s[i] == ',') {
+                state = in_object ? KEY : VALUE;
+            } else if (s[i] == (in_object ? '}' : ']')) {
+                depth--;
+            } else {
+                return false;
+            }
+            i++;
+            continue;
+        }
+        if ((state == VALUE_OR_END && s[i] == ']') || (state == KEY_OR_END && s[i] == '}')) {
+            depth--;
+            i++;
+            state = AFTER;
+            continue;
+        }
+        if (state == KEY || state == KEY_OR_END) {
+            if (s[i] != '"' || !string_ok(s, n, &i))
+                return false;
+            while (i < n && is_ws(s[i]))
+                i++;
+            if (i == n || s[i] != ':')
+                return false;
+            i++;
+            state = VALUE;
+            continue;
+        }
+        /* A value. */
+        if (s[i] == '{' || s[i] == '[') {
+            if (depth == max_depth)
+                return false;
+            if (s[i] == '{')
+                objects |= (uint64_t)1 << depth;
+            else
+                objects &= ~((uint64_t)1 << depth);
+            depth++;
+            state = s[i] == '{' ? KEY_OR_END : VALUE_OR_END;
+            i++;
+            continue;
+        }
+        if (s[i] == '"') {
+            if (!string_ok(s, n, &i))
+                return false;
+        } else {
+            start = i;
+            while (i < n && !is_ws(s[i]) && s[i] != ',' && s[i] != ']' && s[i] != '}' &&
+                   s[i] != ':')
+                i++;
+            if (!primitive_ok(s + start, i - start))
+                return false;
+        }
+        state = AFTER;
+    }
+}
+
 /* ---- token helpers ------------------------------------------------------- */
 
 int wisp_json_skip(const wisp_token *toks, int count, int i)

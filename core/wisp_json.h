@@ -12,6 +12,14 @@
 #include "wisp.h"
 #include "wisp_text.h"
 
+/* Keeps a rarely taken path's locals out of its caller's frame (GCC and
+ * Clang inline static functions called once): stack is budgeted. */
+#if defined(__GNUC__) || defined(__clang__)
+#define WISP_NOINLINE __attribute__((noinline))
+#else
+#define WISP_NOINLINE
+#endif
+
 /* wisp_token.type values (equal to jsmn's JSMN_OBJECT ... JSMN_PRIMITIVE). */
 enum {
     WISP_TOK_OBJECT = 1,
@@ -34,6 +42,12 @@ enum {
  */
 wisp_status wisp_json_tokenize(const char *js, size_t len, wisp_token *toks,
                                size_t cap, int *count);
+/* True when s (n bytes) is exactly one well-formed JSON value, white space
+ * around it allowed, nesting at most max_depth (<= 64) deep, strings valid
+ * UTF-8.  Needs no token array and no recursion: for text the caller
+ * passes through as it is (a tool's JSON Schema). */
+bool wisp_json_valid(const char *s, size_t n, unsigned max_depth);
+
 /* Index of the token after the subtree rooted at i (for a key: after its
  * value).  Linear in the subtree, no recursion.  count when i is out of
  * range. */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 /* Which text a piece belongs to. */
-typedef enum which { CONTENT, REASONING } which;
+typedef enum which { CONTENT, REASONING, TOOL_ARGUMENTS } which;
 
 void wisp_reply_init(wisp_reply *r, wisp_response *resp, wisp_token *toks,
                      size_t ntoks, wisp_event_fn cb, void *user)
@@ -32,6 +32,10 @@ void wisp_reply_init(wisp_reply *r, wisp_response *resp, wisp_token *toks,
     resp->finish_reason[0] = '\0';
     resp->created = 0;
     memset(&resp->usage, 0, sizeof resp->usage);
+    resp->tool_call_count = 0;
+    resp->tool_calls_dropped = 0;
+    if (resp->tool_calls == NULL)
+        resp->tool_call_cap = 0;
 }
 
 void wisp_reply_scratch(wisp_reply *r, char *scratch, size_t cap)
@@ -42,8 +46,9 @@ void wisp_reply_scratch(wisp_reply *r, char *scratch, size_t cap)
     r->scratch_cap = scratch != NULL ? cap : 0;
 }
 
-static int send_event(const wisp_reply *r, wisp_event_type type, const char *text,
-                      size_t len, const wisp_usage *usage)
+static int send_tool_event(const wisp_reply *r, wisp_event_type type, const char *text,
+                           size_t len, const wisp_usage *usage, uint32_t index,
+                           const wisp_tool_call *call)
 {
     wisp_event ev;
     if (r->cb == NULL)
@@ -52,25 +57,37 @@ static int send_event(const wisp_reply *r, wisp_event_type type, const char *tex
     ev.text = text;
     ev.len = len;
     ev.usage = usage;
+    ev.tool_index = index;
+    ev.tool_id = call != NULL ? call->id : "";
+    ev.tool_name = call != NULL ? call->name : "";
     return r->cb(r->user, &ev);
+}
+
+static int send_event(const wisp_reply *r, wisp_event_type type, const char *text,
+                      size_t len, const wisp_usage *usage)
+{
+    return send_tool_event(r, type, text, len, usage, 0, NULL);
 }
 
 /* ---- text: gathered in scratch, then to resp and the callback together ---- */
 
 typedef struct sink {
     wisp_reply *r;
-    wisp_text *text;
+    wisp_text *text; /* NULL: events only (a tool call without a slot) */
     wisp_event_type type;
     size_t len; /* bytes gathered in r->scratch */
+    uint32_t index;             /* tool calls: the call's index */
+    const wisp_tool_call *call; /* and its slot, or NULL */
 } sink;
 
 static int deliver(sink *k, const char *s, size_t n)
 {
     if (n == 0)
         return 0;
-    wisp_text_append(k->text, s, n);
+    if (k->text != NULL)
+        wisp_text_append(k->text, s, n);
     k->r->delivered = true;
-    return send_event(k->r, k->type, s, n, NULL);
+    return send_tool_event(k->r, k->type, s, n, NULL, k->index, k->call);
 }
 
 static int flush(sink *k)
@@ -104,6 +121,8 @@ static void sink_open(sink *k, wisp_reply *r, which w)
     k->text = w == CONTENT ? &r->resp->content : &r->resp->reasoning;
     k->type = w == CONTENT ? WISP_EVENT_CONTENT : WISP_EVENT_REASONING;
     k->len = 0;
+    k->index = 0;
+    k->call = NULL;
 }
 
 static wisp_unescape *carry(wisp_reply *r, which w)
@@ -186,8 +205,12 @@ static const key choice_keys[] = {KEY("index"), KEY("delta"), KEY("message"),
                                   KEY("finish_reason")};
 enum { C_INDEX, C_DELTA, C_MESSAGE, C_FINISH, C_N };
 static const key message_keys[] = {KEY("role"), KEY("content"), KEY("reasoning_content"),
-                                   KEY("reasoning"), KEY("refusal")};
-enum { M_ROLE, M_CONTENT, M_REASONING_CONTENT, M_REASONING, M_REFUSAL, M_N };
+                                   KEY("reasoning"), KEY("refusal"), KEY("tool_calls")};
+enum { M_ROLE, M_CONTENT, M_REASONING_CONTENT, M_REASONING, M_REFUSAL, M_TOOL_CALLS, M_N };
+static const key call_keys[] = {KEY("index"), KEY("id"), KEY("function"), KEY("extra_content")};
+enum { T_INDEX, T_ID, T_FUNCTION, T_EXTRA, T_N };
+static const key function_keys[] = {KEY("name"), KEY("arguments")};
+enum { F_NAME, F_ARGUMENTS, F_N };
 
 /* out[j] = index of the value of keys[j] in the object at obj (the first of
  * duplicates wins), or -1. */
@@ -292,6 +315,154 @@ static wisp_status put_parts(const doc *d, int arr, which w)
     return s;
 }
 
+/* ---- tool calls ---------------------------------------------------------------- */
+
+/* The slot of the call with this index, a new slot, or NULL when none is
+ * free (the call is counted in tool_calls_dropped once). */
+static wisp_tool_call *slot_for(const doc *d, uint32_t index, bool starts)
+{
+    wisp_response *resp = d->r->resp;
+    wisp_tool_call *c;
+    size_t i;
+    for (i = 0; i < resp->tool_call_count; i++)
+        if (resp->tool_calls[i].index == index)
+            return &resp->tool_calls[i];
+    if (resp->tool_call_count < resp->tool_call_cap) {
+        c = &resp->tool_calls[resp->tool_call_count++];
+        c->index = index;
+        c->id[0] = c->name[0] = '\0';
+        wisp_text_reset(&c->arguments);
+        wisp_text_reset(&c->signature);
+        wisp_unescape_init(&c->carry_);
+        return c;
+    }
+    if (starts && !(index < 32 && (d->r->dropped_mask >> index) & 1u)) {
+        resp->tool_calls_dropped++;
+        if (index < 32)
+            d->r->dropped_mask |= (uint32_t)1 << index;
+    }
+    return NULL;
+}
+
+/* Argument text of one delta (a string, unescaped with the call's own
+ * carry; or an object some servers send, taken as its JSON text). */
+static wisp_status put_arguments(const doc *d, int i, uint32_t index, wisp_tool_call *c,
+                                 bool announce)
+{
+    const wisp_token *t = &d->r->toks[i];
+    wisp_unescape spare;
+    wisp_status s = WISP_OK;
+    sink k;
+    k.r = d->r;
+    k.text = c != NULL ? &c->arguments : NULL;
+    k.type = WISP_EVENT_TOOL_CALL;
+    k.len = 0;
+    k.index = index;
+    k.call = c;
+    if (t->type == WISP_TOK_STRING) {
+        if (c == NULL)
+            wisp_unescape_init(&spare); /* no slot: nothing to carry into */
+        s = wisp_unescape_feed(c != NULL ? &c->carry_ : &spare, d->js + t->start,
+                               (size_t)(t->end - t->start), true, sink_emit, &k);
+    } else if (t->type == WISP_TOK_OBJECT || t->type == WISP_TOK_ARRAY) {
+        if (sink_emit(&k, d->js + t->start, (size_t)(t->end - t->start)) != 0)
+            s = WISP_ERR_CANCELLED;
+    } else {
+        return WISP_ERR_JSON;
+    }
+    if (s == WISP_OK && k.len == 0 && announce &&
+        send_tool_event(d->r, WISP_EVENT_TOOL_CALL, "", 0, NULL, index, c) != 0)
+        return WISP_ERR_CANCELLED;
+    if (s == WISP_OK && flush(&k) != 0)
+        s = WISP_ERR_CANCELLED;
+    return s;
+}
+
+/* Gemini's extra_content.google.thought_signature: kept whole or refused. */
+static wisp_status take_signature(const doc *d, int extra, wisp_tool_call *c)
+{
+    wisp_unescape u;
+    int google, sig;
+    const wisp_token *t;
+    if (c == NULL || c->signature.cap == 0 || !is_type(d, extra, WISP_TOK_OBJECT))
+        return WISP_OK;
+    google = wisp_json_find(d->js, d->r->toks, d->count, extra, "google");
+    sig = is_type(d, google, WISP_TOK_OBJECT)
+              ? wisp_json_find(d->js, d->r->toks, d->count, google, "thought_signature") : -1;
+    if (!is_nonempty_string(d, sig) || c->signature.len > 0)
+        return WISP_OK;
+    t = &d->r->toks[sig];
+    wisp_unescape_init(&u);
+    if (wisp_unescape_feed(&u, d->js + t->start, (size_t)(t->end - t->start), false,
+                           wisp_text_emit, &c->signature) != WISP_OK)
+        return WISP_ERR_JSON;
+    return c->signature.truncated ? WISP_ERR_SIGNATURE_TOO_LARGE : WISP_OK;
+}
+
+/* One element of tool_calls: a whole call (a reply, Gemini, older Ollama)
+ * or a piece of one (a stream). */
+static wisp_status read_call(const doc *d, int el)
+{
+    wisp_response *resp = d->r->resp;
+    int t[T_N], f[F_N];
+    uint32_t index;
+    bool has_index, fresh_id = false, fresh_name = false, starts;
+    wisp_tool_call *c;
+    wisp_status s;
+
+    if (!is_type(d, el, WISP_TOK_OBJECT))
+        return WISP_ERR_JSON;
+    find_keys(d, el, call_keys, T_N, t);
+    if (!is_null(d, t[T_FUNCTION]) && !is_type(d, t[T_FUNCTION], WISP_TOK_OBJECT))
+        return WISP_ERR_JSON;
+    find_keys(d, t[T_FUNCTION], function_keys, F_N, f);
+    starts = is_nonempty_string(d, t[T_ID]) || is_nonempty_string(d, f[F_NAME]);
+    has_index = !is_null(d, t[T_INDEX]);
+    if (has_index && !wisp_json_u32(d->js, &d->r->toks[t[T_INDEX]], &index))
+        return WISP_ERR_JSON;
+    if (!has_index) {
+        /* No index: each call comes whole and takes the next free index;
+         * a piece with neither id nor name goes on the last call. */
+        index = (uint32_t)(resp->tool_call_count + resp->tool_calls_dropped);
+        if (!starts && index > 0)
+            index--;
+    }
+    c = slot_for(d, index, starts || !has_index);
+    if (c != NULL) {
+        s = take_field(d, t[T_ID], c->id, sizeof c->id, &fresh_id);
+        if (s == WISP_OK)
+            s = take_field(d, f[F_NAME], c->name, sizeof c->name, &fresh_name);
+        if (s != WISP_OK)
+            return s;
+        s = take_signature(d, t[T_EXTRA], c);
+        if (s != WISP_OK)
+            return s;
+    }
+    if (!is_null(d, f[F_ARGUMENTS]))
+        return put_arguments(d, f[F_ARGUMENTS], index, c, fresh_id || fresh_name || c == NULL);
+    if ((fresh_id || fresh_name || (c == NULL && starts)) &&
+        send_tool_event(d->r, WISP_EVENT_TOOL_CALL, "", 0, NULL, index, c) != 0)
+        return WISP_ERR_CANCELLED;
+    return WISP_OK;
+}
+
+WISP_NOINLINE static wisp_status read_tool_calls(const doc *d, int arr)
+{
+    int n, j;
+    wisp_status s = WISP_OK;
+    if (is_null(d, arr))
+        return WISP_OK;
+    if (!is_type(d, arr, WISP_TOK_ARRAY))
+        return WISP_ERR_JSON;
+    n = d->r->toks[arr].size;
+    j = arr + 1;
+    while (n-- > 0 && j < d->count && s == WISP_OK) {
+        s = read_call(d, j);
+        j = wisp_json_skip(d->r->toks, d->count, j);
+    }
+    return s;
+}
+
 /* A choice's message (whole reply) or delta (chunk). */
 static wisp_status read_message(const doc *d, int msg)
 {
@@ -339,6 +510,9 @@ static wisp_status read_message(const doc *d, int msg)
     } else if (!is_null(d, i) && !is_type(d, i, WISP_TOK_STRING)) {
         s = WISP_ERR_JSON;
     }
+    /* Tool calls after the text: some servers say something first. */
+    if (s == WISP_OK)
+        s = read_tool_calls(d, m[M_TOOL_CALLS]);
     return s;
 }
 
@@ -471,6 +645,39 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* The calls' carries flushed, then the slots put in index order. */
+static wisp_status finish_calls(wisp_reply *r)
+{
+    wisp_response *resp = r->resp;
+    size_t i, j;
+    for (i = 0; i < resp->tool_call_count; i++) {
+        wisp_tool_call *c = &resp->tool_calls[i];
+        sink k;
+        k.r = r;
+        k.text = &c->arguments;
+        k.type = WISP_EVENT_TOOL_CALL;
+        k.len = 0;
+        k.index = c->index;
+        k.call = c;
+        if (wisp_unescape_finish(&c->carry_, sink_emit, &k) != WISP_OK || flush(&k) != 0)
+            return WISP_ERR_CANCELLED;
+    }
+    /* Insertion sort, swapping in place: a slot is too big for the stack. */
+    for (i = 1; i < resp->tool_call_count; i++) {
+        for (j = i; j > 0 && resp->tool_calls[j - 1].index > resp->tool_calls[j].index; j--) {
+            unsigned char *a = (unsigned char *)&resp->tool_calls[j - 1];
+            unsigned char *b = (unsigned char *)&resp->tool_calls[j];
+            size_t n;
+            for (n = 0; n < sizeof resp->tool_calls[j]; n++) {
+                unsigned char x = a[n];
+                a[n] = b[n];
+                b[n] = x;
+            }
+        }
+    }
+    return WISP_OK;
+}
+
 /* Once per reply: flush the carries, settle content_null, report usage. */
 static wisp_status finalize(wisp_reply *r)
 {
@@ -481,6 +688,8 @@ static wisp_status finalize(wisp_reply *r)
     s = put_rest(r, REASONING);
     if (s == WISP_OK)
         s = put_rest(r, CONTENT);
+    if (s == WISP_OK)
+        s = finish_calls(r);
     if (s != WISP_OK)
         return s;
     r->resp->content_null = r->choice_seen && !r->content_seen;

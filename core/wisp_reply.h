@@ -71,6 +71,7 @@ typedef struct wisp_reply {
     bool delivered;     /* text reached the callback or the response: the
                            client must not retry after that */
     bool ended;         /* carries flushed, usage reported */
+    uint32_t dropped_mask; /* indexes < 32 of calls counted as dropped */
 } wisp_reply;
 
 /* Resets the reply fields of resp (content, reasoning, id, model, role,

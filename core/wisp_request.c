@@ -3,6 +3,7 @@
  * small output buffer (see wisp_request.h).
  */
 #include "wisp_request.h"
+#include "wisp_json.h"
 #include "wisp_text.h"
 
 #include <string.h>
@@ -152,8 +153,39 @@ static const char *role_name(wisp_role role)
     case WISP_ROLE_USER: return "user";
     case WISP_ROLE_ASSISTANT: return "assistant";
     case WISP_ROLE_DEVELOPER: return "developer";
+    case WISP_ROLE_TOOL: return "tool";
     }
     return NULL;
+}
+
+static size_t schema_len(const wisp_tool *t)
+{
+    return t->parameters_len != 0 ? t->parameters_len : strlen(t->parameters);
+}
+
+/* A message the writer can send as it is. */
+static bool message_ok(const wisp_message *m)
+{
+    size_t i;
+    if (role_name(m->role) == NULL || (m->tool_call_count > 0 && m->tool_calls == NULL)) {
+        return false;
+    }
+    if (m->tool_call_count > 0 && m->role != WISP_ROLE_ASSISTANT) {
+        return false; /* only the assistant calls tools */
+    }
+    if (m->content == NULL && m->tool_call_count == 0) {
+        return false; /* null content only beside tool calls */
+    }
+    if (m->role == WISP_ROLE_TOOL && m->tool_call_id == NULL) {
+        return false;
+    }
+    for (i = 0; i < m->tool_call_count; i++) {
+        const wisp_call_ref *c = &m->tool_calls[i];
+        if (c->name == NULL || c->name[0] == '\0') {
+            return false;
+        }
+    }
+    return true;
 }
 
 wisp_status wisp_request_check(const wisp_request *req)
@@ -164,9 +196,28 @@ wisp_status wisp_request_check(const wisp_request *req)
         return WISP_ERR_ARG;
     }
     for (i = 0; i < req->message_count; i++) {
-        if (req->messages[i].content == NULL || role_name(req->messages[i].role) == NULL) {
+        if (!message_ok(&req->messages[i])) {
             return WISP_ERR_ARG;
         }
+    }
+    if (req->tool_count > 0 && req->tools == NULL) {
+        return WISP_ERR_ARG;
+    }
+    for (i = 0; i < req->tool_count; i++) {
+        const wisp_tool *t = &req->tools[i];
+        if (t->name == NULL || t->name[0] == '\0') {
+            return WISP_ERR_ARG;
+        }
+        /* A schema that is not one JSON value would break the body. */
+        if (t->parameters != NULL &&
+            !wisp_json_valid(t->parameters, schema_len(t), WISP_TOOL_SCHEMA_DEPTH)) {
+            return WISP_ERR_TOOL_SCHEMA;
+        }
+    }
+    if (req->tool_choice > WISP_TOOL_CHOICE_FUNCTION ||
+        (req->tool_choice == WISP_TOOL_CHOICE_FUNCTION &&
+         (req->tool_choice_name == NULL || req->tool_choice_name[0] == '\0'))) {
+        return WISP_ERR_ARG;
     }
     /* Written as "!(in range)" so that NaN is refused too. */
     if (req->has_temperature && !(req->temperature >= 0.0f && req->temperature <= 2.0f)) {
@@ -178,6 +229,84 @@ wisp_status wisp_request_check(const wisp_request *req)
     return WISP_OK;
 }
 
+/* One message; an assistant turn carries its tool calls, with each
+ * thought signature back on the call it came with. */
+static void put_message(wisp_out *o, const wisp_message *m, bool first)
+{
+    size_t k;
+    put_str(o, first ? "{\"role\":\"" : ",{\"role\":\"");
+    put_str(o, role_name(m->role));
+    put_str(o, "\",\"content\":");
+    if (m->content != NULL) {
+        put_json_string(o, m->content);
+    } else {
+        put_str(o, "null");
+    }
+    if (m->role == WISP_ROLE_TOOL) {
+        put_str(o, ",\"tool_call_id\":");
+        put_json_string(o, m->tool_call_id);
+    }
+    if (m->tool_call_count > 0) {
+        put_str(o, ",\"tool_calls\":[");
+        for (k = 0; k < m->tool_call_count; k++) {
+            const wisp_call_ref *c = &m->tool_calls[k];
+            put_str(o, k == 0 ? "{\"id\":" : ",{\"id\":");
+            put_json_string(o, c->id != NULL ? c->id : "");
+            put_str(o, ",\"type\":\"function\",\"function\":{\"name\":");
+            put_json_string(o, c->name);
+            put_str(o, ",\"arguments\":");
+            put_json_string(o, c->arguments != NULL ? c->arguments : "{}");
+            put_str(o, "}");
+            if (c->signature != NULL) {
+                put_str(o, ",\"extra_content\":{\"google\":{\"thought_signature\":");
+                put_json_string(o, c->signature);
+                put_str(o, "}}");
+            }
+            put_str(o, "}");
+        }
+        put_str(o, "]");
+    }
+    put_str(o, "}");
+}
+
+/* tools, tool_choice and parallel_tool_calls: only what the caller set. */
+static void put_tools(wisp_out *o, const wisp_request *req)
+{
+    static const char *const choices[] = {NULL, "auto", "none", "required"};
+    size_t i;
+    for (i = 0; i < req->tool_count; i++) {
+        const wisp_tool *t = &req->tools[i];
+        put_str(o, i == 0 ? ",\"tools\":[" : ",");
+        put_str(o, "{\"type\":\"function\",\"function\":{\"name\":");
+        put_json_string(o, t->name);
+        if (t->description != NULL) {
+            put_str(o, ",\"description\":");
+            put_json_string(o, t->description);
+        }
+        if (t->parameters != NULL) {
+            put_str(o, ",\"parameters\":");
+            wisp_out_put(o, t->parameters, schema_len(t)); /* checked: one JSON value */
+        }
+        put_str(o, "}}");
+        if (i + 1 == req->tool_count) {
+            put_str(o, "]");
+        }
+    }
+    if (req->tool_choice == WISP_TOOL_CHOICE_FUNCTION) {
+        put_str(o, ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":");
+        put_json_string(o, req->tool_choice_name);
+        put_str(o, "}}");
+    } else if (req->tool_choice != WISP_TOOL_CHOICE_UNSET) {
+        put_str(o, ",\"tool_choice\":\"");
+        put_str(o, choices[req->tool_choice]);
+        put_str(o, "\"");
+    }
+    if (req->has_parallel_tool_calls) {
+        put_str(o, req->parallel_tool_calls ? ",\"parallel_tool_calls\":true"
+                                            : ",\"parallel_tool_calls\":false");
+    }
+}
+
 void wisp_write_body(wisp_out *o, const wisp_request *req)
 {
     size_t i;
@@ -185,13 +314,10 @@ void wisp_write_body(wisp_out *o, const wisp_request *req)
     put_json_string(o, req->model);
     put_str(o, ",\"messages\":[");
     for (i = 0; i < req->message_count; i++) {
-        put_str(o, i == 0 ? "{\"role\":\"" : ",{\"role\":\"");
-        put_str(o, role_name(req->messages[i].role));
-        put_str(o, "\",\"content\":");
-        put_json_string(o, req->messages[i].content);
-        put_str(o, "}");
+        put_message(o, &req->messages[i], i == 0);
     }
     put_str(o, "]");
+    put_tools(o, req);
     if (req->max_tokens != 0) {
         put_str(o, ",\"max_tokens\":");
         put_uint(o, req->max_tokens);

@@ -30,12 +30,7 @@ int wisp_text_emit(void *text, const char *s, size_t n);
 
 /* ---- string unescape, resumable across pieces of one text ---- */
 
-typedef struct wisp_unescape {
-    uint16_t high;       /* a high surrogate waiting for its low half */
-    uint8_t part[4];     /* raw bytes of a UTF-8 character cut short */
-    uint8_t part_len;
-} wisp_unescape;
-
+/* wisp_unescape (the carry) is declared in wisp.h: tool-call slots hold one. */
 void wisp_unescape_init(wisp_unescape *u);
 /*
  * Unescapes src (the bytes between the quotes of one JSON string) and emits

@@ -25,6 +25,7 @@ static inline int exit_code_for(wisp_status st)
     case WISP_ERR_ARG:
     case WISP_ERR_URL:
     case WISP_ERR_HEADER_VALUE:
+    case WISP_ERR_TOOL_SCHEMA:
         return EXIT_USAGE;
     case WISP_ERR_DNS:
     case WISP_ERR_CONNECT:
@@ -43,7 +44,11 @@ static inline int exit_code_for(wisp_status st)
     case WISP_ERR_JSON:
     case WISP_ERR_TOO_LARGE:
     case WISP_ERR_TOO_COMPLEX:
+    case WISP_ERR_SIGNATURE_TOO_LARGE:
+    case WISP_ERR_TOOL_ROUNDS:
         return EXIT_RESPONSE;
+    case WISP_ERR_ARENA_FULL: /* the caller's memory, like a bad argument */
+        return EXIT_USAGE;
     case WISP_ERR_CANCELLED:
         return EXIT_INTERRUPTED;
     case WISP_STATUS_COUNT:

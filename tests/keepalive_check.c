@@ -26,7 +26,7 @@ static char text[4096];
 
 static int ask(wisp_client *c, const char *prompt)
 {
-    wisp_message msg = {WISP_ROLE_USER, prompt};
+    wisp_message msg = {.role = WISP_ROLE_USER, .content = prompt};
     wisp_request req;
     wisp_response resp;
     wisp_status st;

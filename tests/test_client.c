@@ -199,8 +199,8 @@ static void test_request_bytes(void **state)
 {
     env *e = (env *)*state;
     char head[2048], body[2048];
-    wisp_message msgs[2] = {{WISP_ROLE_SYSTEM, "be \"brief\"\n\\ok\x01"},
-                            {WISP_ROLE_USER, "caf\xc3\xa9 \xf0\x9f\x98\x80 bad\xff"}};
+    wisp_message msgs[2] = {{.role = WISP_ROLE_SYSTEM, .content = "be \"brief\"\n\\ok\x01"},
+                            {.role = WISP_ROLE_USER, .content = "caf\xc3\xa9 \xf0\x9f\x98\x80 bad\xff"}};
     wisp_header extra = {"X-Route", "eu-1"};
     e->cfg.headers = &extra;
     e->cfg.header_count = 1;

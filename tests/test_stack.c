@@ -78,7 +78,7 @@ static void *run_job(void *arg)
     wisp_transport tr;
     wisp_config cfg;
     wisp_client client;
-    wisp_message msg = {WISP_ROLE_USER, "hi"};
+    wisp_message msg = {.role = WISP_ROLE_USER, .content = "hi"};
     wisp_request req;
     wisp_response resp;
     char content[64];
@@ -253,6 +253,12 @@ static void test_stack_every_path(void **state)
                   "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n"
                   "error: {\"code\":500,\"message\":\"slot unavailable\",\"type\":\"server_error\"}\n\n",
                   true, WISP_ERR_API);
+    (void)peak_of("tool calls streamed", 200, "text/event-stream",
+                  "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c1\","
+                  "\"function\":{\"name\":\"get_temperature\",\"arguments\":\"{\\\"room\\\":\"}}]}}]}\n\n"
+                  "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":"
+                  "{\"arguments\":\"\\\"hall\\\"}\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n",
+                  true, WISP_OK);
     /* The last event ends with the body, without its blank line. */
     (void)peak_of("stream ended by the body's end", 200, "text/event-stream",
                   "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":[{\"type\":\"thinking\","

@@ -170,6 +170,12 @@ static int on_event(void *user, const wisp_event *ev)
         put(&r->log, ev->text, ev->len);
         puts_(&r->log, "\n");
         break;
+    case WISP_EVENT_TOOL_CALL:
+        assert_null(ev->usage);
+        putf(&r->log, "tool %u ", (unsigned)ev->tool_index);
+        put(&r->log, ev->text, ev->len);
+        puts_(&r->log, "\n");
+        break;
     case WISP_EVENT_USAGE:
         assert_non_null(ev->usage);
         assert_int_equal(ev->len, 0);

@@ -194,7 +194,7 @@ static void replay_bytes(const fixture *fx, const uint8_t *http, size_t http_len
     wisp_client client;
     wisp_config cfg;
     wisp_request req;
-    wisp_message msg = {WISP_ROLE_USER, "hi"};
+    wisp_message msg = {.role = WISP_ROLE_USER, .content = "hi"};
     size_t work_size = (size_t)num(fx, "work", 4096);
     size_t ntok = (size_t)num(fx, "tokens", 128);
     size_t content_cap = (size_t)num(fx, "content_cap", 65536);

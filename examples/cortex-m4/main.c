@@ -186,6 +186,7 @@ int main(void)
         return exit_code_for(st);
     }
 
+    memset(&msg, 0, sizeof msg);
     msg.role = WISP_ROLE_USER;
     msg.content = fw_prompt;
     memset(&req, 0, sizeof req);

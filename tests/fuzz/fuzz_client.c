@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     wisp_transport tr;
     wisp_config cfg;
     wisp_client client;
-    wisp_message msg = {WISP_ROLE_USER, "hi"};
+    wisp_message msg = {.role = WISP_ROLE_USER, .content = "hi"};
     wisp_request req;
     wisp_response resp;
     seen s = {0, 0};

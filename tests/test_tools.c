@@ -1,0 +1,500 @@
+/*
+ * test_tools.c - tool calling: the request (tools, tool_choice,
+ * parallel_tool_calls, assistant tool calls and tool results in the
+ * history, the schema check), and tool calls in replies as each server
+ * sends them, through the one reply reader, whole and as a stream.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "wisp_json.h"
+#include "wisp_reply.h"
+#include "wisp_request.h"
+
+/* ---- the request ---------------------------------------------------------- */
+
+static char g_body[8192];
+static size_t g_body_len;
+
+static wisp_status collect_body(void *ctx, const uint8_t *buf, size_t len)
+{
+    (void)ctx;
+    assert_true(g_body_len + len < sizeof g_body);
+    memcpy(g_body + g_body_len, buf, len);
+    g_body_len += len;
+    return WISP_OK;
+}
+
+/* The body the request would send, NUL-terminated in g_body. */
+static const char *body_of(const wisp_request *req)
+{
+    uint8_t stage[64];
+    wisp_out o;
+    g_body_len = 0;
+    wisp_out_sender(&o, stage, sizeof stage, collect_body, NULL);
+    wisp_write_body(&o, req);
+    assert_int_equal(wisp_out_finish(&o), WISP_OK);
+    g_body[g_body_len] = '\0';
+    assert_true(wisp_json_valid(g_body, g_body_len, 64));
+    assert_int_equal(wisp_request_body_size(req), g_body_len);
+    return g_body;
+}
+
+static void test_tools_in_the_request(void **state)
+{
+    static const wisp_tool tools[] = {
+        {"get_temperature", "Reads the room sensor.",
+         "{\"type\":\"object\",\"properties\":{\"room\":{\"type\":\"string\"}},\"required\":[\"room\"]}", 0},
+        {"set_led", NULL, NULL, 0},
+    };
+    wisp_message msg = {WISP_ROLE_USER, "hi", NULL, 0, NULL};
+    wisp_request req;
+    (void)state;
+    memset(&req, 0, sizeof req);
+    req.model = "m";
+    req.messages = &msg;
+    req.message_count = 1;
+    /* nothing set: nothing sent */
+    assert_string_equal(body_of(&req),
+                        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+    req.tools = tools;
+    req.tool_count = 2;
+    assert_int_equal(wisp_request_check(&req), WISP_OK);
+    assert_string_equal(body_of(&req),
+                        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                        "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_temperature\","
+                        "\"description\":\"Reads the room sensor.\",\"parameters\":{\"type\":\"object\","
+                        "\"properties\":{\"room\":{\"type\":\"string\"}},\"required\":[\"room\"]}}},"
+                        "{\"type\":\"function\",\"function\":{\"name\":\"set_led\"}}]}");
+    req.tool_choice = WISP_TOOL_CHOICE_REQUIRED;
+    req.has_parallel_tool_calls = true;
+    req.parallel_tool_calls = false;
+    assert_non_null(strstr(body_of(&req), "],\"tool_choice\":\"required\",\"parallel_tool_calls\":false}"));
+    req.tool_choice = WISP_TOOL_CHOICE_NONE;
+    assert_non_null(strstr(body_of(&req), "\"tool_choice\":\"none\""));
+    req.tool_choice = WISP_TOOL_CHOICE_AUTO;
+    assert_non_null(strstr(body_of(&req), "\"tool_choice\":\"auto\""));
+    req.tool_choice = WISP_TOOL_CHOICE_FUNCTION;
+    req.tool_choice_name = "set_led";
+    assert_non_null(strstr(body_of(&req),
+                           "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"set_led\"}}"));
+    req.tool_choice_name = NULL;
+    assert_int_equal(wisp_request_check(&req), WISP_ERR_ARG);
+    req.tool_choice = (wisp_tool_choice)9;
+    assert_int_equal(wisp_request_check(&req), WISP_ERR_ARG);
+}
+
+/* A schema must be one JSON value: checked before anything is sent. */
+static void test_schema_check(void **state)
+{
+    static const char *const bad[] = {
+        "", "{", "{\"a\":1", "{\"a\":1}}", "{\"a\":1} {}", "{\"a\" 1}", "{\"a\":1,}", "[1,]",
+        "{\"a\":tru}", "{\"a\":01}", "{\"a\":\"x\ny\"}", "{\"a\":\"\\q\"}", "{\"a\":\"\\u12\"}",
+        "{\"a\":\"\xC3\"}", "{1:2}", "{\"a\":1]", "[}", "\"unterminated", "{}\"",
+        "{\"a\":\"b\"}}], \"model\": \"injected\"",
+    };
+    char deep[200];
+    wisp_tool t = {"f", NULL, NULL, 0};
+    wisp_message msg = {WISP_ROLE_USER, "hi", NULL, 0, NULL};
+    wisp_request req;
+    size_t i;
+    (void)state;
+    memset(&req, 0, sizeof req);
+    req.model = "m";
+    req.messages = &msg;
+    req.message_count = 1;
+    req.tools = &t;
+    req.tool_count = 1;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        t.parameters = bad[i];
+        t.parameters_len = strlen(bad[i]) > 0 ? strlen(bad[i]) : 0;
+        if (bad[i][0] == '\0') {
+            t.parameters_len = 0; /* "" is strlen 0: still checked */
+        }
+        if (wisp_request_check(&req) != WISP_ERR_TOOL_SCHEMA)
+            fail_msg("accepted schema: %s", bad[i]);
+    }
+    t.parameters = " {\"type\":\"object\",\"properties\":{},\"x\":[1,-2.5e3,true,false,null,\"\\u00e9\\n\"]} ";
+    t.parameters_len = 0;
+    assert_int_equal(wisp_request_check(&req), WISP_OK);
+    /* parameters_len bounds the text: a schema need not be NUL-terminated */
+    t.parameters = "{\"type\":\"object\"}garbage";
+    t.parameters_len = 17;
+    assert_int_equal(wisp_request_check(&req), WISP_OK);
+    assert_non_null(strstr(body_of(&req), "\"parameters\":{\"type\":\"object\"}}}]"));
+    /* nesting: WISP_TOOL_SCHEMA_DEPTH levels pass, one more does not */
+    memset(deep, 0, sizeof deep);
+    for (i = 0; i < WISP_TOOL_SCHEMA_DEPTH; i++) {
+        deep[i] = '[';
+        deep[2 * WISP_TOOL_SCHEMA_DEPTH - 1 - i] = ']';
+    }
+    t.parameters = deep;
+    t.parameters_len = 0;
+    assert_int_equal(wisp_request_check(&req), WISP_OK);
+    memmove(deep + 1, deep, strlen(deep) + 1);
+    deep[0] = '[';
+    deep[strlen(deep)] = ']';
+    assert_int_equal(wisp_request_check(&req), WISP_ERR_TOOL_SCHEMA);
+    assert_false(wisp_json_valid("[]", 2, 0));
+    assert_true(wisp_json_valid("1", 1, 0));
+    assert_false(wisp_json_valid(NULL, 0, 4));
+    /* a tool needs a name */
+    t.parameters = NULL;
+    t.name = "";
+    assert_int_equal(wisp_request_check(&req), WISP_ERR_ARG);
+}
+
+/* The results go back: the assistant's calls (signatures on the call they
+ * came with), then one tool message per call. */
+static void test_tool_messages(void **state)
+{
+    static const wisp_call_ref calls[] = {
+        {"call_1", "get_temperature", "{\"room\":\"kitchen\"}", NULL},
+        {NULL, "set_led", NULL, "c2ln\"x"},
+    };
+    wisp_message msgs[4] = {
+        {WISP_ROLE_USER, "warm?", NULL, 0, NULL},
+        {WISP_ROLE_ASSISTANT, NULL, calls, 2, NULL},
+        {WISP_ROLE_TOOL, "21.5", NULL, 0, "call_1"},
+        {WISP_ROLE_TOOL, "ok", NULL, 0, ""},
+    };
+    wisp_request req;
+    (void)state;
+    memset(&req, 0, sizeof req);
+    req.model = "m";
+    req.messages = msgs;
+    req.message_count = 4;
+    assert_int_equal(wisp_request_check(&req), WISP_OK);
+    assert_string_equal(body_of(&req),
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"warm?\"},"
+        "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
+        "{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"get_temperature\","
+        "\"arguments\":\"{\\\"room\\\":\\\"kitchen\\\"}\"}},"
+        "{\"id\":\"\",\"type\":\"function\",\"function\":{\"name\":\"set_led\",\"arguments\":\"{}\"},"
+        "\"extra_content\":{\"google\":{\"thought_signature\":\"c2ln\\\"x\"}}}]},"
+        "{\"role\":\"tool\",\"content\":\"21.5\",\"tool_call_id\":\"call_1\"},"
+        "{\"role\":\"tool\",\"content\":\"ok\",\"tool_call_id\":\"\"}]}");
+    /* what is not allowed */
+    msgs[2].tool_call_id = NULL; /* a tool result must say which call */
+    assert_int_equal(wisp_request_check(&req), WISP_ERR_ARG);
+    msgs[2].tool_call_id = "call_1";
+    msgs[0].content = NULL; /* null content only beside tool calls */
+    assert_int_equal(wisp_request_check(&req), WISP_ERR_ARG);
+    msgs[0].content = "warm?";
+    msgs[0].tool_calls = calls; /* only the assistant calls tools */
+    msgs[0].tool_call_count = 1;
+    assert_int_equal(wisp_request_check(&req), WISP_ERR_ARG);
+    msgs[0].tool_calls = NULL;
+    msgs[0].tool_call_count = 0;
+    msgs[1].tool_calls = NULL; /* a count without the calls */
+    assert_int_equal(wisp_request_check(&req), WISP_ERR_ARG);
+}
+
+/* ---- tool calls in replies ---------------------------------------------------- */
+
+#define SLOTS 3
+
+typedef struct reply {
+    wisp_response resp;
+    wisp_tool_call calls[SLOTS];
+    char args[SLOTS][64];
+    char sig[SLOTS][32];
+    char content[128];
+    char log[2048];
+    size_t log_len;
+    wisp_status status;
+} reply;
+
+static int log_event(void *user, const wisp_event *ev)
+{
+    reply *r = (reply *)user;
+    int n;
+    if (ev->type == WISP_EVENT_TOOL_CALL)
+        n = snprintf(r->log + r->log_len, sizeof r->log - r->log_len, "T%u[%s|%s]%.*s;",
+                     (unsigned)ev->tool_index, ev->tool_id, ev->tool_name, (int)ev->len, ev->text);
+    else if (ev->type == WISP_EVENT_CONTENT)
+        n = snprintf(r->log + r->log_len, sizeof r->log - r->log_len, "C%.*s;", (int)ev->len,
+                     ev->text);
+    else if (ev->type == WISP_EVENT_FINISH)
+        n = snprintf(r->log + r->log_len, sizeof r->log - r->log_len, "F%.*s;", (int)ev->len,
+                     ev->text);
+    else
+        n = 0;
+    assert_true(n >= 0 && (size_t)n < sizeof r->log - r->log_len);
+    r->log_len += (size_t)n;
+    return 0;
+}
+
+static void reply_init(reply *r, size_t args_cap, size_t sig_cap)
+{
+    size_t i;
+    memset(r, 0, sizeof *r);
+    r->resp.content.buf = r->content;
+    r->resp.content.cap = sizeof r->content;
+    r->resp.tool_calls = r->calls;
+    r->resp.tool_call_cap = SLOTS;
+    for (i = 0; i < SLOTS; i++) {
+        r->calls[i].arguments.buf = r->args[i];
+        r->calls[i].arguments.cap = args_cap;
+        r->calls[i].signature.buf = r->sig[i];
+        r->calls[i].signature.cap = sig_cap;
+    }
+}
+
+static wisp_token g_toks[512];
+
+/* A stream: each line of `chunks` (separated by \n) one event, then [DONE]. */
+static void read_stream(reply *r, const char *chunks)
+{
+    wisp_reply rp;
+    char scratch[32];
+    const char *p = chunks;
+    wisp_reply_init(&rp, &r->resp, g_toks, 512, log_event, r);
+    wisp_reply_scratch(&rp, scratch, sizeof scratch);
+    r->status = WISP_OK;
+    while (*p != '\0' && r->status == WISP_OK) {
+        const char *e = strchr(p, '\n');
+        size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
+        r->status = wisp_reply_event(&rp, p, n, false);
+        p += n + (e != NULL);
+    }
+    if (r->status == WISP_OK)
+        r->status = wisp_reply_event(&rp, "[DONE]", 6, false);
+    if (r->status == WISP_OK)
+        r->status = wisp_reply_end(&rp, false);
+}
+
+static void read_whole(reply *r, const char *js)
+{
+    wisp_reply rp;
+    char scratch[32];
+    wisp_reply_init(&rp, &r->resp, g_toks, 512, log_event, r);
+    wisp_reply_scratch(&rp, scratch, sizeof scratch);
+    r->status = wisp_reply_document(&rp, js, strlen(js));
+    if (r->status == WISP_OK)
+        r->status = wisp_reply_end(&rp, true);
+}
+
+static void expect_call(const reply *r, size_t i, uint32_t index, const char *id, const char *name,
+                        const char *args)
+{
+    assert_true(i < r->resp.tool_call_count);
+    assert_int_equal(r->calls[i].index, index);
+    assert_string_equal(r->calls[i].id, id);
+    assert_string_equal(r->calls[i].name, name);
+    assert_string_equal(r->calls[i].arguments.buf, args);
+}
+
+#define DELTA(calls) "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[" calls "]}}]}\n"
+
+/* OpenAI: parallel calls interleaved by index, id and name on the first
+ * delta only, finish_reason tool_calls. */
+static void test_openai_parallel_stream(void **state)
+{
+    reply r;
+    (void)state;
+    reply_init(&r, 64, 32);
+    read_stream(&r,
+        "{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null}}]}\n"
+        DELTA("{\"index\":0,\"id\":\"call_a\",\"type\":\"function\",\"function\":{\"name\":\"get_temperature\",\"arguments\":\"\"}}")
+        DELTA("{\"index\":1,\"id\":\"call_b\",\"type\":\"function\",\"function\":{\"name\":\"set_led\",\"arguments\":\"\"}}")
+        DELTA("{\"index\":0,\"function\":{\"arguments\":\"{\\\"room\\\":\"}}")
+        DELTA("{\"index\":1,\"function\":{\"arguments\":\"{\\\"on\\\":true}\"}}")
+        DELTA("{\"index\":0,\"function\":{\"arguments\":\"\\\"kitchen\\\"}\"}}")
+        "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}");
+    assert_int_equal(r.status, WISP_OK);
+    assert_int_equal(r.resp.tool_call_count, 2);
+    assert_int_equal(r.resp.tool_calls_dropped, 0);
+    expect_call(&r, 0, 0, "call_a", "get_temperature", "{\"room\":\"kitchen\"}");
+    expect_call(&r, 1, 1, "call_b", "set_led", "{\"on\":true}");
+    assert_string_equal(r.resp.finish_reason, "tool_calls");
+    assert_true(r.resp.content_null); /* "content": null beside the calls */
+    assert_string_equal(r.log,
+        "T0[call_a|get_temperature];T1[call_b|set_led];T0[call_a|get_temperature]{\"room\":;"
+        "T1[call_b|set_led]{\"on\":true};T0[call_a|get_temperature]\"kitchen\"};Ftool_calls;");
+}
+
+/* The same calls in a whole reply give the same slots and the same events
+ * but for the pieces. */
+static void test_openai_whole(void **state)
+{
+    reply r;
+    (void)state;
+    reply_init(&r, 64, 32);
+    read_whole(&r, "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,"
+                   "\"tool_calls\":[{\"id\":\"call_a\",\"type\":\"function\",\"function\":{\"name\":"
+                   "\"get_temperature\",\"arguments\":\"{\\\"room\\\":\\\"kitchen\\\"}\"}},"
+                   "{\"id\":\"call_b\",\"type\":\"function\",\"function\":{\"name\":\"set_led\","
+                   "\"arguments\":\"{\\\"on\\\":true}\"}}]},\"finish_reason\":\"tool_calls\"}]}");
+    assert_int_equal(r.status, WISP_OK);
+    assert_int_equal(r.resp.tool_call_count, 2);
+    expect_call(&r, 0, 0, "call_a", "get_temperature", "{\"room\":\"kitchen\"}");
+    expect_call(&r, 1, 1, "call_b", "set_led", "{\"on\":true}");
+    assert_true(r.resp.content_null);
+}
+
+/* Gemini's OpenAI endpoint and older Ollama: no index, each call whole in
+ * one chunk, finish_reason stop; Gemini's thought signature kept. */
+static void test_no_index_whole_calls(void **state)
+{
+    reply r;
+    (void)state;
+    reply_init(&r, 64, 32);
+    read_stream(&r,
+        DELTA("{\"id\":\"function-call-1\",\"type\":\"function\",\"function\":{\"name\":\"get_temperature\",\"arguments\":\"{\\\"room\\\":\\\"hall\\\"}\"},"
+              "\"extra_content\":{\"google\":{\"thought_signature\":\"c2lnMQ==\"}}}")
+        DELTA("{\"id\":\"function-call-2\",\"type\":\"function\",\"function\":{\"name\":\"set_led\",\"arguments\":\"{}\"}}")
+        "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}");
+    assert_int_equal(r.status, WISP_OK);
+    assert_int_equal(r.resp.tool_call_count, 2);
+    expect_call(&r, 0, 0, "function-call-1", "get_temperature", "{\"room\":\"hall\"}");
+    expect_call(&r, 1, 1, "function-call-2", "set_led", "{}");
+    assert_string_equal(r.calls[0].signature.buf, "c2lnMQ==");
+    assert_string_equal(r.calls[1].signature.buf, "");
+    assert_string_equal(r.resp.finish_reason, "stop");
+}
+
+/* LM Studio repeats "type" and "name": "" on later deltas; vLLM's first
+ * delta has a name and no arguments key; a piece with neither an index nor
+ * an id goes on the last call. */
+static void test_server_quirks(void **state)
+{
+    reply r;
+    (void)state;
+    reply_init(&r, 64, 32);
+    read_stream(&r,
+        DELTA("{\"index\":0,\"id\":\"123\",\"type\":\"function\",\"function\":{\"name\":\"set_led\"}}")
+        DELTA("{\"index\":0,\"id\":\"\",\"type\":\"function\",\"function\":{\"name\":\"\",\"arguments\":\"{\\\"on\\\"\"}}")
+        DELTA("{\"index\":0,\"type\":\"function\",\"function\":{\"name\":\"\",\"arguments\":\":false}\"}}"));
+    assert_int_equal(r.status, WISP_OK); /* [DONE] ends it; no finish reason needed */
+    assert_int_equal(r.resp.tool_call_count, 1);
+    expect_call(&r, 0, 0, "123", "set_led", "{\"on\":false}");
+
+    reply_init(&r, 64, 32);
+    read_stream(&r,
+        DELTA("{\"id\":\"x1\",\"function\":{\"name\":\"get_temperature\",\"arguments\":\"{\\\"ro\"}}")
+        DELTA("{\"function\":{\"arguments\":\"om\\\":\\\"hall\\\"}\"}}")
+        "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}");
+    assert_int_equal(r.status, WISP_OK);
+    assert_int_equal(r.resp.tool_call_count, 1);
+    expect_call(&r, 0, 0, "x1", "get_temperature", "{\"room\":\"hall\"}");
+}
+
+/* Text before the calls; arguments as an object (some servers); a
+ * surrogate pair split across two deltas of one call. */
+static void test_text_objects_and_carries(void **state)
+{
+    reply r;
+    (void)state;
+    reply_init(&r, 64, 32);
+    read_stream(&r,
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Checking.\"}}]}\n"
+        DELTA("{\"index\":0,\"id\":\"a\",\"function\":{\"name\":\"say\",\"arguments\":\"{\\\"t\\\":\\\"\\ud83d\"}}")
+        DELTA("{\"index\":0,\"function\":{\"arguments\":\"\\ude00\\\"}\"}}")
+        DELTA("{\"index\":1,\"id\":\"b\",\"function\":{\"name\":\"set_led\",\"arguments\":{\"on\":true}}}")
+        "{\"choices\":[{\"index\":0,\"finish_reason\":\"tool_calls\"}]}");
+    assert_int_equal(r.status, WISP_OK);
+    assert_string_equal(r.content, "Checking.");
+    assert_int_equal(r.resp.tool_call_count, 2);
+    expect_call(&r, 0, 0, "a", "say", "{\"t\":\"\xF0\x9F\x98\x80\"}");
+    expect_call(&r, 1, 1, "b", "set_led", "{\"on\":true}");
+}
+
+/* More calls than slots are counted, a long argument is cut and flagged,
+ * a signature that does not fit is its own error. */
+static void test_limits(void **state)
+{
+    reply r;
+    (void)state;
+    reply_init(&r, 8, 32);
+    read_whole(&r, "{\"choices\":[{\"message\":{\"tool_calls\":["
+                   "{\"id\":\"1\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"x\\\":\\\"\\u20ac\\u20ac\\\"}\"}},"
+                   "{\"id\":\"2\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}},"
+                   "{\"id\":\"3\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}},"
+                   "{\"id\":\"4\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}},"
+                   "{\"id\":\"5\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}");
+    assert_int_equal(r.status, WISP_OK);
+    assert_int_equal(r.resp.tool_call_count, SLOTS);
+    assert_int_equal(r.resp.tool_calls_dropped, 2);
+    assert_true(r.calls[0].arguments.truncated);
+    assert_string_equal(r.args[0], "{\"x\":\""); /* the euro sign is not split */
+    assert_int_equal(r.calls[0].arguments.full_len, 14);
+    assert_non_null(strstr(r.log, "T3[|]{};T4[|]{};")); /* events still come, without a slot */
+
+    /* indexed stream: a dropped call is counted once, however many pieces */
+    reply_init(&r, 64, 32);
+    read_stream(&r,
+        DELTA("{\"index\":0,\"id\":\"a\",\"function\":{\"name\":\"f\",\"arguments\":\"\"}}")
+        DELTA("{\"index\":1,\"id\":\"b\",\"function\":{\"name\":\"f\",\"arguments\":\"\"}}")
+        DELTA("{\"index\":2,\"id\":\"c\",\"function\":{\"name\":\"f\",\"arguments\":\"\"}}")
+        DELTA("{\"index\":3,\"id\":\"d\",\"function\":{\"name\":\"f\",\"arguments\":\"{\"}}")
+        DELTA("{\"index\":3,\"function\":{\"arguments\":\"}\"}}")
+        DELTA("{\"index\":3,\"id\":\"d\",\"function\":{\"arguments\":\"\"}}")
+        "{\"choices\":[{\"index\":0,\"finish_reason\":\"tool_calls\"}]}");
+    assert_int_equal(r.status, WISP_OK);
+    assert_int_equal(r.resp.tool_call_count, 3);
+    assert_int_equal(r.resp.tool_calls_dropped, 1);
+
+    reply_init(&r, 64, 4);
+    read_whole(&r, "{\"choices\":[{\"message\":{\"tool_calls\":[{\"id\":\"1\",\"function\":{\"name\":\"f\","
+                   "\"arguments\":\"{}\"},\"extra_content\":{\"google\":{\"thought_signature\":\"toolong\"}}}]}}]}");
+    assert_int_equal(r.status, WISP_ERR_SIGNATURE_TOO_LARGE);
+
+    /* no slots at all: counted, never stored */
+    reply_init(&r, 64, 32);
+    r.resp.tool_calls = NULL;
+    read_whole(&r, "{\"choices\":[{\"message\":{\"tool_calls\":[{\"id\":\"1\",\"function\":{\"name\":\"f\"}}]}}]}");
+    assert_int_equal(r.status, WISP_OK);
+    assert_int_equal(r.resp.tool_call_count, 0);
+    assert_int_equal(r.resp.tool_calls_dropped, 1);
+}
+
+/* Wrong types are malformed, as for every known field. */
+static void test_tool_call_types(void **state)
+{
+    static const char *const bad[] = {
+        "{\"choices\":[{\"message\":{\"tool_calls\":{}}}]}",
+        "{\"choices\":[{\"message\":{\"tool_calls\":[1]}}]}",
+        "{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":\"f\"}]}}]}",
+        "{\"choices\":[{\"message\":{\"tool_calls\":[{\"index\":\"0\",\"function\":{\"name\":\"f\"}}]}}]}",
+        "{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":{\"name\":\"f\",\"arguments\":5}}]}}]}",
+        "{\"choices\":[{\"message\":{\"tool_calls\":[{\"id\":[],\"function\":{\"name\":\"f\"}}]}}]}",
+    };
+    reply r;
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        reply_init(&r, 64, 32);
+        read_whole(&r, bad[i]);
+        if (r.status != WISP_ERR_JSON)
+            fail_msg("accepted: %s", bad[i]);
+    }
+    reply_init(&r, 64, 32);
+    read_whole(&r, "{\"choices\":[{\"message\":{\"content\":\"hi\",\"tool_calls\":null}}]}");
+    assert_int_equal(r.status, WISP_OK);
+    assert_int_equal(r.resp.tool_call_count, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tools_in_the_request),
+        cmocka_unit_test(test_schema_check),
+        cmocka_unit_test(test_tool_messages),
+        cmocka_unit_test(test_openai_parallel_stream),
+        cmocka_unit_test(test_openai_whole),
+        cmocka_unit_test(test_no_index_whole_calls),
+        cmocka_unit_test(test_server_quirks),
+        cmocka_unit_test(test_text_objects_and_carries),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_tool_call_types),
+    };
+    return cmocka_run_group_tests_name("tools", tests, NULL, NULL);
+}
