@@ -52,6 +52,7 @@ extern "C" {
     X(WISP_ERR_TOOL_SCHEMA, "a tool's parameters are not one well-formed JSON value, or nest too deep") \
     X(WISP_ERR_SIGNATURE_TOO_LARGE, "a tool call's thought signature is larger than its buffer") \
     X(WISP_ERR_ARENA_FULL, "the tool loop's history does not fit its arena")  \
+    X(WISP_ERR_TOOL_CALL_CUT, "a tool call did not fit: more calls than slots, or arguments cut") \
     X(WISP_ERR_TOOL_ROUNDS, "the model still called tools after the last allowed round")
 
 typedef enum wisp_status {
@@ -448,6 +449,69 @@ size_t wisp_request_body_size(const wisp_request *request);
 
 /* Closes a kept-alive connection, if any. */
 void wisp_client_close(wisp_client *client);
+
+/* ------------------------------------------------------------------------ */
+/* Tools.                                                                    */
+
+/*
+ * Reads tool definitions in the OpenAI "tools" shape, a JSON array of
+ * {"type": "function", "function": {"name", "description", "parameters"}},
+ * from text (len bytes), so a device's tools can be one JSON literal or a
+ * file.  Names and descriptions are unescaped into store (store_cap bytes,
+ * NUL-terminated there); parameters point into text (parameters_len set).
+ * toks/ntoks: a token array for the text.  On failure *why says what is
+ * wrong, for a person ("element 2: no function.name").  WISP_OK,
+ * WISP_ERR_JSON (not JSON, not an array, an element of another shape),
+ * WISP_ERR_TOO_COMPLEX (more tokens than ntoks, or more tools than cap),
+ * WISP_ERR_TOO_LARGE (the names do not fit store), WISP_ERR_ARG.
+ */
+wisp_status wisp_tools_from_json(const char *text, size_t len, wisp_token *toks, size_t ntoks,
+                                 wisp_tool *tools, size_t cap, size_t *count, char *store,
+                                 size_t store_cap, const char **why);
+
+/* What a tool handler says about one call. */
+typedef enum wisp_tool_verdict {
+    WISP_TOOL_RESULT, /* result[0..*len) is the text the model gets back */
+    WISP_TOOL_STOP    /* end the loop now: WISP_ERR_CANCELLED */
+} wisp_tool_verdict;
+
+/* Runs one tool call for the loop: writes at most cap bytes of result (its
+ * text for the model, often JSON) and sets *len. */
+typedef wisp_tool_verdict (*wisp_tool_fn)(void *user, const wisp_tool_call *call,
+                                          char *result, size_t cap, size_t *len);
+
+/* The tool loop's state.  Set handler (and user), max_rounds and the arena;
+ * the loop fills the rest.  The history (the request's messages, then each
+ * assistant turn with its calls and each result) lives in the arena as a
+ * wisp_message array plus the text it points to, so it can be sent again:
+ * nothing is allocated. */
+typedef struct wisp_tool_loop {
+    wisp_tool_fn handler;
+    void *user;
+    unsigned max_rounds; /* requests at most, 1..64; 0: 4 */
+    void *arena;         /* caller storage, any alignment */
+    size_t arena_size;
+    /* Filled by wisp_chat_tools. */
+    unsigned rounds;            /* requests made */
+    wisp_message *messages;     /* the history, inside the arena */
+    size_t message_count;
+    size_t arena_used;          /* high-water mark, for sizing */
+} wisp_tool_loop;
+
+/*
+ * Asks, runs the handler for each tool call of the reply, sends the
+ * assistant turn and the results back, and asks again, until a reply calls
+ * no tool (it is then in resp, as after wisp_chat) or max_rounds requests
+ * were made.  resp needs tool-call slots (resp->tool_calls); request->tools
+ * says what the model may call.  Returns what wisp_chat returns, or
+ * WISP_ERR_TOOL_ROUNDS (the last allowed reply still called tools),
+ * WISP_ERR_TOOL_CALL_CUT (a call did not fit its slot: it cannot be run),
+ * WISP_ERR_ARENA_FULL (the history outgrew the arena), WISP_ERR_CANCELLED
+ * (the handler said stop, or on_event did).
+ */
+wisp_status wisp_chat_tools(wisp_client *client, const wisp_request *request,
+                            wisp_response *resp, wisp_tool_loop *loop,
+                            wisp_event_fn on_event, void *user);
 
 #ifdef __cplusplus
 }

@@ -72,10 +72,14 @@ static void reset_response(wisp_response *resp)
 {
     wisp_text content = resp->content;
     wisp_text reasoning = resp->reasoning;
+    wisp_tool_call *calls = resp->tool_calls;
+    size_t call_cap = resp->tool_call_cap;
     uint8_t attempts = resp->attempts;
     memset(resp, 0, sizeof *resp);
     resp->content = content;
     resp->reasoning = reasoning;
+    resp->tool_calls = calls;
+    resp->tool_call_cap = call_cap;
     resp->attempts = attempts;
     wisp_text_reset(&resp->content);
     wisp_text_reset(&resp->reasoning);

@@ -64,6 +64,22 @@ static wisp_token g_tokens[TOKEN_COUNT];
 static char g_content[CONTENT_CAP];
 static char g_reasoning[REASONING_CAP];
 
+/* --tools: the file, the definitions read from it, and slots for the
+ * reply's calls. */
+#define TOOLS_FILE_MAX (256u * 1024u)
+#define TOOL_MAX 64u
+#define TOOL_TOKENS 8192u
+#define CALL_SLOTS 16u
+#define CALL_ARGS_CAP (32u * 1024u)
+#define CALL_SIG_CAP (8u * 1024u)
+static char g_tools_text[TOOLS_FILE_MAX + 1];
+static wisp_tool g_tools[TOOL_MAX];
+static char g_tool_store[64u * 1024u];
+static wisp_token g_tool_tokens[TOOL_TOKENS];
+static wisp_tool_call g_calls[CALL_SLOTS];
+static char g_call_args[CALL_SLOTS][CALL_ARGS_CAP];
+static char g_call_sigs[CALL_SLOTS][CALL_SIG_CAP];
+
 /* Set by SIGINT; watched by the posix transport and the event callback. */
 static volatile sig_atomic_t g_interrupted;
 
@@ -83,6 +99,8 @@ typedef struct options {
     uint32_t timeout_ms; /* 0: library defaults */
     char **words;        /* the prompt words (compacted into argv) */
     int word_count;
+    const char *tools_file;
+    const char *tool_choice;
 } options;
 
 typedef enum opt_id {
@@ -97,7 +115,9 @@ typedef enum opt_id {
     OPT_TIMEOUT,
     OPT_VERBOSE,
     OPT_HELP,
-    OPT_VERSION
+    OPT_VERSION,
+    OPT_TOOLS,
+    OPT_TOOL_CHOICE
 } opt_id;
 
 typedef struct opt_spec {
@@ -120,6 +140,8 @@ static const opt_spec k_options[] = {
     {'v', "verbose", false, OPT_VERBOSE},
     {'h', "help", false, OPT_HELP},
     {0, "version", false, OPT_VERSION},
+    {0, "tools", true, OPT_TOOLS},
+    {0, "tool-choice", true, OPT_TOOL_CHOICE},
 };
 
 #define OPTION_COUNT (sizeof k_options / sizeof k_options[0])
@@ -145,6 +167,10 @@ static void print_usage(FILE *out)
         "      --timeout-ms N    idle time allowed per read, 1..3600000; also\n"
         "                        caps connect at min(N, 10000) and raises the\n"
         "                        whole-call limit to max(N, 300000)\n"
+        "      --tools FILE      offer the tools in FILE (a JSON array in the\n"
+        "                        OpenAI \"tools\" shape); tool calls of the reply\n"
+        "                        go to stdout after the text, one JSON line each\n"
+        "      --tool-choice C   auto, none, required, or a function's name\n"
         "  -v, --verbose         to stderr: id, model, finish_reason, usage,\n"
         "                        request id, attempts; streamed reasoning\n"
         "  -h, --help            this text\n"
@@ -291,6 +317,14 @@ static int apply_option(options *o, const opt_spec *spec, const char *value)
     case OPT_VERSION:
         printf(PROG " %s\n", WISP_VERSION);
         return EXIT_OKAY;
+    case OPT_TOOLS:
+        o->tools_file = value;
+        break;
+    case OPT_TOOL_CHOICE:
+        o->tool_choice = value;
+        if (value[0] == '\0')
+            return bad_value(spec->long_name, value, "auto, none, required or a name");
+        break;
     }
     return -1;
 }
@@ -385,6 +419,90 @@ static bool only_blanks(const char *s, size_t len)
 
 /* Fills g_prompt from the words or from stdin.  -1 on success, else the
  * exit code. */
+/* --tools FILE: read and checked before anything is sent.  Returns -1 to
+ * go on, else the exit code. */
+static int load_tools(const char *path, size_t *count)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n;
+    const char *why = "";
+    wisp_status st;
+
+    if (f == NULL) {
+        fprintf(stderr, PROG ": --tools: cannot open %s: %s\n", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    n = fread(g_tools_text, 1, TOOLS_FILE_MAX + 1, f);
+    fclose(f);
+    if (n > TOOLS_FILE_MAX) {
+        fprintf(stderr, PROG ": --tools: %s is larger than %u bytes\n", path,
+                (unsigned)TOOLS_FILE_MAX);
+        return EXIT_USAGE;
+    }
+    st = wisp_tools_from_json(g_tools_text, n, g_tool_tokens, TOOL_TOKENS, g_tools, TOOL_MAX,
+                              count, g_tool_store, sizeof g_tool_store, &why);
+    if (st != WISP_OK) {
+        fprintf(stderr, PROG ": --tools: %s: %s\n", path, why);
+        return EXIT_USAGE;
+    }
+    if (*count == 0) {
+        fprintf(stderr, PROG ": --tools: %s: the array is empty\n", path);
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* s as a JSON string (valid UTF-8 comes in; control bytes escaped). */
+static void put_json_string(const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+    putchar('"');
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            putchar('\\');
+            putchar(c);
+        } else if (c == '\n') {
+            fputs("\\n", stdout);
+        } else if (c < 0x20 || c == 0x7F) {
+            printf("\\u00%c%c", hex[c >> 4], hex[c & 0xF]);
+        } else {
+            putchar(c);
+        }
+    }
+    putchar('"');
+}
+
+/* Each tool call as one line in the OpenAI tool_calls element shape, in
+ * index order.  Returns true when every call came whole. */
+static bool print_tool_calls(const wisp_response *r)
+{
+    bool whole = r->tool_calls_dropped == 0;
+    size_t i;
+    for (i = 0; i < r->tool_call_count; i++) {
+        const wisp_tool_call *c = &r->tool_calls[i];
+        fputs("{\"id\":", stdout);
+        put_json_string(c->id, strlen(c->id));
+        fputs(",\"type\":\"function\",\"function\":{\"name\":", stdout);
+        put_json_string(c->name, strlen(c->name));
+        fputs(",\"arguments\":", stdout);
+        put_json_string(c->arguments.buf, c->arguments.len);
+        fputs("}}\n", stdout);
+        if (c->arguments.truncated) {
+            fprintf(stderr,
+                    PROG ": tool call %u: the arguments were cut to fit: %lu of %lu bytes\n",
+                    (unsigned)c->index, (unsigned long)c->arguments.len,
+                    (unsigned long)c->arguments.full_len);
+            whole = false;
+        }
+    }
+    if (r->tool_calls_dropped > 0)
+        fprintf(stderr, PROG ": %lu more tool calls than the %u this program keeps\n",
+                (unsigned long)r->tool_calls_dropped, (unsigned)CALL_SLOTS);
+    return whole;
+}
+
 static int read_prompt(const options *o)
 {
     size_t len = 0;
@@ -703,6 +821,8 @@ int main(int argc, char **argv)
     wisp_request req;
     wisp_message msgs[2];
     wisp_response resp;
+    size_t tool_count = 0, i;
+    bool calls;
     chat_state state;
     const char *url_from = "-u";
     wisp_status st;
@@ -721,6 +841,13 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
         fclose(f);
+    }
+    if (o.tool_choice != NULL && o.tools_file == NULL)
+        return usage_error("--tool-choice needs --tools", NULL);
+    if (o.tools_file != NULL) {
+        rc = load_tools(o.tools_file, &tool_count);
+        if (rc >= 0)
+            return rc;
     }
     rc = read_prompt(&o);
     if (rc >= 0)
@@ -834,6 +961,31 @@ int main(int argc, char **argv)
                            o.verbose ? sizeof g_reasoning : 0);
     else
         wisp_response_init(&resp, NULL, 0, NULL, 0);
+    if (tool_count > 0) {
+        req.tools = g_tools;
+        req.tool_count = tool_count;
+        if (o.tool_choice == NULL)
+            req.tool_choice = WISP_TOOL_CHOICE_UNSET;
+        else if (strcmp(o.tool_choice, "auto") == 0)
+            req.tool_choice = WISP_TOOL_CHOICE_AUTO;
+        else if (strcmp(o.tool_choice, "none") == 0)
+            req.tool_choice = WISP_TOOL_CHOICE_NONE;
+        else if (strcmp(o.tool_choice, "required") == 0)
+            req.tool_choice = WISP_TOOL_CHOICE_REQUIRED;
+        else {
+            req.tool_choice = WISP_TOOL_CHOICE_FUNCTION;
+            req.tool_choice_name = o.tool_choice;
+        }
+        memset(g_calls, 0, sizeof g_calls);
+        for (i = 0; i < CALL_SLOTS; i++) {
+            g_calls[i].arguments.buf = g_call_args[i];
+            g_calls[i].arguments.cap = CALL_ARGS_CAP;
+            g_calls[i].signature.buf = g_call_sigs[i];
+            g_calls[i].signature.cap = CALL_SIG_CAP;
+        }
+        resp.tool_calls = g_calls;
+        resp.tool_call_cap = CALL_SLOTS;
+    }
 
     memset(&state, 0, sizeof state);
     state.print_content = !o.no_stream;
@@ -867,9 +1019,11 @@ int main(int argc, char **argv)
         fputc('\n', stderr);
 
     rc = exit_code_for(st);
+    calls = st == WISP_OK && resp.tool_call_count + resp.tool_calls_dropped > 0;
     if (st == WISP_OK && o.no_stream) {
         fwrite(resp.content.buf, 1, resp.content.len, stdout);
-        fputc('\n', stdout);
+        if (!calls || resp.content.len > 0)
+            fputc('\n', stdout); /* with tool calls: no empty line for no text */
         if (o.verbose && resp.reasoning.len > 0) {
             /* As the streamed path prints it: one line break at the end. */
             fputs(PROG ": reasoning: ", stderr);
@@ -885,11 +1039,13 @@ int main(int argc, char **argv)
                     (unsigned long)resp.content.full_len);
             rc = EXIT_RESPONSE;
         }
-    } else if (st == WISP_OK || state.printed) {
+    } else if ((st == WISP_OK && !calls) || state.printed) {
         /* Ends the streamed text; after a failure it only tidies the
          * line. */
         fputc('\n', stdout);
     }
+    if (calls && !print_tool_calls(&resp) && rc == EXIT_OKAY)
+        rc = EXIT_RESPONSE;
     /* A broken stdout outranks what the call reported (the callback's
      * cancel, for one). */
     if (fflush(stdout) != 0 && !state.stdout_failed && !(errno == EINTR && g_interrupted)) {

@@ -46,6 +46,7 @@ static inline int exit_code_for(wisp_status st)
     case WISP_ERR_TOO_COMPLEX:
     case WISP_ERR_SIGNATURE_TOO_LARGE:
     case WISP_ERR_TOOL_ROUNDS:
+    case WISP_ERR_TOOL_CALL_CUT:
         return EXIT_RESPONSE;
     case WISP_ERR_ARENA_FULL: /* the caller's memory, like a bad argument */
         return EXIT_USAGE;

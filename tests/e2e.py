@@ -436,6 +436,101 @@ def t_verbose_nostream(h):
     check(re.search(r"\b18\b", res.err), "usage total 18 not on stderr")
 
 
+# ---- tools ---------------------------------------------------------------
+
+TOOLS_FILE_JSON = [
+    {"type": "function", "function": {
+        "name": "get_temperature", "description": "Reads a room's sensor, \u00b0C.",
+        "parameters": {"type": "object", "properties": {"room": {"type": "string"}},
+                       "required": ["room"]}}},
+    {"type": "function", "function": {
+        "name": "set_led", "parameters": {"type": "object",
+                                          "properties": {"on": {"type": "boolean"}}}}},
+]
+TOOL_LINES = [
+    {"id": "call_t1", "type": "function",
+     "function": {"name": "get_temperature", "arguments": '{"room": "kitchen"}'}},
+    {"id": "call_t2", "type": "function",
+     "function": {"name": "set_led", "arguments": '{"on": true, "note": "caf\u00e9 \\"x\\""}'}},
+]
+
+
+def tools_file(h, content):
+    path = os.path.join(h.tmp, "tools-%s.json" % h.new_tag())
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+def tool_lines(out):
+    """stdout as (text lines, tool-call objects); every call line is JSON."""
+    lines = out.decode("utf-8").split("\n")
+    check(lines[-1] == "", "stdout does not end with a newline: %r" % out)
+    lines = lines[:-1]
+    calls = [l for l in lines if l.startswith('{"id":')]
+    text = lines[:len(lines) - len(calls)]
+    return text, [json.loads(l) for l in calls]
+
+
+@test("tools/request-carries-the-file")
+def t_tools_request(h):
+    seen, _ = inspect(h, ["--tools", tools_file(h, TOOLS_FILE_JSON), "--tool-choice", "required"])
+    body = seen["body"]
+    check(body.get("tools") == TOOLS_FILE_JSON, "tools sent %r" % body.get("tools"))
+    check(body.get("tool_choice") == "required", "tool_choice %r" % body.get("tool_choice"))
+    seen, _ = inspect(h, ["--tools", tools_file(h, TOOLS_FILE_JSON), "--tool-choice", "set_led"])
+    check(seen["body"].get("tool_choice") == {"type": "function", "function": {"name": "set_led"}},
+          "tool_choice %r" % seen["body"].get("tool_choice"))
+    seen, _ = inspect(h, ["--tools", tools_file(h, TOOLS_FILE_JSON)])
+    check("tool_choice" not in seen["body"], "tool_choice sent though not asked for")
+
+
+for _mode, _margs in MODES:
+    def t_tools_calls(h, margs=_margs):
+        url, _ = h.url("tools")
+        res = h.run(["-u", url, "--tools", tools_file(h, TOOLS_FILE_JSON)] + margs + [PROMPT])
+        check(res.rc == EXIT_OK, "exit %d: %s" % (res.rc, res.err_tail()))
+        text, calls = tool_lines(res.out)
+        check(text == ["Let me check."], "text %r" % text)
+        check(calls == TOOL_LINES, "calls %r" % calls)
+    add("tools/calls-" + _mode, t_tools_calls)
+
+    def t_tools_only(h, margs=_margs):
+        url, _ = h.url("tools-only")
+        res = h.run(["-u", url, "--tools", tools_file(h, TOOLS_FILE_JSON)] + margs + [PROMPT])
+        check(res.rc == EXIT_OK, "exit %d: %s" % (res.rc, res.err_tail()))
+        text, calls = tool_lines(res.out)
+        check(text == [], "no text, but stdout has %r (an empty line?)" % text)
+        check(calls == TOOL_LINES, "calls %r" % calls)
+    add("tools/no-text-" + _mode, t_tools_only)
+
+    def t_tools_long(h, margs=_margs):
+        url, _ = h.url("tools-long")
+        res = h.run(["-u", url, "--tools", tools_file(h, TOOLS_FILE_JSON)] + margs + [PROMPT])
+        check(res.rc == EXIT_RESPONSE, "exit %d, want 4: %s" % (res.rc, res.err_tail()))
+        _, calls = tool_lines(res.out)
+        check(len(calls) == 1 and calls[0]["function"]["name"] == "store", "calls %r" % calls)
+        check(len(calls[0]["function"]["arguments"]) == 32 * 1024 - 1,
+              "arguments kept: %d bytes" % len(calls[0]["function"]["arguments"]))
+        check(re.search(r"cut to fit", res.err), "no reason on stderr: %s" % res.err_tail())
+    add("tools/arguments-cut-" + _mode, t_tools_long)
+
+
+@test("tools/bad-file")
+def t_tools_bad(h):
+    url, key = h.url("tools")
+    for content, why in (("[{", "not JSON"), ('{"a": 1}', "not a JSON array"),
+                         ('[{"type": "function", "function": {}}]', "function.name"),
+                         ('[{"type": "function"}]', "function"), ("[]", "empty")):
+        res = h.run(["-u", url, "--tools", tools_file(h, content), PROMPT])
+        expect(res, EXIT_USAGE, err=re.escape(why))
+    res = h.run(["-u", url, "--tools", os.path.join(h.tmp, "no-such-file.json"), PROMPT])
+    expect(res, EXIT_USAGE, err=r"cannot open")
+    res = h.run(["-u", url, "--tool-choice", "auto", PROMPT])
+    expect(res, EXIT_USAGE, err=r"needs --tools")
+    check(h.stats(key)["attempts"] == 0, "a request was sent for a bad tools file")
+
+
 # ---- one reader: the same output however the reply came ------------------
 
 N_SHAPES = 8  # tests/server.py REPLY_SHAPES

@@ -1027,6 +1027,85 @@ def sc_stream_bare(ctx):
     ctx.send_chunked(200, "OK", None, evs)
 
 
+# Tool calls, OpenAI's shape: streamed as deltas interleaved by index, or
+# one message; tests/e2e.py and examples/tools check what wisp makes of them.
+TOOL_TEXT = "Let me check."
+TOOL_CALLS = [
+    {"id": "call_t1", "type": "function",
+     "function": {"name": "get_temperature", "arguments": '{"room": "kitchen"}'}},
+    {"id": "call_t2", "type": "function",
+     "function": {"name": "set_led", "arguments": '{"on": true, "note": "caf\u00e9 \\"x\\""}'}},
+]
+
+
+def send_tool_reply(ctx, text, calls, finish="tool_calls"):
+    if not ctx.stream:
+        msg = {"role": "assistant", "content": text, "tool_calls": calls}
+        obj = {"id": ctx.id, "object": "chat.completion", "created": CREATED,
+               "model": ctx.model, "usage": USAGE,
+               "choices": [{"index": 0, "message": msg, "finish_reason": finish}]}
+        ctx.send_length(200, "OK", "application/json", jbytes(obj, False))
+        return
+    chunks = [ctx.chunk({"role": "assistant", "content": text})]
+    for i, c in enumerate(calls):
+        chunks.append(ctx.chunk({"tool_calls": [
+            {"index": i, "id": c["id"], "type": "function",
+             "function": {"name": c["function"]["name"], "arguments": ""}}]}))
+    for i, c in enumerate(calls):  # arguments interleaved, in pieces
+        args = c["function"]["arguments"]
+        for k in range(0, len(args), 5):
+            chunks.append(ctx.chunk({"tool_calls": [
+                {"index": i, "function": {"arguments": args[k:k + 5]}}]}))
+    chunks.append(ctx.chunk({}, finish=finish))
+    chunks.append(ctx.chunk(usage=USAGE, choices=False))
+    body = [sse(c, ascii_only=False) for c in chunks] + [b"data: [DONE]\n\n"]
+    ctx.send_chunked(200, "OK", "text/event-stream", body, SSE_HEADERS)
+
+
+@scenario("tools")
+def sc_tools(ctx):
+    """Text, then two tool calls (streamed or not, as asked)."""
+    send_tool_reply(ctx, TOOL_TEXT, TOOL_CALLS)
+
+
+@scenario("tools-only")
+def sc_tools_only(ctx):
+    """Two tool calls and no text (content null)."""
+    send_tool_reply(ctx, None, TOOL_CALLS)
+
+
+@scenario("tools-long")
+def sc_tools_long(ctx):
+    """One call whose arguments are longer than wisp-chat keeps (32 KiB)."""
+    big = '{"blob": "' + "x" * 40000 + '"}'
+    send_tool_reply(ctx, None, [{"id": "call_big", "type": "function",
+                                 "function": {"name": "store", "arguments": big}}])
+
+
+@scenario("tools-device")
+def sc_tools_device(ctx):
+    """examples/tools: round 1 asks for both tools; round 2 (the results
+    sent back, each answering its call) gets the answer built from them."""
+    msgs = ctx.req.json.get("messages", [])
+    results = {m.get("tool_call_id"): m.get("content") for m in msgs
+               if m.get("role") == "tool"}
+    if not results:
+        send_tool_reply(ctx, None, [
+            {"id": "call_temp", "type": "function",
+             "function": {"name": "get_temperature", "arguments": '{"room":"lab"}'}},
+            {"id": "call_led", "type": "function",
+             "function": {"name": "set_led", "arguments": '{"on":true}'}}])
+        return
+    asked = [c for m in msgs if m.get("role") == "assistant"
+             for c in (m.get("tool_calls") or [])]
+    ok = (len(asked) == 2 and set(results) == {"call_temp", "call_led"}
+          and all(c.get("type") == "function" for c in asked))
+    text = ("The lab is at %s; LED: %s." % (results.get("call_temp"), results.get("call_led"))
+            if ok else "the history was wrong: %r" % msgs)
+    ctype, body = ctx.reply_body(text)
+    ctx.send_length(200, "OK", ctype, body)
+
+
 # Reply bodies of every shape the one reader must treat alike, each served
 # as one JSON object whatever was asked (shape-json-N) and as the same object
 # sent as a stream's only event (shape-sse-N), and as the chunks a server

@@ -17,6 +17,10 @@
  *   content_truncated 0|1, full_len N, content_null 0|1, refused 0|1
  *   usage P C T         prompt, completion, total tokens
  *   usage_details CACHED REASONING
+ *   tool_slots N, args_cap N, sig_cap N   tool-call storage (default 4, 256, 256)
+ *   tool_calls N        expected slots filled; tools_dropped N: calls without one
+ *   toolK_id, toolK_name, toolK_args, toolK_sig   call K (0-based, index order)
+ *   toolK_args_truncated 0|1
  * A key that is absent is not checked.
  *
  * Every fixture whose reply is one JSON body is also fed three ways: as
@@ -146,6 +150,8 @@ typedef struct outcome {
     int n_events;
     int cancel_at; /* cancel at this event (from 1), 0 never */
     int connects;
+    wisp_tool_call *calls;
+    char *args, *sigs; /* the slots' storage */
 } outcome;
 
 static void log_put(outcome *o, const char *s, size_t n)
@@ -168,6 +174,15 @@ static int collect(void *user, const wisp_event *ev)
                  (unsigned)ev->usage->prompt_tokens, (unsigned)ev->usage->completion_tokens,
                  (unsigned)ev->usage->total_tokens);
         log_put(o, head, strlen(head));
+    } else if (ev->type == WISP_EVENT_TOOL_CALL) {
+        snprintf(head, sizeof head, "%d:%u:", (int)ev->type, (unsigned)ev->tool_index);
+        log_put(o, head, strlen(head));
+        log_put(o, ev->tool_id, strlen(ev->tool_id));
+        log_put(o, ":", 1);
+        log_put(o, ev->tool_name, strlen(ev->tool_name));
+        log_put(o, ":", 1);
+        log_put(o, ev->text, ev->len);
+        log_put(o, "|", 1);
     } else {
         snprintf(head, sizeof head, "%d:", (int)ev->type);
         log_put(o, head, strlen(head));
@@ -230,6 +245,21 @@ static void replay_bytes(const fixture *fx, const uint8_t *http, size_t http_len
     o->events = calloc(1, TEXT_MAX);
     o->log = calloc(1, TEXT_MAX);
     wisp_response_init(&o->resp, o->content, content_cap, o->reasoning, 65536);
+    {
+        size_t slots = (size_t)num(fx, "tool_slots", 4), i;
+        size_t args_cap = (size_t)num(fx, "args_cap", 256), sig_cap = (size_t)num(fx, "sig_cap", 256);
+        o->calls = calloc(slots ? slots : 1, sizeof *o->calls);
+        o->args = calloc(slots ? slots : 1, args_cap + 1);
+        o->sigs = calloc(slots ? slots : 1, sig_cap + 1);
+        for (i = 0; i < slots; i++) {
+            o->calls[i].arguments.buf = o->args + i * (args_cap + 1);
+            o->calls[i].arguments.cap = args_cap;
+            o->calls[i].signature.buf = o->sigs + i * (sig_cap + 1);
+            o->calls[i].signature.cap = sig_cap;
+        }
+        o->resp.tool_calls = o->calls;
+        o->resp.tool_call_cap = slots;
+    }
     o->status = wisp_chat(&client, &req, &o->resp, collect, o);
     o->connects = fake.connects;
     wisp_client_close(&client);
@@ -248,6 +278,9 @@ static void outcome_free(outcome *o)
     free(o->reasoning);
     free(o->events);
     free(o->log);
+    free(o->calls);
+    free(o->args);
+    free(o->sigs);
 }
 
 static void check_text(const fixture *fx, const char *key, const char *got, const char *how)
@@ -320,6 +353,31 @@ static void check_outcome(const fixture *fx, const outcome *o, const char *how)
         assert_int_equal(sscanf(e->value, "%u %u", &cached, &reasoning), 2);
         assert_int_equal(o->resp.usage.cached_tokens, cached);
         assert_int_equal(o->resp.usage.reasoning_tokens, reasoning);
+    }
+    if (find(fx, "tool_calls") != NULL) {
+        assert_int_equal(o->resp.tool_call_count, num(fx, "tool_calls", 0));
+    }
+    if (find(fx, "tools_dropped") != NULL) {
+        assert_int_equal(o->resp.tool_calls_dropped, num(fx, "tools_dropped", 0));
+    }
+    {
+        size_t k;
+        for (k = 0; k < o->resp.tool_call_count && k < 16; k++) {
+            char key[32];
+            const wisp_tool_call *c = &o->resp.tool_calls[k];
+            snprintf(key, sizeof key, "tool%u_id", (unsigned)k);
+            check_text(fx, key, c->id, how);
+            snprintf(key, sizeof key, "tool%u_name", (unsigned)k);
+            check_text(fx, key, c->name, how);
+            snprintf(key, sizeof key, "tool%u_args", (unsigned)k);
+            check_text(fx, key, c->arguments.buf, how);
+            snprintf(key, sizeof key, "tool%u_sig", (unsigned)k);
+            check_text(fx, key, c->signature.buf, how);
+            snprintf(key, sizeof key, "tool%u_args_truncated", (unsigned)k);
+            if (find(fx, key) != NULL) {
+                assert_int_equal(c->arguments.truncated, num(fx, key, 0));
+            }
+        }
     }
     /* What the callback saw is what the buffer holds (when it fit). */
     if (num(fx, "stream", 0) != 0 && !o->resp.content.truncated && !o->events_overflow) {
@@ -456,8 +514,22 @@ static void same_reply(const fixture *fx, const outcome *a, const outcome *b, co
              strcmp(a->resp.error_code, b->resp.error_code) != 0 ||
              strcmp(a->resp.error_param, b->resp.error_param) != 0)
         what = "error";
+    else if (a->resp.tool_call_count != b->resp.tool_call_count ||
+             a->resp.tool_calls_dropped != b->resp.tool_calls_dropped)
+        what = "tool call count";
     else if (a->log_len != b->log_len || memcmp(a->log, b->log, a->log_len) != 0)
         what = "events";
+    {
+        size_t k;
+        for (k = 0; what == NULL && k < a->resp.tool_call_count; k++) {
+            const wisp_tool_call *x = &a->resp.tool_calls[k], *y = &b->resp.tool_calls[k];
+            if (x->index != y->index || strcmp(x->id, y->id) != 0 || strcmp(x->name, y->name) != 0 ||
+                strcmp(x->arguments.buf, y->arguments.buf) != 0 ||
+                x->arguments.full_len != y->arguments.full_len ||
+                strcmp(x->signature.buf, y->signature.buf) != 0)
+                what = "tool call";
+        }
+    }
     if (what != NULL) {
         print_error("%s: %s differs %s (status %s vs %s)\n  events [%.*s]\n  vs     [%.*s]\n",
                     fx->name, what, how, wisp_strerror(a->status), wisp_strerror(b->status),
