@@ -122,6 +122,10 @@ $(BUILD)/wisp-chat: examples/wisp_chat.c examples/wisp_exit.h $(BUILD)/libwisp.a
 $(BUILD)/keepalive_check: tests/keepalive_check.c $(BUILD)/libwisp.a $(BUILD_FLAGS_FILE) $(LIB_STAMPS)
 	$(CC) $(ALL_CFLAGS) -Iexamples $< -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS) $(LDFLAGS)
 
+# The tool-calling device of examples/tools (run by tests/e2e.py).
+$(BUILD)/tools-device: examples/tools/device.c examples/wisp_exit.h $(BUILD)/libwisp.a $(BUILD_FLAGS_FILE) $(LIB_STAMPS)
+	$(CC) $(ALL_CFLAGS) -Iexamples $< -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS) $(LDFLAGS)
+
 # Reads every root of the system CA bundle (make test-static, test-armhf).
 $(BUILD)/ca_bundle_check: tests/ca_bundle_check.c $(wildcard port/mbedtls/*.h) $(BUILD_FLAGS_FILE) $(LIB_STAMPS) | $(DEPS_FIRST)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(MBEDTLS_LIBS) $(LDFLAGS)
@@ -159,13 +163,13 @@ variants: deps
 	    OPT="-Os -g -fshort-enums" unit
 
 # End-to-end: build/wisp-chat against the local test server.
-e2e: all $(BUILD)/keepalive_check | $(DEPS_FIRST)
+e2e: all $(BUILD)/keepalive_check $(BUILD)/tools-device | $(DEPS_FIRST)
 	@WISP_CHAT=$${WISP_CHAT:-$(BUILD)/wisp-chat} $(PYTHON) tests/e2e.py >$(BUILD)/e2e.log 2>&1; rc=$$?; cat $(BUILD)/e2e.log; \
 	tail -n 1 $(BUILD)/e2e.log | awk '/passed, .* failed/ {print "$(E2E_LABEL) all", $$1, $$3}' >>$(WISP_RESULTS); \
 	exit $$rc
 
 # The CLI end to end under valgrind memcheck (slow scenarios skipped).
-e2e-valgrind: all $(BUILD)/keepalive_check | $(DEPS_FIRST)
+e2e-valgrind: all $(BUILD)/keepalive_check $(BUILD)/tools-device | $(DEPS_FIRST)
 	@$(PYTHON) tests/e2e.py --valgrind >$(BUILD)/e2e-valgrind.log 2>&1; rc=$$?; \
 	grep -v '^ok ' $(BUILD)/e2e-valgrind.log; \
 	tail -n 1 $(BUILD)/e2e-valgrind.log | awk '/passed, .* failed/ {print "e2e-valgrind all", $$1, $$3}' >>$(WISP_RESULTS); \
@@ -274,6 +278,7 @@ static:
 	@$(MAKE) --no-print-directory BUILD=$(STATIC_DIR) CC=$(MUSL_CC) JSMN_INC=$(JSMN_ONLY_INC) \
 	    MBEDTLS_DIR=$(STATIC_MBEDTLS) OPT="$(SMALL_OPT)" CFLAGS='$(SMALL_CONFIG)' \
 	    LDFLAGS='$(SMALL_LD)' DEPS_PKGS= $(STATIC_DIR)/wisp-chat $(STATIC_DIR)/keepalive_check \
+	    $(STATIC_DIR)/tools-device \
 	    $(STATIC_DIR)/ca_bundle_check
 	@$(PYTHON) tests/static_size.py $(STATIC_DIR)/wisp-chat
 
@@ -299,7 +304,8 @@ armhf:
 	$(COPY_JSMN)
 	@sh tests/musl_cross.sh $(ARMHF_MUSL)
 	@CC=$(ARMHF_CC) AR=$(ARMHF_AR) sh tests/mbedtls_build.sh $(ARMHF_MBEDTLS) wisp_mbedtls_linux.h $(SMALL_OPT)
-	+@$(ARMHF_MAKE) $(ARMHF_DIR)/wisp-chat $(ARMHF_DIR)/keepalive_check $(ARMHF_DIR)/ca_bundle_check
+	+@$(ARMHF_MAKE) $(ARMHF_DIR)/wisp-chat $(ARMHF_DIR)/keepalive_check $(ARMHF_DIR)/ca_bundle_check \
+	    $(ARMHF_DIR)/tools-device
 	@$(PYTHON) tests/static_size.py $(ARMHF_DIR)/wisp-chat
 
 test-armhf: armhf

@@ -516,6 +516,25 @@ for _mode, _margs in MODES:
     add("tools/arguments-cut-" + _mode, t_tools_long)
 
 
+@test("tools/device-two-rounds")
+def t_tools_device(h):
+    """examples/tools/device.c: two rounds through the heap-free tool loop."""
+    exe = os.environ.get("WISP_TOOLS_DEVICE") or os.path.join(os.path.dirname(CLI), "tools-device")
+    if not os.path.exists(exe):
+        raise Fail("%s is missing (make e2e builds it)" % exe)
+    url, key = h.url("tools-device")
+    cmd = [exe, url] if not h.opts.valgrind else [
+        "valgrind", "-q", "--error-exitcode=%d" % VALGRIND_EXIT, "--leak-check=full", exe, url]
+    p = subprocess.run(PREFIX + cmd, capture_output=True, timeout=h.timeout(30))
+    out = p.stdout.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    check(p.returncode == 0, "exit %d: %s %s" % (p.returncode, out.strip(), err.strip()))
+    check(out == 'The lab is at {"celsius":21.5}; LED: {"ok":true}.\n', "stdout %r" % out)
+    check(re.search(r"2 rounds, history 4 messages, arena \d+ of 2048 bytes, LED on", err),
+          "stderr %r" % err)
+    check(h.stats(key)["attempts"] == 2, "server saw %d requests" % h.stats(key)["attempts"])
+
+
 @test("tools/bad-file")
 def t_tools_bad(h):
     url, key = h.url("tools")

@@ -79,7 +79,7 @@ KNOWN_FIELDS = {
     "model", "messages", "stream", "stream_options", "max_tokens",
     "max_completion_tokens", "temperature", "top_p", "n", "stop", "seed",
     "user", "presence_penalty", "frequency_penalty", "logit_bias",
-    "response_format", "tools", "tool_choice", "reasoning_effort",
+    "response_format", "tools", "tool_choice", "parallel_tool_calls", "reasoning_effort",
 }
 KNOWN_ROLES = {"system", "user", "assistant", "developer", "tool"}
 
@@ -335,7 +335,21 @@ def check_chat_request(req):
     for m in msgs:
         if not isinstance(m, dict) or m.get("role") not in KNOWN_ROLES:
             raise BadRequest("message without a known role")
-        if not isinstance(m.get("content"), (str, list)):
+        calls = m.get("tool_calls")
+        if calls is not None:
+            # OpenAI's shape: only the assistant calls, each call whole
+            if m["role"] != "assistant" or not isinstance(calls, list) or not calls:
+                raise BadRequest("tool_calls on a %s message, or not a list" % m["role"])
+            for c in calls:
+                f = c.get("function") if isinstance(c, dict) else None
+                if (not isinstance(c.get("id"), str) or c.get("type") != "function"
+                        or not isinstance(f, dict) or not isinstance(f.get("name"), str)
+                        or not isinstance(f.get("arguments"), str)):
+                    raise BadRequest("a tool call of the wrong shape: %r" % c)
+        if m["role"] == "tool" and not isinstance(m.get("tool_call_id"), str):
+            raise BadRequest("a tool message without tool_call_id")
+        content = m.get("content")
+        if not isinstance(content, (str, list)) and not (content is None and calls):
             raise BadRequest("message content is not a string")
     if "stream" in body and not isinstance(body["stream"], bool):
         raise BadRequest("stream is not a boolean")

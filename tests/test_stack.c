@@ -30,6 +30,9 @@
 #ifndef VALGRIND_MAKE_MEM_DEFINED
 #define VALGRIND_MAKE_MEM_DEFINED(addr, len) ((void)(addr), (void)(len))
 #endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 #include "fake_transport.h"
 #include "wisp.h"
@@ -38,7 +41,8 @@
 #define PAINT 0xA5
 
 /* Sanitizers and valgrind change frame sizes; the budget holds for plain
- * builds only, the equality check holds everywhere. */
+ * runs only (valgrind is told apart at run time), the equality check holds
+ * everywhere. */
 #if defined(__SANITIZE_ADDRESS__)
 #define SANITIZED 1
 #elif defined(__has_feature)
@@ -192,7 +196,7 @@ static void test_stack_does_not_grow_with_reply(void **state)
     /* Same code path, same frames: the reply length must not matter
      * (a few bytes of slack for alignment differences). */
     assert_true(peak_large <= peak_small + 64);
-    if (!SANITIZED) {
+    if (!SANITIZED && !RUNNING_ON_VALGRIND) {
         assert_true(peak_large <= STACK_BUDGET);
     }
     free(a);
@@ -218,7 +222,7 @@ static size_t peak_of(const char *what, int http, const char *type, const char *
     peak = peak_stack(j);
     assert_int_equal(j->status, want);
     print_message("peak stack of wisp_chat, %s: %zu bytes\n", what, peak);
-    if (!SANITIZED) {
+    if (!SANITIZED && !RUNNING_ON_VALGRIND) {
         assert_true(peak <= STACK_BUDGET);
     }
     free(j);
@@ -285,7 +289,7 @@ static void test_stack_cut_error_body(void **state)
     (void)peak_stack(j);
     peak = peak_stack(j);
     print_message("peak stack of wisp_chat, cut error body: %zu bytes\n", peak);
-    if (!SANITIZED) {
+    if (!SANITIZED && !RUNNING_ON_VALGRIND) {
         assert_true(peak <= STACK_BUDGET);
     }
     free(j);

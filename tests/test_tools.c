@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "fake_transport.h"
 #include "wisp_json.h"
 #include "wisp_reply.h"
 #include "wisp_request.h"
@@ -482,6 +483,230 @@ static void test_tool_call_types(void **state)
     assert_int_equal(r.resp.tool_call_count, 0);
 }
 
+/* ---- tool definitions from JSON ----------------------------------------------- */
+
+static void test_tools_from_json(void **state)
+{
+    static const char text[] =
+        "[{\"type\":\"function\",\"function\":{\"name\":\"get_temp\\u00e9rature\","
+        "\"description\":\"Reads \\\"the\\\" sensor\",\"parameters\":{\"type\":\"object\"}}},"
+        " {\"function\":{\"name\":\"set_led\"}}]";
+    wisp_tool tools[4];
+    char store[64];
+    size_t count = 99;
+    const char *why = NULL;
+    (void)state;
+    assert_int_equal(wisp_tools_from_json(text, strlen(text), g_toks, 512, tools, 4, &count, store,
+                                          sizeof store, &why), WISP_OK);
+    assert_int_equal(count, 2);
+    assert_string_equal(tools[0].name, "get_temp\xC3\xA9rature");
+    assert_string_equal(tools[0].description, "Reads \"the\" sensor");
+    assert_int_equal(tools[0].parameters_len, strlen("{\"type\":\"object\"}"));
+    assert_memory_equal(tools[0].parameters, "{\"type\":\"object\"}", tools[0].parameters_len);
+    assert_string_equal(tools[1].name, "set_led");
+    assert_null(tools[1].description);
+    assert_null(tools[1].parameters);
+    /* what is wrong is said */
+    assert_int_equal(wisp_tools_from_json("[{", 2, g_toks, 512, tools, 4, &count, store,
+                                          sizeof store, &why), WISP_ERR_JSON);
+    assert_string_equal(why, "not JSON");
+    assert_int_equal(count, 0);
+    assert_int_equal(wisp_tools_from_json("{}", 2, g_toks, 512, tools, 4, &count, store,
+                                          sizeof store, &why), WISP_ERR_JSON);
+    assert_string_equal(why, "not a JSON array");
+    assert_int_equal(wisp_tools_from_json("[{\"function\":{}}]", 17, g_toks, 512, tools, 4,
+                                          &count, store, sizeof store, &why), WISP_ERR_JSON);
+    assert_non_null(strstr(why, "function.name"));
+    assert_int_equal(wisp_tools_from_json("[{\"type\":\"x\",\"function\":{\"name\":\"a\"}}]", 36,
+                                          g_toks, 512, tools, 4, &count, store, sizeof store, &why),
+                     WISP_ERR_JSON);
+    assert_int_equal(wisp_tools_from_json(text, strlen(text), g_toks, 512, tools, 1, &count, store,
+                                          sizeof store, &why), WISP_ERR_TOO_COMPLEX);
+    assert_int_equal(wisp_tools_from_json(text, strlen(text), g_toks, 512, tools, 4, &count, store,
+                                          8, &why), WISP_ERR_TOO_LARGE);
+    assert_int_equal(wisp_tools_from_json(text, strlen(text), g_toks, 4, tools, 4, &count, store,
+                                          sizeof store, &why), WISP_ERR_TOO_COMPLEX);
+}
+
+/* ---- the tool loop --------------------------------------------------------------- */
+
+static const char k_calls_reply[] =
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %u\r\n\r\n%s";
+static const char k_round1[] =
+    "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"Checking.\",\"tool_calls\":["
+    "{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"get_temperature\",\"arguments\":\"{}\"},"
+    "\"extra_content\":{\"google\":{\"thought_signature\":\"U0lH\"}}},"
+    "{\"id\":\"c2\",\"type\":\"function\",\"function\":{\"name\":\"set_led\",\"arguments\":\"{\\\"on\\\":true}\"}}]},"
+    "\"finish_reason\":\"tool_calls\"}]}";
+static const char k_answer[] =
+    "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"21.5 and on.\"},"
+    "\"finish_reason\":\"stop\"}]}";
+
+typedef struct loop_env {
+    fake_transport fake;
+    wisp_transport tr;
+    wisp_client client;
+    uint8_t work[4096];
+    wisp_token toks[256];
+    wisp_response resp;
+    char content[256];
+    wisp_tool_call calls[2];
+    char args[2][64];
+    char sigs[2][32];
+    uint64_t arena[4096 / 8];
+    char replies[4][2048];
+    int handled;
+    int stop_at; /* the handler says stop at this call (1-based), 0 never */
+} loop_env;
+
+static void add_reply(loop_env *e, int i, const char *json)
+{
+    int n = snprintf(e->replies[i], sizeof e->replies[i], k_calls_reply, (unsigned)strlen(json), json);
+    fake_add(&e->fake, e->replies[i], (size_t)n, END_KEEP);
+}
+
+static wisp_tool_verdict device(void *user, const wisp_tool_call *call, char *out, size_t cap,
+                                size_t *len)
+{
+    loop_env *e = (loop_env *)user;
+    const char *r = strcmp(call->name, "get_temperature") == 0 ? "21.5" : "on";
+    if (++e->handled == e->stop_at)
+        return WISP_TOOL_STOP;
+    assert_true(cap > strlen(r));
+    memcpy(out, r, strlen(r));
+    *len = strlen(r);
+    return WISP_TOOL_RESULT;
+}
+
+static void loop_setup(loop_env *e, wisp_tool_loop *loop, wisp_request *req, wisp_message *q)
+{
+    static const wisp_tool tools[] = {{"get_temperature", NULL, NULL, 0}, {"set_led", NULL, NULL, 0}};
+    wisp_config cfg;
+    size_t i;
+    memset(e, 0, sizeof *e);
+    fake_init(&e->fake, &e->tr);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.base_url = "http://127.0.0.1:8080/v1";
+    cfg.transport = &e->tr;
+    cfg.max_retries = WISP_NO_RETRIES;
+    assert_int_equal(wisp_client_init(&e->client, &cfg, e->work, sizeof e->work, e->toks, 256),
+                     WISP_OK);
+    wisp_response_init(&e->resp, e->content, sizeof e->content, NULL, 0);
+    for (i = 0; i < 2; i++) {
+        e->calls[i].arguments.buf = e->args[i];
+        e->calls[i].arguments.cap = sizeof e->args[i];
+        e->calls[i].signature.buf = e->sigs[i];
+        e->calls[i].signature.cap = sizeof e->sigs[i];
+    }
+    e->resp.tool_calls = e->calls;
+    e->resp.tool_call_cap = 2;
+    memset(q, 0, sizeof *q);
+    q->role = WISP_ROLE_USER;
+    q->content = "warm? led on";
+    memset(req, 0, sizeof *req);
+    req->model = "m";
+    req->messages = q;
+    req->message_count = 1;
+    req->tools = tools;
+    req->tool_count = 2;
+    memset(loop, 0, sizeof *loop);
+    loop->handler = device;
+    loop->user = e;
+    loop->arena = e->arena;
+    loop->arena_size = sizeof e->arena;
+}
+
+static void test_tool_loop_two_rounds(void **state)
+{
+    static loop_env e;
+    wisp_tool_loop loop;
+    wisp_request req;
+    wisp_message q;
+    const char *second;
+    (void)state;
+    loop_setup(&e, &loop, &req, &q);
+    add_reply(&e, 0, k_round1);
+    add_reply(&e, 1, k_answer);
+    assert_int_equal(wisp_chat_tools(&e.client, &req, &e.resp, &loop, NULL, NULL), WISP_OK);
+    assert_int_equal(loop.rounds, 2);
+    assert_string_equal(e.content, "21.5 and on.");
+    assert_int_equal(loop.message_count, 4);
+    assert_int_equal(loop.messages[1].role, WISP_ROLE_ASSISTANT);
+    assert_string_equal(loop.messages[1].content, "Checking.");
+    assert_int_equal(loop.messages[1].tool_call_count, 2);
+    assert_string_equal(loop.messages[1].tool_calls[0].signature, "U0lH");
+    assert_null(loop.messages[1].tool_calls[1].signature);
+    assert_string_equal(loop.messages[2].tool_call_id, "c1");
+    assert_string_equal(loop.messages[2].content, "21.5");
+    assert_string_equal(loop.messages[3].content, "on");
+    assert_true(loop.arena_used > 0 && loop.arena_used <= sizeof e.arena);
+    /* the second request carried the turn and both results, signature included */
+    e.fake.sent[e.fake.sent_len < FAKE_SENT_CAP ? e.fake.sent_len : FAKE_SENT_CAP - 1] = 0;
+    second = strstr((const char *)e.fake.sent + 1, "POST ");
+    assert_non_null(second);
+    assert_non_null(strstr(second, "\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\","
+                                   "\"function\":{\"name\":\"get_temperature\",\"arguments\":\"{}\"},"
+                                   "\"extra_content\":{\"google\":{\"thought_signature\":\"U0lH\"}}}"));
+    assert_non_null(strstr(second, "{\"role\":\"tool\",\"content\":\"on\",\"tool_call_id\":\"c2\"}"));
+}
+
+static void test_tool_loop_limits(void **state)
+{
+    static loop_env e;
+    wisp_tool_loop loop;
+    wisp_request req;
+    wisp_message q;
+    (void)state;
+    /* the model keeps calling: the round limit is its own status */
+    loop_setup(&e, &loop, &req, &q);
+    loop.max_rounds = 2;
+    add_reply(&e, 0, k_round1);
+    add_reply(&e, 1, k_round1);
+    assert_int_equal(wisp_chat_tools(&e.client, &req, &e.resp, &loop, NULL, NULL),
+                     WISP_ERR_TOOL_ROUNDS);
+    assert_int_equal(loop.rounds, 2);
+    /* the handler says stop */
+    loop_setup(&e, &loop, &req, &q);
+    e.stop_at = 2;
+    add_reply(&e, 0, k_round1);
+    assert_int_equal(wisp_chat_tools(&e.client, &req, &e.resp, &loop, NULL, NULL),
+                     WISP_ERR_CANCELLED);
+    /* an arena too small for the history */
+    loop_setup(&e, &loop, &req, &q);
+    loop.arena_size = 13 * sizeof(wisp_message) + 40; /* the array, and 40 bytes */
+    add_reply(&e, 0, k_round1);
+    assert_int_equal(wisp_chat_tools(&e.client, &req, &e.resp, &loop, NULL, NULL),
+                     WISP_ERR_ARENA_FULL);
+    assert_true(loop.arena_used <= 13 * sizeof(wisp_message) + 40);
+    loop_setup(&e, &loop, &req, &q);
+    loop.arena_size = 16; /* not even the message array */
+    assert_int_equal(wisp_chat_tools(&e.client, &req, &e.resp, &loop, NULL, NULL),
+                     WISP_ERR_ARENA_FULL);
+    /* a call that did not fit its slot cannot be run */
+    loop_setup(&e, &loop, &req, &q);
+    e.resp.tool_call_cap = 1;
+    add_reply(&e, 0, k_round1);
+    assert_int_equal(wisp_chat_tools(&e.client, &req, &e.resp, &loop, NULL, NULL),
+                     WISP_ERR_TOOL_CALL_CUT);
+    loop_setup(&e, &loop, &req, &q);
+    e.calls[1].arguments.cap = 4;
+    add_reply(&e, 0, k_round1);
+    assert_int_equal(wisp_chat_tools(&e.client, &req, &e.resp, &loop, NULL, NULL),
+                     WISP_ERR_TOOL_CALL_CUT);
+    /* arguments */
+    loop_setup(&e, &loop, &req, &q);
+    loop.handler = NULL;
+    assert_int_equal(wisp_chat_tools(&e.client, &req, &e.resp, &loop, NULL, NULL), WISP_ERR_ARG);
+    loop_setup(&e, &loop, &req, &q);
+    e.resp.tool_calls = NULL;
+    assert_int_equal(wisp_chat_tools(&e.client, &req, &e.resp, &loop, NULL, NULL), WISP_ERR_ARG);
+    /* a reply without calls ends it at once */
+    loop_setup(&e, &loop, &req, &q);
+    add_reply(&e, 0, k_answer);
+    assert_int_equal(wisp_chat_tools(&e.client, &req, &e.resp, &loop, NULL, NULL), WISP_OK);
+    assert_int_equal(loop.rounds, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -495,6 +720,9 @@ int main(void)
         cmocka_unit_test(test_text_objects_and_carries),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_tool_call_types),
+        cmocka_unit_test(test_tools_from_json),
+        cmocka_unit_test(test_tool_loop_two_rounds),
+        cmocka_unit_test(test_tool_loop_limits),
     };
     return cmocka_run_group_tests_name("tools", tests, NULL, NULL);
 }
