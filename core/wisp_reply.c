@@ -399,6 +399,17 @@ static wisp_status take_signature(const doc *d, int extra, wisp_tool_call *c)
     return c->signature.truncated ? WISP_ERR_SIGNATURE_TOO_LARGE : WISP_OK;
 }
 
+/* The index a call without one takes: after every index seen. */
+static uint32_t next_index(const wisp_response *resp)
+{
+    uint32_t next = (uint32_t)(resp->tool_call_count + resp->tool_calls_dropped);
+    size_t k;
+    for (k = 0; k < resp->tool_call_count; k++)
+        if (resp->tool_calls[k].index >= next)
+            next = resp->tool_calls[k].index + 1;
+    return next;
+}
+
 /* One element of tool_calls: a whole call (a reply, Gemini, older Ollama)
  * or a piece of one (a stream). */
 static wisp_status read_call(const doc *d, int el)
@@ -420,10 +431,19 @@ static wisp_status read_call(const doc *d, int el)
     has_index = !is_null(d, t[T_INDEX]);
     if (has_index && !wisp_json_u32(d->js, &d->r->toks[t[T_INDEX]], &index))
         return WISP_ERR_JSON;
+    if (has_index && is_nonempty_string(d, t[T_ID])) {
+        /* Ollama numbers every streamed call 0: a new id at a taken index
+         * is a new call. */
+        size_t k;
+        for (k = 0; k < resp->tool_call_count; k++)
+            if (resp->tool_calls[k].index == index && resp->tool_calls[k].id[0] != '\0' &&
+                !wisp_json_eq(d->js, &d->r->toks[t[T_ID]], resp->tool_calls[k].id))
+                has_index = false;
+    }
     if (!has_index) {
         /* No index: each call comes whole and takes the next free index;
          * a piece with neither id nor name goes on the last call. */
-        index = (uint32_t)(resp->tool_call_count + resp->tool_calls_dropped);
+        index = next_index(resp);
         if (!starts && index > 0)
             index--;
     }

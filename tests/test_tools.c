@@ -386,6 +386,16 @@ static void test_server_quirks(void **state)
     assert_int_equal(r.status, WISP_OK);
     assert_int_equal(r.resp.tool_call_count, 1);
     expect_call(&r, 0, 0, "x1", "get_temperature", "{\"room\":\"hall\"}");
+    /* Ollama: every streamed call says "index": 0; a new id is a new call */
+    reply_init(&r, 64, 32);
+    read_stream(&r,
+        DELTA("{\"index\":0,\"id\":\"call_x\",\"function\":{\"name\":\"get_temperature\",\"arguments\":\"{}\"}}")
+        DELTA("{\"index\":0,\"id\":\"call_y\",\"function\":{\"name\":\"set_led\",\"arguments\":\"{\\\"on\\\":1}\"}}")
+        "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}");
+    assert_int_equal(r.status, WISP_OK);
+    assert_int_equal(r.resp.tool_call_count, 2);
+    expect_call(&r, 0, 0, "call_x", "get_temperature", "{}");
+    expect_call(&r, 1, 1, "call_y", "set_led", "{\"on\":1}");
 }
 
 /* Text before the calls; arguments as an object (some servers); a
