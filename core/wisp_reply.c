@@ -431,9 +431,10 @@ static wisp_status read_call(const doc *d, int el)
     has_index = !is_null(d, t[T_INDEX]);
     if (has_index && !wisp_json_u32(d->js, &d->r->toks[t[T_INDEX]], &index))
         return WISP_ERR_JSON;
-    if (has_index && is_nonempty_string(d, t[T_ID])) {
-        /* Ollama numbers every streamed call 0: a new id at a taken index
-         * is a new call. */
+    if (has_index && is_nonempty_string(d, t[T_ID]) && is_nonempty_string(d, f[F_NAME])) {
+        /* Ollama numbers every streamed call 0: a new id with a name at a
+         * taken index is a new call (a continuation with an id but no name,
+         * as GLM's "id": "null", is not). */
         size_t k;
         for (k = 0; k < resp->tool_call_count; k++)
             if (resp->tool_calls[k].index == index && resp->tool_calls[k].id[0] != '\0' &&

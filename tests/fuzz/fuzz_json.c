@@ -477,6 +477,7 @@ typedef struct event_log {
     bool overflow;
     int cancel_at; /* cancel at this event (counted from 1), 0 never */
     int n;
+    size_t tool_bytes; /* argument bytes of tool-call events */
 } event_log;
 
 static int log_event(void *user, const wisp_event *ev)
@@ -486,6 +487,8 @@ static int log_event(void *user, const wisp_event *ev)
     if (l == NULL)
         return 0;
     l->n++;
+    if (ev->type == WISP_EVENT_TOOL_CALL)
+        l->tool_bytes += ev->len;
     if (l->len + need > sizeof l->s) {
         l->overflow = true;
     } else {
@@ -505,8 +508,13 @@ static wisp_status read_reply(const char *js, size_t size, size_t ntoks, bool as
                               wisp_response *r, event_log *l)
 {
     static char scratch[64];
+    static event_log quiet;
     wisp_reply rp;
     wisp_status st;
+    if (l == NULL) {
+        memset(&quiet, 0, sizeof quiet);
+        l = &quiet;
+    }
     wisp_reply_init(&rp, r, g_toks, ntoks, log_event, l);
     wisp_reply_scratch(&rp, g_scratch_cap ? scratch : NULL, g_scratch_cap);
     if (as_event) {
@@ -520,7 +528,7 @@ static wisp_status read_reply(const char *js, size_t size, size_t ntoks, bool as
         if (st == WISP_OK)
             st = wisp_reply_end(&rp, true);
     }
-    CHECK(rp.delivered == (r->content.full_len + r->reasoning.full_len > 0));
+    CHECK(rp.delivered == (r->content.full_len + r->reasoning.full_len + l->tool_bytes > 0));
     return st;
 }
 

@@ -35,6 +35,7 @@ typedef struct outcome {
     uint32_t content_hash; /* of everything the callback saw */
     size_t content_len;
     unsigned events;
+    size_t tool_bytes; /* argument bytes of tool-call events */
     bool done;
 } outcome;
 
@@ -91,6 +92,11 @@ static int on_event(void *user, const wisp_event *ev)
         CHECK(valid_utf8((const unsigned char *)ev->text, ev->len));
     }
     CHECK((ev->type == WISP_EVENT_USAGE) == (ev->usage != NULL));
+    if (ev->type == WISP_EVENT_TOOL_CALL) {
+        CHECK(ev->tool_id != NULL && ev->tool_name != NULL);
+        CHECK(valid_utf8((const unsigned char *)ev->text, ev->len));
+        o->tool_bytes += ev->len;
+    }
     if (ev->type == WISP_EVENT_CONTENT) {
         for (i = 0; i < ev->len; i++)
             o->content_hash = (o->content_hash ^ (unsigned char)ev->text[i]) * 16777619u;
@@ -176,7 +182,9 @@ static void run(const uint8_t *body, size_t n, size_t sse_cap, size_t scratch_ca
     check_text(&o->resp.content);
     check_text(&o->resp.reasoning);
     CHECK(o->content_len == o->resp.content.full_len);
-    CHECK(st.delivered == (o->resp.content.full_len + o->resp.reasoning.full_len > 0));
+    /* delivered: text (or a tool call's arguments) reached the caller */
+    CHECK(st.delivered ==
+          (o->resp.content.full_len + o->resp.reasoning.full_len + o->tool_bytes > 0));
     check_field(o->resp.id, sizeof o->resp.id);
     check_field(o->resp.model, sizeof o->resp.model);
     check_field(o->resp.role, sizeof o->resp.role);
