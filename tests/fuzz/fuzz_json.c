@@ -10,6 +10,8 @@
  *    exact prefixes of the roomy ones; and once more as a stream's one
  *    event followed by [DONE]: the same status, response and events;
  *  - read as an error body, and rendered as an HTML page;
+ *  - checked by the token-free JSON check (tool schemas) against the
+ *    tokenizer, and read as tool definitions (kept inside their storage);
  *  - unescaped as one string, whole and split into pieces (each piece in its
  *    own exactly-sized heap block): same status and same text when no split
  *    falls inside an escape.
@@ -470,6 +472,11 @@ static wisp_token g_toks[256];
 static char g_content[BIG], g_reasoning[BIG];
 static char g_small_content[32], g_small_reasoning[32];
 
+static bool is_ws_byte(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /* Events as one string: "type:text|" each, so two reads compare whole. */
 typedef struct event_log {
     char s[BIG];
@@ -544,6 +551,44 @@ static bool blank_or_done(const char *js, size_t size)
 }
 
 static event_log g_log_a, g_log_b;
+
+/* The token-free check (tool schemas) against the tokenizer: what it
+ * accepts as an object or array, the tokenizer must accept too; and tool
+ * definitions read from the same text stay inside their storage. */
+static void fuzz_schema_and_tools(const char *js, size_t size, uint32_t seed)
+{
+    static wisp_tool tools[8];
+    static char store[256];
+    size_t a = 0, count = 0, cap = next_rand(&seed) % 9, store_cap = next_rand(&seed) % 257, i;
+    const char *why = NULL;
+    int n;
+    wisp_status st;
+    bool valid = wisp_json_valid(js, size, 64);
+    while (a < size && is_ws_byte(js[a]))
+        a++;
+    if (valid && a < size && (js[a] == '{' || js[a] == '[')) {
+        st = wisp_json_tokenize(js, size, g_toks, 256, &n);
+        CHECK(st == WISP_OK || st == WISP_ERR_TOO_COMPLEX);
+    }
+    CHECK(!wisp_json_valid(js, size, 0) || a == size || (js[a] != '{' && js[a] != '['));
+    st = wisp_tools_from_json(js, size, g_toks, 256, tools, cap, &count, store, store_cap, &why);
+    CHECK(why != NULL);
+    if (st != WISP_OK) {
+        CHECK(count == 0 && why[0] != '\0');
+        return;
+    }
+    CHECK(count <= cap);
+    for (i = 0; i < count; i++) {
+        CHECK(tools[i].name >= store && tools[i].name < store + store_cap);
+        CHECK(strlen(tools[i].name) > 0 && tools[i].name + strlen(tools[i].name) < store + store_cap);
+        CHECK(valid_utf8((const uint8_t *)tools[i].name, strlen(tools[i].name)));
+        if (tools[i].parameters != NULL) {
+            CHECK(tools[i].parameters >= js && tools[i].parameters + tools[i].parameters_len <= js + size);
+            CHECK(wisp_json_valid(tools[i].parameters, tools[i].parameters_len, 64) ||
+                  !wisp_json_valid(js, size, 64)); /* part of a valid whole is valid */
+        }
+    }
+}
 
 static void fuzz_documents(const char *js, size_t size, uint32_t seed)
 {
@@ -677,6 +722,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > BIG)
         return 0;
     fuzz_documents((const char *)data, size, seed);
+    fuzz_schema_and_tools((const char *)data, size, seed ^ 0x27d4eb2fu);
     fuzz_unescape(data, size, seed ^ 0x5bd1e995u);
     return 0;
 }
