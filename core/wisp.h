@@ -173,6 +173,11 @@ typedef struct wisp_tool {
     const char *description; /* NULL: not sent */
     const char *parameters;  /* NULL: not sent */
     size_t parameters_len;   /* 0: strlen(parameters) */
+    /* Optional: the whole "function" object as JSON text, sent as it is
+     * (so "strict" and any other field a server takes go through); then
+     * description and parameters are not used.  Checked like parameters. */
+    const char *function_json;
+    size_t function_json_len; /* 0: strlen(function_json) */
 } wisp_tool;
 
 typedef enum wisp_tool_choice {
@@ -257,9 +262,11 @@ typedef struct wisp_tool_call {
     wisp_text arguments; /* the JSON text the model produced, unescaped;
                             cut at a UTF-8 boundary and flagged when it
                             does not fit, full_len counted */
-    wisp_text signature; /* extra_content.google.thought_signature; one
-                            that does not fit is WISP_ERR_SIGNATURE_TOO_LARGE
-                            (a cut signature is useless) */
+    wisp_text signature; /* extra_content.google.thought_signature (pieces
+                            joined); one that does not fit is
+                            WISP_ERR_SIGNATURE_TOO_LARGE (a cut signature
+                            is useless) */
+    bool cut;            /* the id or the name did not fit its field */
     wisp_unescape carry_; /* private */
 } wisp_tool_call;
 
@@ -269,7 +276,8 @@ typedef struct wisp_response {
     wisp_text reasoning; /* reasoning_content / reasoning, kept apart */
     wisp_tool_call *tool_calls; /* slots for tool calls; NULL: none kept */
     size_t tool_call_cap;
-    /* Filled by the call: tool calls in the order of their index. */
+    /* Filled by the call: tool calls in the order of their index (slots are
+     * sorted at the end of the reply and move with their buffers). */
     size_t tool_call_count;   /* slots filled */
     size_t tool_calls_dropped; /* calls that found no free slot: more came
                                   than tool_call_cap (never silently) */
@@ -325,7 +333,8 @@ typedef struct wisp_event {
     size_t len;
     const wisp_usage *usage; /* for WISP_EVENT_USAGE, else NULL */
     /* WISP_EVENT_TOOL_CALL: the call's index, and its id and name as known
-     * so far ("" until they come; "" for a call that found no slot). */
+     * so far ("" until they come; "" for a call that found no slot); valid
+     * only during the callback. */
     uint32_t tool_index;
     const char *tool_id;
     const char *tool_name;
@@ -438,7 +447,8 @@ wisp_status wisp_client_init(wisp_client *client, const wisp_config *cfg,
  * WISP_ERR_TLS, WISP_ERR_CERT, WISP_ERR_HTTP, WISP_ERR_JSON,
  * WISP_ERR_TOO_LARGE, WISP_ERR_TOO_COMPLEX, WISP_ERR_HTTP_STATUS (details in
  * resp: http_status, error_*), WISP_ERR_API (200 with an error object),
- * WISP_ERR_STREAM_TRUNCATED, WISP_ERR_CANCELLED, WISP_ERR_UNSUPPORTED.
+ * WISP_ERR_STREAM_TRUNCATED, WISP_ERR_CANCELLED, WISP_ERR_UNSUPPORTED,
+ * WISP_ERR_TOOL_SCHEMA (before anything is sent), WISP_ERR_SIGNATURE_TOO_LARGE.
  */
 wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
                       wisp_response *resp, wisp_event_fn on_event, void *user);
@@ -488,7 +498,9 @@ typedef wisp_tool_verdict (*wisp_tool_fn)(void *user, const wisp_tool_call *call
 typedef struct wisp_tool_loop {
     wisp_tool_fn handler;
     void *user;
-    unsigned max_rounds; /* requests at most, 1..64; 0: 4 */
+    unsigned max_rounds; /* requests at most, 1..64; 0: 4.  A tool_choice of
+                            required or one function holds for the first
+                            request only (then auto), or it could not end */
     void *arena;         /* caller storage, any alignment */
     size_t arena_size;
     /* Filled by wisp_chat_tools. */
@@ -507,7 +519,8 @@ typedef struct wisp_tool_loop {
  * WISP_ERR_TOOL_ROUNDS (the last allowed reply still called tools),
  * WISP_ERR_TOOL_CALL_CUT (a call did not fit its slot: it cannot be run),
  * WISP_ERR_ARENA_FULL (the history outgrew the arena), WISP_ERR_CANCELLED
- * (the handler said stop, or on_event did).
+ * (the handler said stop, or on_event did).  After a failure loop->messages
+ * holds the history up to the last whole round.
  */
 wisp_status wisp_chat_tools(wisp_client *client, const wisp_request *request,
                             wisp_response *resp, wisp_tool_loop *loop,

@@ -721,10 +721,11 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
     if (st != WISP_OK) {
         return st;
     }
-    body_len = wisp_request_body_size(request);
-    if (body_len == 0) {
-        return WISP_ERR_ARG;
+    st = wisp_request_check(request); /* WISP_ERR_ARG, or WISP_ERR_TOOL_SCHEMA */
+    if (st != WISP_OK) {
+        return st;
     }
+    body_len = wisp_request_body_size(request);
 
     memset(&k, 0, sizeof k);
     k.c = client;

@@ -55,7 +55,7 @@
 #define WISP_TOOL_ID_CAP 64 /* 16..1024 */
 #endif
 #ifndef WISP_TOOL_NAME_CAP
-#define WISP_TOOL_NAME_CAP 64 /* 16..256 */
+#define WISP_TOOL_NAME_CAP 72 /* 16..256; OpenAI allows 64 characters */
 #endif
 /* Deepest nesting a tool's parameters schema may have; deeper is refused
  * before anything is sent. */

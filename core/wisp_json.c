@@ -242,8 +242,9 @@ static bool string_ok(const char *s, size_t n, size_t *i)
             c = (unsigned char)s[k];
             if (c == 'u') {
                 for (d = 1; d <= 4; d++) {
-                    unsigned char h = k + d < n ? (unsigned char)(s[k + d] | 0x20) : 0;
-                    if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f')))
+                    unsigned char h = k + d < n ? (unsigned char)s[k + d] : 0;
+                    if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') ||
+                          (h >= 'A' && h <= 'F')))
                         return false;
                 }
                 k += 5;

@@ -331,15 +331,21 @@ static wisp_tool_call *slot_for(const doc *d, uint32_t index, bool starts)
         c = &resp->tool_calls[resp->tool_call_count++];
         c->index = index;
         c->id[0] = c->name[0] = '\0';
+        c->cut = false;
         wisp_text_reset(&c->arguments);
         wisp_text_reset(&c->signature);
         wisp_unescape_init(&c->carry_);
         return c;
     }
-    if (starts && !(index < 32 && (d->r->dropped_mask >> index) & 1u)) {
+    if (starts && !(index < 32 && (d->r->dropped_mask >> index) & 1u) &&
+        !(index >= 32 && d->r->dropped_last_set && d->r->dropped_last == index)) {
         resp->tool_calls_dropped++;
-        if (index < 32)
+        if (index < 32) {
             d->r->dropped_mask |= (uint32_t)1 << index;
+        } else {
+            d->r->dropped_last = index;
+            d->r->dropped_last_set = true;
+        }
     }
     return NULL;
 }
@@ -378,7 +384,8 @@ static wisp_status put_arguments(const doc *d, int i, uint32_t index, wisp_tool_
     return s;
 }
 
-/* Gemini's extra_content.google.thought_signature: kept whole or refused. */
+/* Gemini's extra_content.google.thought_signature: kept whole (pieces of
+ * one split across deltas joined) or refused. */
 static wisp_status take_signature(const doc *d, int extra, wisp_tool_call *c)
 {
     wisp_unescape u;
@@ -389,7 +396,7 @@ static wisp_status take_signature(const doc *d, int extra, wisp_tool_call *c)
     google = wisp_json_find(d->js, d->r->toks, d->count, extra, "google");
     sig = is_type(d, google, WISP_TOK_OBJECT)
               ? wisp_json_find(d->js, d->r->toks, d->count, google, "thought_signature") : -1;
-    if (!is_nonempty_string(d, sig) || c->signature.len > 0)
+    if (!is_nonempty_string(d, sig))
         return WISP_OK;
     t = &d->r->toks[sig];
     wisp_unescape_init(&u);
@@ -405,7 +412,7 @@ static uint32_t next_index(const wisp_response *resp)
     uint32_t next = (uint32_t)(resp->tool_call_count + resp->tool_calls_dropped);
     size_t k;
     for (k = 0; k < resp->tool_call_count; k++)
-        if (resp->tool_calls[k].index >= next)
+        if (resp->tool_calls[k].index >= next && resp->tool_calls[k].index < UINT32_MAX)
             next = resp->tool_calls[k].index + 1;
     return next;
 }
@@ -429,8 +436,9 @@ static wisp_status read_call(const doc *d, int el)
     find_keys(d, t[T_FUNCTION], function_keys, F_N, f);
     starts = is_nonempty_string(d, t[T_ID]) || is_nonempty_string(d, f[F_NAME]);
     has_index = !is_null(d, t[T_INDEX]);
-    if (has_index && !wisp_json_u32(d->js, &d->r->toks[t[T_INDEX]], &index))
-        return WISP_ERR_JSON;
+    if (has_index && (!wisp_json_u32(d->js, &d->r->toks[t[T_INDEX]], &index) ||
+                      index == UINT32_MAX))
+        return WISP_ERR_JSON; /* not a count of calls */
     if (has_index && is_nonempty_string(d, t[T_ID]) && is_nonempty_string(d, f[F_NAME])) {
         /* Ollama numbers every streamed call 0: a new id with a name at a
          * taken index is a new call (a continuation with an id but no name,
@@ -450,9 +458,13 @@ static wisp_status read_call(const doc *d, int el)
     }
     c = slot_for(d, index, starts || !has_index);
     if (c != NULL) {
+        bool was_cut = d->r->resp->fields_truncated;
+        d->r->resp->fields_truncated = false;
         s = take_field(d, t[T_ID], c->id, sizeof c->id, &fresh_id);
         if (s == WISP_OK)
             s = take_field(d, f[F_NAME], c->name, sizeof c->name, &fresh_name);
+        c->cut |= d->r->resp->fields_truncated; /* a cut name cannot be called */
+        d->r->resp->fields_truncated |= was_cut;
         if (s != WISP_OK)
             return s;
         s = take_signature(d, t[T_EXTRA], c);

@@ -72,6 +72,8 @@ typedef struct wisp_reply {
                            client must not retry after that */
     bool ended;         /* carries flushed, usage reported */
     uint32_t dropped_mask; /* indexes < 32 of calls counted as dropped */
+    uint32_t dropped_last; /* and the last one counted at 32 or above */
+    bool dropped_last_set;
 } wisp_reply;
 
 /* Resets the reply fields of resp (content, reasoning, id, model, role,

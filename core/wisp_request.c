@@ -163,6 +163,11 @@ static size_t schema_len(const wisp_tool *t)
     return t->parameters_len != 0 ? t->parameters_len : strlen(t->parameters);
 }
 
+static size_t function_len(const wisp_tool *t)
+{
+    return t->function_json_len != 0 ? t->function_json_len : strlen(t->function_json);
+}
+
 /* A message the writer can send as it is. */
 static bool message_ok(const wisp_message *m)
 {
@@ -213,6 +218,15 @@ wisp_status wisp_request_check(const wisp_request *req)
             !wisp_json_valid(t->parameters, schema_len(t), WISP_TOOL_SCHEMA_DEPTH)) {
             return WISP_ERR_TOOL_SCHEMA;
         }
+        if (t->function_json != NULL &&
+            !wisp_json_valid(t->function_json, function_len(t), WISP_TOOL_SCHEMA_DEPTH + 2)) {
+            return WISP_ERR_TOOL_SCHEMA;
+        }
+    }
+    /* A choice about tools with no tools is refused by servers (400). */
+    if (req->tool_count == 0 &&
+        (req->tool_choice != WISP_TOOL_CHOICE_UNSET || req->has_parallel_tool_calls)) {
+        return WISP_ERR_ARG;
     }
     if (req->tool_choice > WISP_TOOL_CHOICE_FUNCTION ||
         (req->tool_choice == WISP_TOOL_CHOICE_FUNCTION &&
@@ -277,6 +291,12 @@ static void put_tools(wisp_out *o, const wisp_request *req)
     for (i = 0; i < req->tool_count; i++) {
         const wisp_tool *t = &req->tools[i];
         put_str(o, i == 0 ? ",\"tools\":[" : ",");
+        if (t->function_json != NULL) {
+            put_str(o, "{\"type\":\"function\",\"function\":");
+            wisp_out_put(o, t->function_json, function_len(t)); /* checked: one JSON value */
+            put_str(o, i + 1 == req->tool_count ? "}]" : "}");
+            continue;
+        }
         put_str(o, "{\"type\":\"function\",\"function\":{\"name\":");
         put_json_string(o, t->name);
         if (t->description != NULL) {

@@ -46,6 +46,7 @@ wisp_status wisp_tools_from_json(const char *text, size_t len, wisp_token *toks,
         "an element has no function.name string", "function.description is not a string",
         "function.parameters is not an object", "the names and descriptions do not fit",
         "an element's \"type\" is not \"function\"", "too complex (more tokens than the array holds)",
+        "function.parameters nests too deep",
     };
     const char *dummy;
     store st;
@@ -124,7 +125,14 @@ wisp_status wisp_tools_from_json(const char *text, size_t len, wisp_token *toks,
             }
             t->parameters = text + toks[v].start;
             t->parameters_len = (size_t)(toks[v].end - toks[v].start);
+            if (!wisp_json_valid(t->parameters, t->parameters_len, WISP_TOOL_SCHEMA_DEPTH)) {
+                *why = k_why[11];
+                return WISP_ERR_JSON;
+            }
         }
+        /* The whole function object goes as it is: "strict" and the rest. */
+        t->function_json = text + toks[fn].start;
+        t->function_json_len = (size_t)(toks[fn].end - toks[fn].start);
         el = wisp_json_skip(toks, ntok, el);
     }
     *count = (size_t)n;
@@ -217,6 +225,11 @@ static wisp_status add_results(wisp_tool_loop *loop, arena *a, const wisp_respon
         size_t room = a->size - a->used, len = 0;
         char *out = (char *)a->base + a->used;
         const char *id;
+        /* The id first: once the handler ran, its result must have a home. */
+        if ((id = arena_copy(a, c->id, strlen(c->id))) == NULL)
+            return WISP_ERR_ARENA_FULL;
+        room = a->size - a->used;
+        out = (char *)a->base + a->used;
         if (room < 2)
             return WISP_ERR_ARENA_FULL;
         if (loop->handler(loop->user, c, out, room - 1, &len) != WISP_TOOL_RESULT)
@@ -225,8 +238,6 @@ static wisp_status add_results(wisp_tool_loop *loop, arena *a, const wisp_respon
             return WISP_ERR_ARENA_FULL;
         out[len] = '\0';
         a->used += len + 1;
-        if ((id = arena_copy(a, c->id, strlen(c->id))) == NULL)
-            return WISP_ERR_ARENA_FULL;
         memset(m, 0, sizeof *m);
         m->role = WISP_ROLE_TOOL;
         m->content = out;
@@ -251,15 +262,18 @@ wisp_status wisp_chat_tools(wisp_client *client, const wisp_request *request,
         resp->tool_calls == NULL || resp->tool_call_cap == 0 || loop->max_rounds > 64)
         return WISP_ERR_ARG;
     rounds = loop->max_rounds != 0 ? loop->max_rounds : 4;
+    if (resp->tool_call_cap > 1024 || request->message_count > SIZE_MAX / 2 / sizeof(wisp_message))
+        return WISP_ERR_ARG;
     loop->rounds = 0;
     loop->message_count = 0;
     loop->arena_used = 0;
     a.base = (unsigned char *)loop->arena;
     a.size = loop->arena_size;
     a.used = 0;
-    /* Room for every message the loop may add, reserved up front. */
-    max_messages = request->message_count + (size_t)rounds * (1 + resp->tool_call_cap);
-    if (max_messages / (1 + resp->tool_call_cap) < rounds)
+    /* Room for every message the loop may add, reserved up front: each
+     * round but the last adds a turn and one result per slot. */
+    max_messages = request->message_count + (size_t)(rounds - 1) * (1 + resp->tool_call_cap);
+    if (max_messages > SIZE_MAX / sizeof(wisp_message))
         return WISP_ERR_ARG;
     loop->messages = (wisp_message *)arena_take(&a, max_messages * sizeof(wisp_message),
                                                 ARENA_ALIGN);
@@ -271,6 +285,7 @@ wisp_status wisp_chat_tools(wisp_client *client, const wisp_request *request,
 
     req = *request;
     for (;;) {
+        size_t count_before = loop->message_count, used_before = a.used;
         req.messages = loop->messages;
         req.message_count = loop->message_count;
         st = wisp_chat(client, &req, resp, on_event, user);
@@ -283,15 +298,27 @@ wisp_status wisp_chat_tools(wisp_client *client, const wisp_request *request,
         if (resp->tool_calls_dropped > 0)
             return WISP_ERR_TOOL_CALL_CUT;
         for (i = 0; i < resp->tool_call_count; i++)
-            if (resp->tool_calls[i].arguments.truncated || resp->tool_calls[i].name[0] == '\0')
+            if (resp->tool_calls[i].arguments.truncated || resp->tool_calls[i].cut ||
+                resp->tool_calls[i].name[0] == '\0')
                 return WISP_ERR_TOOL_CALL_CUT; /* cannot be run as it is */
         if (loop->rounds == rounds)
             return WISP_ERR_TOOL_ROUNDS;
         st = add_assistant_turn(loop, &a, resp);
         if (st == WISP_OK)
             st = add_results(loop, &a, resp);
-        loop->arena_used = a.used;
-        if (st != WISP_OK)
+        if (a.used > loop->arena_used)
+            loop->arena_used = a.used;
+        if (st != WISP_OK) {
+            /* A round half written would be refused: the history stays as
+             * it was before it, fit to be sent again. */
+            loop->message_count = count_before;
+            a.used = used_before;
             return st;
+        }
+        /* A forced choice was for the first request; after the results the
+         * model must be free to answer. */
+        if (req.tool_choice == WISP_TOOL_CHOICE_REQUIRED ||
+            req.tool_choice == WISP_TOOL_CHOICE_FUNCTION)
+            req.tool_choice = WISP_TOOL_CHOICE_AUTO;
     }
 }

@@ -496,6 +496,11 @@ static bool print_tool_calls(const wisp_response *r)
                     (unsigned long)c->arguments.full_len);
             whole = false;
         }
+        if (c->cut || c->name[0] == '\0') {
+            fprintf(stderr, PROG ": tool call %u: %s\n", (unsigned)c->index,
+                    c->cut ? "its id or name was cut to fit" : "the server sent no name");
+            whole = false;
+        }
     }
     if (r->tool_calls_dropped > 0)
         fprintf(stderr, PROG ": %lu more tool calls than the %u this program keeps\n",

@@ -444,8 +444,9 @@ TOOLS_FILE_JSON = [
         "parameters": {"type": "object", "properties": {"room": {"type": "string"}},
                        "required": ["room"]}}},
     {"type": "function", "function": {
-        "name": "set_led", "parameters": {"type": "object",
-                                          "properties": {"on": {"type": "boolean"}}}}},
+        "name": "set_led", "strict": True,
+        "parameters": {"type": "object", "properties": {"on": {"type": "boolean"}},
+                       "required": ["on"], "additionalProperties": False}}},
 ]
 TOOL_LINES = [
     {"id": "call_t1", "type": "function",
@@ -540,7 +541,9 @@ def t_tools_bad(h):
     url, key = h.url("tools")
     for content, why in (("[{", "not JSON"), ('{"a": 1}', "not a JSON array"),
                          ('[{"type": "function", "function": {}}]', "function.name"),
-                         ('[{"type": "function"}]', "function"), ("[]", "empty")):
+                         ('[{"type": "function"}]', "function"), ("[]", "empty"),
+                         ('[{"type": "function", "function": {"name": "f", "parameters": '
+                          + '{"a":' * 40 + "1" + "}" * 40 + "}}]", "nests too deep")):
         res = h.run(["-u", url, "--tools", tools_file(h, content), PROMPT])
         expect(res, EXIT_USAGE, err=re.escape(why))
     res = h.run(["-u", url, "--tools", os.path.join(h.tmp, "no-such-file.json"), PROMPT])

@@ -52,8 +52,8 @@ static void test_tools_in_the_request(void **state)
 {
     static const wisp_tool tools[] = {
         {"get_temperature", "Reads the room sensor.",
-         "{\"type\":\"object\",\"properties\":{\"room\":{\"type\":\"string\"}},\"required\":[\"room\"]}", 0},
-        {"set_led", NULL, NULL, 0},
+         "{\"type\":\"object\",\"properties\":{\"room\":{\"type\":\"string\"}},\"required\":[\"room\"]}", 0, NULL, 0},
+        {"set_led", NULL, NULL, 0, NULL, 0},
     };
     wisp_message msg = {WISP_ROLE_USER, "hi", NULL, 0, NULL};
     wisp_request req;
@@ -90,6 +90,33 @@ static void test_tools_in_the_request(void **state)
     assert_int_equal(wisp_request_check(&req), WISP_ERR_ARG);
     req.tool_choice = (wisp_tool_choice)9;
     assert_int_equal(wisp_request_check(&req), WISP_ERR_ARG);
+    /* a choice about tools with no tools: refused here, not by the server */
+    req.tools = NULL;
+    req.tool_count = 0;
+    req.tool_choice = WISP_TOOL_CHOICE_AUTO;
+    assert_int_equal(wisp_request_check(&req), WISP_ERR_ARG);
+    req.tool_choice = WISP_TOOL_CHOICE_UNSET;
+    req.has_parallel_tool_calls = true;
+    assert_int_equal(wisp_request_check(&req), WISP_ERR_ARG);
+}
+
+/* A whole function object given as text goes as it is ("strict" too). */
+static void test_function_json(void **state)
+{
+    wisp_tool t = {.name = "f", .function_json = "{\"name\":\"f\",\"strict\":true,\"parameters\":{}}"};
+    wisp_message msg = {.role = WISP_ROLE_USER, .content = "hi"};
+    wisp_request req;
+    (void)state;
+    memset(&req, 0, sizeof req);
+    req.model = "m";
+    req.messages = &msg;
+    req.message_count = 1;
+    req.tools = &t;
+    req.tool_count = 1;
+    assert_non_null(strstr(body_of(&req), "\"tools\":[{\"type\":\"function\",\"function\":"
+                                          "{\"name\":\"f\",\"strict\":true,\"parameters\":{}}}]}"));
+    t.function_json = "{\"name\":";
+    assert_int_equal(wisp_request_check(&req), WISP_ERR_TOOL_SCHEMA);
 }
 
 /* A schema must be one JSON value: checked before anything is sent. */
@@ -100,9 +127,11 @@ static void test_schema_check(void **state)
         "{\"a\":tru}", "{\"a\":01}", "{\"a\":\"x\ny\"}", "{\"a\":\"\\q\"}", "{\"a\":\"\\u12\"}",
         "{\"a\":\"\xC3\"}", "{1:2}", "{\"a\":1]", "[}", "\"unterminated", "{}\"",
         "{\"a\":\"b\"}}], \"model\": \"injected\"",
+        "{\"a\":\"\\u00\x13" "a\"}", /* a control byte is no hex digit (0x13 | 0x20 is '3') */
+        "{\"a\":\"\\u00 a\"}",
     };
     char deep[200];
-    wisp_tool t = {"f", NULL, NULL, 0};
+    wisp_tool t = {"f", NULL, NULL, 0, NULL, 0};
     wisp_message msg = {WISP_ROLE_USER, "hi", NULL, 0, NULL};
     wisp_request req;
     size_t i;
@@ -453,6 +482,26 @@ static void test_limits(void **state)
     assert_int_equal(r.resp.tool_call_count, 3);
     assert_int_equal(r.resp.tool_calls_dropped, 1);
 
+    /* a name of 64 characters (OpenAI's most) fits; a longer one is cut
+     * and flagged on its call */
+    reply_init(&r, 64, 32);
+    read_whole(&r, "{\"choices\":[{\"message\":{\"tool_calls\":["
+                   "{\"id\":\"1\",\"function\":{\"name\":\"n234567890123456789012345678901234567890123456789012345678901234\"}},"
+                   "{\"id\":\"2\",\"function\":{\"name\":\"n2345678901234567890123456789012345678901234567890123456789012345678901234567890\"}}]}}]}");
+    assert_int_equal(r.status, WISP_OK);
+    assert_int_equal(strlen(r.calls[0].name), 64);
+    assert_false(r.calls[0].cut);
+    assert_true(r.calls[1].cut);
+    assert_true(r.resp.fields_truncated);
+
+    /* a signature split across two deltas of a stream is joined */
+    reply_init(&r, 64, 32);
+    read_stream(&r,
+        DELTA("{\"index\":0,\"id\":\"a\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"},\"extra_content\":{\"google\":{\"thought_signature\":\"c2ln\"}}}")
+        DELTA("{\"index\":0,\"extra_content\":{\"google\":{\"thought_signature\":\"MTIz\"}}}"));
+    assert_int_equal(r.status, WISP_OK);
+    assert_string_equal(r.calls[0].signature.buf, "c2lnMTIz");
+
     reply_init(&r, 64, 4);
     read_whole(&r, "{\"choices\":[{\"message\":{\"tool_calls\":[{\"id\":\"1\",\"function\":{\"name\":\"f\","
                    "\"arguments\":\"{}\"},\"extra_content\":{\"google\":{\"thought_signature\":\"toolong\"}}}]}}]}");
@@ -477,6 +526,7 @@ static void test_tool_call_types(void **state)
         "{\"choices\":[{\"message\":{\"tool_calls\":[{\"index\":\"0\",\"function\":{\"name\":\"f\"}}]}}]}",
         "{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":{\"name\":\"f\",\"arguments\":5}}]}}]}",
         "{\"choices\":[{\"message\":{\"tool_calls\":[{\"id\":[],\"function\":{\"name\":\"f\"}}]}}]}",
+        "{\"choices\":[{\"message\":{\"tool_calls\":[{\"index\":4294967295,\"function\":{\"name\":\"f\"}}]}}]}",
     };
     reply r;
     size_t i;
@@ -590,7 +640,7 @@ static wisp_tool_verdict device(void *user, const wisp_tool_call *call, char *ou
 
 static void loop_setup(loop_env *e, wisp_tool_loop *loop, wisp_request *req, wisp_message *q)
 {
-    static const wisp_tool tools[] = {{"get_temperature", NULL, NULL, 0}, {"set_led", NULL, NULL, 0}};
+    static const wisp_tool tools[] = {{.name = "get_temperature"}, {.name = "set_led"}};
     wisp_config cfg;
     size_t i;
     memset(e, 0, sizeof *e);
@@ -667,6 +717,20 @@ static void test_tool_loop_limits(void **state)
     wisp_request req;
     wisp_message q;
     (void)state;
+    /* a forced choice holds for the first request only */
+    loop_setup(&e, &loop, &req, &q);
+    req.tool_choice = WISP_TOOL_CHOICE_REQUIRED;
+    add_reply(&e, 0, k_round1);
+    add_reply(&e, 1, k_answer);
+    assert_int_equal(wisp_chat_tools(&e.client, &req, &e.resp, &loop, NULL, NULL), WISP_OK);
+    e.fake.sent[e.fake.sent_len < FAKE_SENT_CAP ? e.fake.sent_len : FAKE_SENT_CAP - 1] = 0;
+    {
+        const char *first = (const char *)e.fake.sent;
+        const char *second = strstr(first + 1, "POST ");
+        assert_non_null(second);
+        assert_non_null(strstr(first, "\"tool_choice\":\"required\""));
+        assert_non_null(strstr(second, "\"tool_choice\":\"auto\""));
+    }
     /* the model keeps calling: the round limit is its own status */
     loop_setup(&e, &loop, &req, &q);
     loop.max_rounds = 2;
@@ -683,11 +747,12 @@ static void test_tool_loop_limits(void **state)
                      WISP_ERR_CANCELLED);
     /* an arena too small for the history */
     loop_setup(&e, &loop, &req, &q);
-    loop.arena_size = 13 * sizeof(wisp_message) + 40; /* the array, and 40 bytes */
+    loop.arena_size = 10 * sizeof(wisp_message) + 40; /* the array (1 + 3 rounds x 3), and 40 bytes */
     add_reply(&e, 0, k_round1);
     assert_int_equal(wisp_chat_tools(&e.client, &req, &e.resp, &loop, NULL, NULL),
                      WISP_ERR_ARENA_FULL);
-    assert_true(loop.arena_used <= 13 * sizeof(wisp_message) + 40);
+    assert_true(loop.arena_used <= 10 * sizeof(wisp_message) + 40);
+    assert_int_equal(loop.message_count, 1); /* the round half written is taken back */
     loop_setup(&e, &loop, &req, &q);
     loop.arena_size = 16; /* not even the message array */
     assert_int_equal(wisp_chat_tools(&e.client, &req, &e.resp, &loop, NULL, NULL),
@@ -722,6 +787,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tools_in_the_request),
         cmocka_unit_test(test_schema_check),
+        cmocka_unit_test(test_function_json),
         cmocka_unit_test(test_tool_messages),
         cmocka_unit_test(test_openai_parallel_stream),
         cmocka_unit_test(test_openai_whole),

@@ -22,12 +22,14 @@
 
 /* What the model may call: JSON Schema as text, checked before sending. */
 static const wisp_tool k_tools[] = {
-    {"get_temperature", "Reads the temperature of a room, in degrees Celsius.",
-     "{\"type\":\"object\",\"properties\":{\"room\":{\"type\":\"string\"}},"
-     "\"required\":[\"room\"]}", 0},
-    {"set_led", "Switches the status LED.",
-     "{\"type\":\"object\",\"properties\":{\"on\":{\"type\":\"boolean\"}},"
-     "\"required\":[\"on\"]}", 0},
+    {.name = "get_temperature",
+     .description = "Reads the temperature of a room, in degrees Celsius.",
+     .parameters = "{\"type\":\"object\",\"properties\":{\"room\":{\"type\":\"string\"}},"
+                   "\"required\":[\"room\"]}"},
+    {.name = "set_led",
+     .description = "Switches the status LED.",
+     .parameters = "{\"type\":\"object\",\"properties\":{\"on\":{\"type\":\"boolean\"}},"
+                   "\"required\":[\"on\"]}"},
 };
 
 static bool g_led;
@@ -58,6 +60,7 @@ static wisp_token g_tokens[256];
 static char g_answer[1024];
 static wisp_tool_call g_calls[4];
 static char g_args[4][256];
+static char g_sigs[4][1024]; /* Gemini's thought signatures go back as they came */
 static uint64_t g_arena[2048 / sizeof(uint64_t)]; /* the history: 2 KB */
 
 int main(int argc, char **argv)
@@ -104,6 +107,8 @@ int main(int argc, char **argv)
     for (i = 0; i < 4; i++) {
         g_calls[i].arguments.buf = g_args[i];
         g_calls[i].arguments.cap = sizeof g_args[i];
+        g_calls[i].signature.buf = g_sigs[i];
+        g_calls[i].signature.cap = sizeof g_sigs[i];
     }
     resp.tool_calls = g_calls;
     resp.tool_call_cap = 4;

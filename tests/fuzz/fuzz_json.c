@@ -552,6 +552,42 @@ static bool blank_or_done(const char *js, size_t size)
 
 static event_log g_log_a, g_log_b;
 
+/* Tool-call slots, the same for both reads so that they compare: small, so
+ * that cuts and drops happen. */
+#define FUZZ_SLOTS 2
+static wisp_tool_call g_slots[2][FUZZ_SLOTS];
+static char g_slot_args[2][FUZZ_SLOTS][24], g_slot_sigs[2][FUZZ_SLOTS][16];
+
+static void attach_slots(wisp_response *r, int which)
+{
+    int i;
+    memset(g_slots[which], 0, sizeof g_slots[which]);
+    for (i = 0; i < FUZZ_SLOTS; i++) {
+        g_slots[which][i].arguments.buf = g_slot_args[which][i];
+        g_slots[which][i].arguments.cap = sizeof g_slot_args[which][i];
+        g_slots[which][i].signature.buf = g_slot_sigs[which][i];
+        g_slots[which][i].signature.cap = sizeof g_slot_sigs[which][i];
+    }
+    r->tool_calls = g_slots[which];
+    r->tool_call_cap = FUZZ_SLOTS;
+}
+
+static void same_calls(const wisp_response *a, const wisp_response *b)
+{
+    size_t i;
+    CHECK(a->tool_call_count == b->tool_call_count && a->tool_calls_dropped == b->tool_calls_dropped);
+    for (i = 0; i < a->tool_call_count; i++) {
+        const wisp_tool_call *x = &a->tool_calls[i], *y = &b->tool_calls[i];
+        CHECK(x->index == y->index && strcmp(x->id, y->id) == 0 && strcmp(x->name, y->name) == 0);
+        CHECK(strcmp(x->arguments.buf, y->arguments.buf) == 0 &&
+              x->arguments.full_len == y->arguments.full_len);
+        CHECK(strcmp(x->signature.buf, y->signature.buf) == 0 && x->cut == y->cut);
+        CHECK(valid_utf8((const uint8_t *)x->arguments.buf, x->arguments.len));
+        CHECK(x->arguments.len < x->arguments.cap && strlen(x->id) < sizeof x->id);
+        CHECK(i == 0 || a->tool_calls[i - 1].index < x->index); /* index order */
+    }
+}
+
 /* The token-free check (tool schemas) against the tokenizer: what it
  * accepts as an object or array, the tokenizer must accept too; and tool
  * definitions read from the same text stay inside their storage. */
@@ -613,6 +649,7 @@ static void fuzz_documents(const char *js, size_t size, uint32_t seed)
     memset(&g_log_a, 0, sizeof g_log_a);
     wisp_response_init(&big, g_content, sizeof g_content, g_reasoning,
                        sizeof g_reasoning);
+    attach_slots(&big, 0);
     a = read_reply(js, size, ntoks, false, &big, &g_log_a);
     check_response(&big);
 
@@ -623,7 +660,10 @@ static void fuzz_documents(const char *js, size_t size, uint32_t seed)
         memset(&g_log_b, 0, sizeof g_log_b);
         wisp_response_init(&ev_resp, ev_content, sizeof ev_content, ev_reasoning,
                            sizeof ev_reasoning);
+        attach_slots(&ev_resp, 1);
         b = read_reply(js, size, ntoks, true, &ev_resp, &g_log_b);
+        if (a == b)
+            same_calls(&big, &ev_resp);
         CHECK(a == b);
         CHECK(g_log_a.len == g_log_b.len && memcmp(g_log_a.s, g_log_b.s, g_log_a.len) == 0);
         CHECK(strcmp(big.content.buf, ev_resp.content.buf) == 0);
@@ -646,6 +686,8 @@ static void fuzz_documents(const char *js, size_t size, uint32_t seed)
                                sizeof g_reasoning);
             wisp_response_init(&ev_resp, ev_content, sizeof ev_content, ev_reasoning,
                                sizeof ev_reasoning);
+            attach_slots(&big, 0);
+            attach_slots(&ev_resp, 1);
             a = read_reply(js, size, ntoks, false, &big, &g_log_a);
             b = read_reply(js, size, ntoks, true, &ev_resp, &g_log_b);
             CHECK(a == WISP_ERR_CANCELLED && b == WISP_ERR_CANCELLED);
@@ -654,12 +696,14 @@ static void fuzz_documents(const char *js, size_t size, uint32_t seed)
             memset(&g_log_a, 0, sizeof g_log_a);
             wisp_response_init(&big, g_content, sizeof g_content, g_reasoning,
                                sizeof g_reasoning);
+            attach_slots(&big, 0);
             a = read_reply(js, size, ntoks, false, &big, &g_log_a);
         }
     }
 
     wisp_response_init(&small, ccap ? g_small_content : NULL, ccap,
                        g_small_reasoning, rcap);
+    attach_slots(&small, 1); /* the same slots as big: the same status */
     b = read_reply(js, size, ntoks, false, &small, NULL);
     check_response(&small);
     CHECK(a == b);
