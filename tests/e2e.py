@@ -487,23 +487,17 @@ def t_tools_request(h):
 
 
 for _mode, _margs in MODES:
-    def t_tools_calls(h, margs=_margs):
-        url, _ = h.url("tools")
-        res = h.run(["-u", url, "--tools", tools_file(h, TOOLS_FILE_JSON)] + margs + [PROMPT])
-        check(res.rc == EXIT_OK, "exit %d: %s" % (res.rc, res.err_tail()))
-        text, calls = tool_lines(res.out)
-        check(text == ["Let me check."], "text %r" % text)
-        check(calls == TOOL_LINES, "calls %r" % calls)
-    add("tools/calls-" + _mode, t_tools_calls)
-
-    def t_tools_only(h, margs=_margs):
-        url, _ = h.url("tools-only")
-        res = h.run(["-u", url, "--tools", tools_file(h, TOOLS_FILE_JSON)] + margs + [PROMPT])
-        check(res.rc == EXIT_OK, "exit %d: %s" % (res.rc, res.err_tail()))
-        text, calls = tool_lines(res.out)
-        check(text == [], "no text, but stdout has %r (an empty line?)" % text)
-        check(calls == TOOL_LINES, "calls %r" % calls)
-    add("tools/no-text-" + _mode, t_tools_only)
+    # text and calls; calls only (no empty line for the missing text)
+    for _scenario, _text, _name in (("tools", ["Let me check."], "calls"),
+                                    ("tools-only", [], "no-text")):
+        def t_tools_calls(h, margs=_margs, scenario=_scenario, want=_text):
+            url, _ = h.url(scenario)
+            res = h.run(["-u", url, "--tools", tools_file(h, TOOLS_FILE_JSON)] + margs + [PROMPT])
+            check(res.rc == EXIT_OK, "exit %d: %s" % (res.rc, res.err_tail()))
+            text, calls = tool_lines(res.out)
+            check(text == want, "text %r, want %r" % (text, want))
+            check(calls == TOOL_LINES, "calls %r" % calls)
+        add("tools/%s-%s" % (_name, _mode), t_tools_calls)
 
     def t_tools_long(h, margs=_margs):
         url, _ = h.url("tools-long")
