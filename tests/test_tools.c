@@ -127,7 +127,7 @@ static void test_schema_check(void **state)
         "{\"a\":tru}", "{\"a\":01}", "{\"a\":\"x\ny\"}", "{\"a\":\"\\q\"}", "{\"a\":\"\\u12\"}",
         "{\"a\":\"\xC3\"}", "{1:2}", "{\"a\":1]", "[}", "\"unterminated", "{}\"",
         "{\"a\":\"b\"}}], \"model\": \"injected\"",
-        "{\"a\":\"\\u00\x13" "a\"}", /* a control byte is no hex digit (0x13 | 0x20 is '3') */
+        "{\"a\":\"\\u00\023a\"}", /* a control byte is no hex digit (0x13 | 0x20 is '3') */
         "{\"a\":\"\\u00 a\"}",
     };
     char deep[200];
