@@ -33,6 +33,15 @@ static wisp_status collect_body(void *ctx, const uint8_t *buf, size_t len)
     return WISP_OK;
 }
 
+/* A request of model "m" with one message. */
+static void user_request(wisp_request *req, const wisp_message *msg)
+{
+    memset(req, 0, sizeof *req);
+    req->model = "m";
+    req->messages = msg;
+    req->message_count = 1;
+}
+
 /* The body the request would send, NUL-terminated in g_body. */
 static const char *body_of(const wisp_request *req)
 {
@@ -58,10 +67,7 @@ static void test_tools_in_the_request(void **state)
     wisp_message msg = {WISP_ROLE_USER, "hi", NULL, 0, NULL};
     wisp_request req;
     (void)state;
-    memset(&req, 0, sizeof req);
-    req.model = "m";
-    req.messages = &msg;
-    req.message_count = 1;
+    user_request(&req, &msg);
     /* nothing set: nothing sent */
     assert_string_equal(body_of(&req),
                         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
@@ -107,10 +113,7 @@ static void test_function_json(void **state)
     wisp_message msg = {.role = WISP_ROLE_USER, .content = "hi"};
     wisp_request req;
     (void)state;
-    memset(&req, 0, sizeof req);
-    req.model = "m";
-    req.messages = &msg;
-    req.message_count = 1;
+    user_request(&req, &msg);
     req.tools = &t;
     req.tool_count = 1;
     assert_non_null(strstr(body_of(&req), "\"tools\":[{\"type\":\"function\",\"function\":"
@@ -136,10 +139,7 @@ static void test_schema_check(void **state)
     wisp_request req;
     size_t i;
     (void)state;
-    memset(&req, 0, sizeof req);
-    req.model = "m";
-    req.messages = &msg;
-    req.message_count = 1;
+    user_request(&req, &msg);
     req.tools = &t;
     req.tool_count = 1;
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
