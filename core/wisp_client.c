@@ -310,6 +310,15 @@ static wisp_status send_all(void *ctx, const uint8_t *buf, size_t len)
     return WISP_OK;
 }
 
+/* Bytes of the body of a request already checked. */
+static size_t body_size(const wisp_request *request)
+{
+    wisp_out counter;
+    wisp_out_counter(&counter);
+    wisp_write_body(&counter, request);
+    return counter.total;
+}
+
 static wisp_status send_request(call *k, size_t body_len)
 {
     wisp_client *c = k->c;
@@ -725,7 +734,7 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
     if (st != WISP_OK) {
         return st;
     }
-    body_len = wisp_request_body_size(request);
+    body_len = body_size(request); /* checked just above */
 
     memset(&k, 0, sizeof k);
     k.c = client;
@@ -790,11 +799,5 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
 
 size_t wisp_request_body_size(const wisp_request *request)
 {
-    wisp_out counter;
-    if (wisp_request_check(request) != WISP_OK) {
-        return 0;
-    }
-    wisp_out_counter(&counter);
-    wisp_write_body(&counter, request);
-    return counter.total;
+    return wisp_request_check(request) == WISP_OK ? body_size(request) : 0;
 }
