@@ -245,8 +245,9 @@ static void find_keys(const doc *d, int obj, const key *keys, int n, int *out)
 
 /* A fixed field (string, number or null; anything else is malformed): kept
  * from the first document that gives a non-empty value.  *fresh is set when
- * this call filled it. */
-static wisp_status take_field(const doc *d, int i, char *dst, size_t cap, bool *fresh)
+ * this call filled it, *cut (never cleared) when it had to cut. */
+static wisp_status take_field(const doc *d, int i, char *dst, size_t cap, bool *fresh,
+                              bool *cut)
 {
     const wisp_token *t;
     wisp_status s;
@@ -264,7 +265,7 @@ static wisp_status take_field(const doc *d, int i, char *dst, size_t cap, bool *
                    ? WISP_OK
                    : WISP_ERR_JSON;
     }
-    s = wisp_json_field(d->js, &d->r->toks[i], dst, cap, &d->r->resp->fields_truncated);
+    s = wisp_json_field(d->js, &d->r->toks[i], dst, cap, cut);
     if (s == WISP_OK && fresh != NULL)
         *fresh = dst[0] != '\0';
     return s;
@@ -276,7 +277,7 @@ static wisp_status take_event_field(const doc *d, int i, char *dst, size_t cap,
                                     wisp_event_type type)
 {
     bool fresh;
-    wisp_status s = take_field(d, i, dst, cap, &fresh);
+    wisp_status s = take_field(d, i, dst, cap, &fresh, &d->r->resp->fields_truncated);
     if (s == WISP_OK && fresh && send_event(d->r, type, dst, strlen(dst), NULL) != 0)
         s = WISP_ERR_CANCELLED;
     return s;
@@ -458,13 +459,11 @@ static wisp_status read_call(const doc *d, int el)
     }
     c = slot_for(d, index, starts || !has_index);
     if (c != NULL) {
-        bool was_cut = d->r->resp->fields_truncated;
-        d->r->resp->fields_truncated = false;
-        s = take_field(d, t[T_ID], c->id, sizeof c->id, &fresh_id);
+        /* A cut id or name flags its call: a cut name cannot be called. */
+        s = take_field(d, t[T_ID], c->id, sizeof c->id, &fresh_id, &c->cut);
         if (s == WISP_OK)
-            s = take_field(d, f[F_NAME], c->name, sizeof c->name, &fresh_name);
-        c->cut |= d->r->resp->fields_truncated; /* a cut name cannot be called */
-        d->r->resp->fields_truncated |= was_cut;
+            s = take_field(d, f[F_NAME], c->name, sizeof c->name, &fresh_name, &c->cut);
+        resp->fields_truncated |= c->cut;
         if (s != WISP_OK)
             return s;
         s = take_signature(d, t[T_EXTRA], c);
@@ -654,9 +653,10 @@ wisp_status wisp_reply_document(wisp_reply *r, const char *js, size_t len)
         return WISP_ERR_API;
     }
 
-    s = take_field(&d, root[R_ID], resp->id, sizeof resp->id, NULL);
+    s = take_field(&d, root[R_ID], resp->id, sizeof resp->id, NULL, &resp->fields_truncated);
     if (s == WISP_OK)
-        s = take_field(&d, root[R_MODEL], resp->model, sizeof resp->model, NULL);
+        s = take_field(&d, root[R_MODEL], resp->model, sizeof resp->model, NULL,
+                       &resp->fields_truncated);
     if (s != WISP_OK)
         return s;
     if (resp->created == 0 && root[R_CREATED] >= 0 &&
