@@ -53,7 +53,9 @@ extern "C" {
     X(WISP_ERR_SIGNATURE_TOO_LARGE, "a tool call's thought signature is larger than its buffer") \
     X(WISP_ERR_ARENA_FULL, "the tool loop's history does not fit its arena")  \
     X(WISP_ERR_TOOL_CALL_CUT, "a tool call did not fit: more calls than slots, or arguments cut") \
-    X(WISP_ERR_TOOL_ROUNDS, "the model still called tools after the last allowed round")
+    X(WISP_ERR_TOOL_ROUNDS, "the model still called tools after the last allowed round") \
+    X(WISP_ERR_REQUEST_JSON, "a response schema or an extra parameter is not one well-formed JSON value, or nests too deep") \
+    X(WISP_ERR_IMAGE_READ, "an image's read callback failed; the request was abandoned")
 
 typedef enum wisp_status {
 #define WISP_X_ENUM(name, text) name,
@@ -155,13 +157,61 @@ typedef struct wisp_call_ref {
                               none */
 } wisp_call_ref;
 
+/* One part of a message's content (sent as a list of parts): text, an
+ * image by URL, or image bytes sent as a data: URL. */
+typedef enum wisp_part_type {
+    WISP_PART_TEXT,      /* text */
+    WISP_PART_IMAGE_URL, /* url: an http(s):// or data: URL, sent as it is */
+    WISP_PART_IMAGE      /* bytes (data, or read), base64-encoded on the fly */
+} wisp_part_type;
+
+typedef enum wisp_image_type {
+    WISP_IMAGE_UNKNOWN,
+    WISP_IMAGE_JPEG, /* image/jpeg */
+    WISP_IMAGE_PNG   /* image/png */
+} wisp_image_type;
+
+typedef enum wisp_image_detail {
+    WISP_DETAIL_UNSET, /* not sent: the server decides */
+    WISP_DETAIL_AUTO,
+    WISP_DETAIL_LOW,
+    WISP_DETAIL_HIGH
+} wisp_image_detail;
+
+/* Reads len bytes of an image starting at offset into buf: all of them,
+ * or fails (any status but WISP_OK; the call then returns
+ * WISP_ERR_IMAGE_READ and closes the connection, the body being cut).  It
+ * is called while the body is sent, once per attempt (a retry reads the
+ * image again), in pieces of at most the work buffer's size, in order, and
+ * must give the same bytes each time: Content-Length was counted from
+ * size. */
+typedef wisp_status (*wisp_read_fn)(void *ctx, size_t offset, uint8_t *buf, size_t len);
+
+typedef struct wisp_part {
+    wisp_part_type type;
+    const char *text;            /* WISP_PART_TEXT: NUL-terminated UTF-8 */
+    const char *url;             /* WISP_PART_IMAGE_URL */
+    wisp_image_type image_type;  /* WISP_PART_IMAGE: JPEG or PNG */
+    const uint8_t *data;         /* WISP_PART_IMAGE: size bytes in memory
+                                    (flash is fine), or NULL and read */
+    size_t size;                 /* WISP_PART_IMAGE: bytes, at least 1 */
+    wisp_read_fn read;           /* WISP_PART_IMAGE without data */
+    void *read_ctx;
+    wisp_image_detail detail;    /* images */
+} wisp_part;
+
 typedef struct wisp_message {
     wisp_role role;
     const char *content; /* NUL-terminated UTF-8, any length; NULL is sent
-                            as null (an assistant turn of tool calls only) */
+                            as null (an assistant turn of tool calls only,
+                            or a message of parts) */
     const wisp_call_ref *tool_calls; /* assistant: the calls it made */
     size_t tool_call_count;
     const char *tool_call_id; /* WISP_ROLE_TOOL: the call this answers */
+    /* Content as a list of parts instead (content NULL): text for any role,
+     * images in user messages only. */
+    const wisp_part *parts;
+    size_t part_count;
 } wisp_message;
 
 /* A function the model may call.  parameters is JSON Schema as text, so a
@@ -195,6 +245,48 @@ typedef struct wisp_header {
     const char *value;
 } wisp_header;
 
+/* Sampling values are whole thousandths (700 is 0.7), so the request
+ * writer does no float arithmetic and a Cortex-M0 or an M4 built without
+ * the FPU links no soft-float.  WISP_MILLI(0.7) turns a constant into one
+ * at compile time (a variable argument would use float at run time). */
+#define WISP_MILLI(x) ((int32_t)((x) * 1000.0 + ((x) < 0 ? -0.5 : 0.5)))
+
+typedef enum wisp_format_type {
+    WISP_FORMAT_UNSET,       /* response_format not sent */
+    WISP_FORMAT_JSON_OBJECT, /* {"type":"json_object"} */
+    WISP_FORMAT_JSON_SCHEMA  /* {"type":"json_schema","json_schema":{...}} */
+} wisp_format_type;
+
+typedef struct wisp_response_format {
+    wisp_format_type type;
+    const char *name;   /* JSON_SCHEMA: required (OpenAI: a-z, A-Z, 0-9, _
+                           and -, at most 64) */
+    const char *schema; /* JSON_SCHEMA: required, the schema as JSON text,
+                           checked to be one JSON value and sent as it is */
+    size_t schema_len;  /* 0: strlen(schema) */
+    bool has_strict;
+    bool strict;
+} wisp_response_format;
+
+typedef enum wisp_reasoning_effort {
+    WISP_REASONING_UNSET, /* not sent */
+    WISP_REASONING_NONE,  /* "none": Gemini and the one-api gateways turn
+                             thinking off with it */
+    WISP_REASONING_MINIMAL,
+    WISP_REASONING_LOW,
+    WISP_REASONING_MEDIUM,
+    WISP_REASONING_HIGH
+} wisp_reasoning_effort;
+
+/* Any other member of the request body: a name and its value as JSON text
+ * (checked to be one JSON value; a name may not repeat a member the
+ * request already sends). */
+typedef struct wisp_param {
+    const char *name;
+    const char *json;
+    size_t json_len; /* 0: strlen(json) */
+} wisp_param;
+
 /*
  * Only the fields the caller set are sent: Gemini's endpoint answers 400 to
  * fields it does not know.  A zeroed struct plus model and messages is a
@@ -205,10 +297,29 @@ typedef struct wisp_request {
     const wisp_message *messages;   /* required, message_count >= 1 */
     size_t message_count;
     uint32_t max_tokens;            /* 0: not sent */
+    uint32_t max_completion_tokens; /* 0: not sent (newer OpenAI models
+                                       take only this one) */
     bool has_temperature;
-    float temperature;              /* 0..2 */
+    int32_t temperature_milli;      /* 0..2000 */
     bool has_top_p;
-    float top_p;                    /* 0..1 */
+    int32_t top_p_milli;            /* 0..1000 */
+    bool has_presence_penalty;
+    int32_t presence_penalty_milli; /* -2000..2000 */
+    bool has_frequency_penalty;
+    int32_t frequency_penalty_milli; /* -2000..2000 */
+    const char *const *stop;        /* stop_count (1..4) non-empty strings */
+    size_t stop_count;              /* 0: not sent */
+    bool has_seed;
+    int64_t seed;
+    wisp_response_format response_format;
+    wisp_reasoning_effort reasoning_effort;
+    const char *user;               /* NULL: not sent */
+    const wisp_param *params;       /* param_count extra members */
+    size_t param_count;
+    /* Sent as the Idempotency-Key header on every attempt of this call
+     * (retries included), so a gateway can tell a retry from a new
+     * request; NULL: not sent.  Printable ASCII only. */
+    const char *idempotency_key;
     /* Ask for a streamed reply on the wire ("stream": true, with
      * include_usage).  The response struct is filled either way; a streamed
      * wire keeps memory bounded whatever the reply length. */
@@ -294,7 +405,13 @@ typedef struct wisp_response {
     char finish_reason[WISP_FINISH_CAP];
     int64_t created;
     wisp_usage usage;
-    char request_id[WISP_REQUEST_ID_CAP]; /* x-request-id response header */
+    char request_id[WISP_REQUEST_ID_CAP]; /* x-request-id response header,
+                                             else x-oneapi-request-id */
+    /* The reply ended for length with no text and no tool call after the
+     * model reasoned (reasoning tokens counted, or reasoning text sent):
+     * thinking spent the whole budget.  Retry with a lower
+     * reasoning_effort or a larger max_completion_tokens. */
+    bool reasoning_spent_budget;
     bool fields_truncated; /* a fixed field above was cut to fit */
 
     /* Why it failed, in words a person can act on. */
@@ -440,15 +557,15 @@ wisp_status wisp_client_init(wisp_client *client, const wisp_config *cfg,
  * reopened once without counting as a retry.  On failure resp keeps what
  * arrived (text streamed before a cut, the error details).
  *
- * temperature and top_p are sent rounded to three decimals.
- *
  * Returns WISP_OK, or: WISP_ERR_ARG, WISP_ERR_HEADER_VALUE, WISP_ERR_DNS,
  * WISP_ERR_CONNECT, WISP_ERR_TIMEOUT, WISP_ERR_IO, WISP_ERR_CLOSED,
  * WISP_ERR_TLS, WISP_ERR_CERT, WISP_ERR_HTTP, WISP_ERR_JSON,
  * WISP_ERR_TOO_LARGE, WISP_ERR_TOO_COMPLEX, WISP_ERR_HTTP_STATUS (details in
  * resp: http_status, error_*), WISP_ERR_API (200 with an error object),
  * WISP_ERR_STREAM_TRUNCATED, WISP_ERR_CANCELLED, WISP_ERR_UNSUPPORTED,
- * WISP_ERR_TOOL_SCHEMA (before anything is sent), WISP_ERR_SIGNATURE_TOO_LARGE.
+ * WISP_ERR_TOOL_SCHEMA and WISP_ERR_REQUEST_JSON (before anything is sent),
+ * WISP_ERR_SIGNATURE_TOO_LARGE, WISP_ERR_IMAGE_READ.  HTTP 402 (quota or
+ * billing, at one-api gateways) is never retried.
  */
 wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
                       wisp_response *resp, wisp_event_fn on_event, void *user);
@@ -456,6 +573,21 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
 /* Bytes of the JSON body a request would send (what Content-Length says),
  * or 0 when the request is invalid. */
 size_t wisp_request_body_size(const wisp_request *request);
+
+/* What wisp_chat checks before it sends anything: WISP_OK, or
+ * WISP_ERR_ARG, WISP_ERR_HEADER_VALUE (the idempotency key),
+ * WISP_ERR_TOOL_SCHEMA, WISP_ERR_REQUEST_JSON; *why (may be NULL) then
+ * names the field and the fault, for a person ("stop: more than four
+ * strings"). */
+wisp_status wisp_request_check(const wisp_request *request, const char **why);
+
+/* True when text (len bytes) is exactly one well-formed JSON value, as a
+ * schema or an extra parameter must be (nesting at most 32 deep). */
+bool wisp_json_is_value(const char *text, size_t len);
+
+/* JPEG or PNG from an image's first bytes (8 are enough), else
+ * WISP_IMAGE_UNKNOWN. */
+wisp_image_type wisp_image_type_of(const uint8_t *head, size_t len);
 
 /* Closes a kept-alive connection, if any. */
 void wisp_client_close(wisp_client *client);

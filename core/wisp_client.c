@@ -165,6 +165,19 @@ static wisp_status check_head_strings(const wisp_config *cfg)
     return WISP_OK;
 }
 
+/* A request's Idempotency-Key may not meet a second one from the
+ * configuration's headers. */
+static bool key_twice(const wisp_config *cfg, const wisp_request *request)
+{
+    size_t i;
+    for (i = 0; request->idempotency_key != NULL && i < cfg->header_count; i++) {
+        if (equal_ci(cfg->headers[i].name, "idempotency-key")) {
+            return true;
+        }
+    }
+    return false;
+}
+
 wisp_status wisp_client_init(wisp_client *client, const wisp_config *cfg,
                              uint8_t *work, size_t work_size,
                              wisp_token *tokens, size_t token_count)
@@ -325,7 +338,7 @@ static wisp_status send_request(call *k, size_t body_len)
     wisp_out o;
     wisp_out_sender(&o, c->work, c->work_size, send_all, k);
     wisp_write_head(&o, &c->url, c->cfg.api_key, c->cfg.headers, c->cfg.header_count,
-                    body_len, k->req->stream);
+                    body_len, k->req);
     wisp_write_body(&o, k->req);
     return wisp_out_finish(&o);
 }
@@ -730,9 +743,12 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
     if (st != WISP_OK) {
         return st;
     }
-    st = wisp_request_check(request); /* WISP_ERR_ARG, or WISP_ERR_TOOL_SCHEMA */
+    st = wisp_request_check(request, NULL);
     if (st != WISP_OK) {
         return st;
+    }
+    if (key_twice(&client->cfg, request)) {
+        return WISP_ERR_HEADER_VALUE;
     }
     body_len = body_size(request); /* checked just above */
 
@@ -799,5 +815,5 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
 
 size_t wisp_request_body_size(const wisp_request *request)
 {
-    return wisp_request_check(request) == WISP_OK ? body_size(request) : 0;
+    return wisp_request_check(request, NULL) == WISP_OK ? body_size(request) : 0;
 }

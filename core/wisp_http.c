@@ -38,12 +38,14 @@ enum {
     F_RETRY_AFTER,
     F_RETRY_AFTER_MS,
     F_REQUEST_ID,
+    F_ONEAPI_REQUEST_ID,
     F_END
 };
 
 static const char *const field_names[F_END - 1] = {
     "content-length", "transfer-encoding", "content-encoding", "connection",
-    "content-type",   "retry-after",       "retry-after-ms",   "x-request-id"
+    "content-type",   "retry-after",       "retry-after-ms",   "x-request-id",
+    "x-oneapi-request-id"
 };
 
 /* tchar (RFC 9110) bitmap for 0x20..0x7f. */
@@ -296,8 +298,14 @@ static wisp_status apply_field(wisp_http_reader *r)
     case F_RETRY_AFTER_MS:
         retry_after_ms(r, v, n);
         return WISP_OK;
-    default: /* F_REQUEST_ID */
+    case F_REQUEST_ID:
         request_id(r, v, n, false);
+        r->request_id_primary = true;
+        return WISP_OK;
+    default: /* F_ONEAPI_REQUEST_ID: one-api gateways; x-request-id wins */
+        if (!r->request_id_primary) {
+            request_id(r, v, n, false);
+        }
         return WISP_OK;
     }
 }
@@ -311,7 +319,8 @@ static wisp_status line_full(wisp_http_reader *r)
             if (find_field(r->line, r->line_len, 1) != F_NONE) {
                 return WISP_ERR_TOO_LARGE;
             }
-        } else if (r->field == F_REQUEST_ID) {
+        } else if (r->field == F_REQUEST_ID ||
+                   (r->field == F_ONEAPI_REQUEST_ID && !r->request_id_primary)) {
             (void)apply_field(r);
             r->request_id_truncated = true;
         } else if (r->field != F_NONE) {

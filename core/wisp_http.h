@@ -104,9 +104,12 @@ typedef struct wisp_http_reader {
     /* Retry-After delta-seconds (an HTTP-date is ignored), or retry-after-ms
      * (decimal, rounded up), which wins; at most UINT32_MAX ms. */
     uint32_t retry_after_ms;
-    char request_id[WISP_REQUEST_ID_CAP]; /* x-request-id, cut to fit at a
-                                             UTF-8 boundary, NUL-terminated */
+    char request_id[WISP_REQUEST_ID_CAP]; /* x-request-id, else
+                                             x-oneapi-request-id; cut to
+                                             fit at a UTF-8 boundary,
+                                             NUL-terminated */
     bool request_id_truncated;
+    bool request_id_primary; /* x-request-id seen: it wins */
 } wisp_http_reader;
 
 /* line_buf holds one header line; lines longer than it are skipped when

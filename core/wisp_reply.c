@@ -27,6 +27,7 @@ void wisp_reply_init(wisp_reply *r, wisp_response *resp, wisp_token *toks,
     wisp_text_reset(&resp->content);
     wisp_text_reset(&resp->reasoning);
     resp->content_null = false;
+    resp->reasoning_spent_budget = false;
     resp->refused = false;
     resp->id[0] = resp->model[0] = resp->role[0] = '\0';
     resp->finish_reason[0] = '\0';
@@ -711,7 +712,17 @@ static wisp_status finish_calls(wisp_reply *r)
     return WISP_OK;
 }
 
-/* Once per reply: flush the carries, settle content_null, report usage. */
+/* finish_reason "length" with no text and no call, after reasoning: the
+ * budget went on thinking (Gemini 2.5 and the o-series do this). */
+static bool spent_on_reasoning(const wisp_response *resp)
+{
+    return strcmp(resp->finish_reason, "length") == 0 && resp->content.full_len == 0 &&
+           resp->tool_call_count + resp->tool_calls_dropped == 0 &&
+           (resp->usage.reasoning_tokens > 0 || resp->reasoning.full_len > 0);
+}
+
+/* Once per reply: flush the carries, settle content_null and the budget
+ * flag, report usage. */
 static wisp_status finalize(wisp_reply *r)
 {
     wisp_status s;
@@ -726,6 +737,7 @@ static wisp_status finalize(wisp_reply *r)
     if (s != WISP_OK)
         return s;
     r->resp->content_null = r->choice_seen && !r->content_seen;
+    r->resp->reasoning_spent_budget = spent_on_reasoning(r->resp);
     if (r->resp->usage.present &&
         send_event(r, WISP_EVENT_USAGE, "", 0, &r->resp->usage) != 0)
         return WISP_ERR_CANCELLED;

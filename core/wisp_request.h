@@ -32,13 +32,9 @@ void wisp_out_put(wisp_out *o, const char *s, size_t n);
 /* Hands what is staged to flush; returns o->err. */
 wisp_status wisp_out_finish(wisp_out *o);
 
-/* WISP_OK, WISP_ERR_ARG (missing model/messages, bad role, out-of-range
- * temperature or top_p). */
-wisp_status wisp_request_check(const wisp_request *req);
-
 void wisp_write_body(wisp_out *o, const wisp_request *req);
 void wisp_write_head(wisp_out *o, const wisp_url *url, const char *api_key,
                      const wisp_header *headers, size_t header_count,
-                     size_t content_length, bool stream);
+                     size_t content_length, const wisp_request *req);
 
 #endif /* WISP_REQUEST_H */

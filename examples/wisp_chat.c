@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,25 @@ static wisp_tool_call g_calls[CALL_SLOTS];
 static char g_call_args[CALL_SLOTS][CALL_ARGS_CAP];
 static char g_call_sigs[CALL_SLOTS][CALL_SIG_CAP];
 
+/* --image FILE: each file stays open and is read in pieces while the body
+ * is sent (pread), never whole into memory. */
+#define IMAGE_MAX 16u
+typedef struct image_file {
+    const char *path;
+    int fd;
+    size_t size;
+    wisp_image_type type;
+} image_file;
+static image_file g_images[IMAGE_MAX];
+static wisp_part g_parts[IMAGE_MAX + 1];
+
+/* --json-schema FILE, --param NAME=JSON, --stop TEXT */
+#define SCHEMA_FILE_MAX (256u * 1024u)
+#define PARAM_MAX 32u
+#define STOP_MAX 4u
+static char g_schema[SCHEMA_FILE_MAX + 1];
+static char g_schema_name[65];
+
 /* Set by SIGINT; watched by the posix transport and the event callback. */
 static volatile sig_atomic_t g_interrupted;
 
@@ -94,9 +114,22 @@ typedef struct options {
     bool insecure;
     bool verbose;
     uint32_t max_tokens; /* 0: not sent */
+    uint32_t max_completion_tokens;
     bool has_temperature;
-    float temperature;
+    int32_t temperature_milli;
     uint32_t timeout_ms; /* 0: library defaults */
+    const char *image_paths[IMAGE_MAX];
+    size_t image_count;
+    const char *schema_file;
+    bool json_object;
+    wisp_reasoning_effort effort;
+    const char *stops[STOP_MAX];
+    size_t stop_count;
+    bool has_seed;
+    int64_t seed;
+    wisp_param params[PARAM_MAX];
+    size_t param_count;
+    const char *idempotency_key;
     char **words;        /* the prompt words (compacted into argv) */
     int word_count;
     const char *tools_file;
@@ -117,7 +150,16 @@ typedef enum opt_id {
     OPT_HELP,
     OPT_VERSION,
     OPT_TOOLS,
-    OPT_TOOL_CHOICE
+    OPT_TOOL_CHOICE,
+    OPT_IMAGE,
+    OPT_JSON_SCHEMA,
+    OPT_JSON,
+    OPT_REASONING_EFFORT,
+    OPT_STOP,
+    OPT_SEED,
+    OPT_MAX_COMPLETION_TOKENS,
+    OPT_PARAM,
+    OPT_IDEMPOTENCY_KEY
 } opt_id;
 
 typedef struct opt_spec {
@@ -142,6 +184,15 @@ static const opt_spec k_options[] = {
     {0, "version", false, OPT_VERSION},
     {0, "tools", true, OPT_TOOLS},
     {0, "tool-choice", true, OPT_TOOL_CHOICE},
+    {0, "image", true, OPT_IMAGE},
+    {0, "json-schema", true, OPT_JSON_SCHEMA},
+    {0, "json", false, OPT_JSON},
+    {0, "reasoning-effort", true, OPT_REASONING_EFFORT},
+    {0, "stop", true, OPT_STOP},
+    {0, "seed", true, OPT_SEED},
+    {0, "max-completion-tokens", true, OPT_MAX_COMPLETION_TOKENS},
+    {0, "param", true, OPT_PARAM},
+    {0, "idempotency-key", true, OPT_IDEMPOTENCY_KEY},
 };
 
 #define OPTION_COUNT (sizeof k_options / sizeof k_options[0])
@@ -162,8 +213,24 @@ static void print_usage(FILE *out)
         "      --no-stream       ask for a non-streamed reply (at most 256 KiB)\n"
         "      --cacert FILE     CA bundle (PEM); default: the system bundle\n"
         "      --insecure        do NOT verify the server's certificate\n"
-        "      --max-tokens N    reply length limit, 1..1000000\n"
-        "      --temperature T   sampling temperature, 0..2\n"
+        "      --max-tokens N    reply length limit, 1..1000000 (max_tokens)\n"
+        "      --max-completion-tokens N\n"
+        "                        the same as max_completion_tokens (newer\n"
+        "                        OpenAI models take only this), 1..1000000\n"
+        "      --temperature T   sampling temperature, 0..2, three decimals\n"
+        "      --image FILE      add a JPEG or PNG image after the prompt\n"
+        "                        (repeatable, in order; read in pieces)\n"
+        "      --json            ask for a JSON object (response_format)\n"
+        "      --json-schema FILE  ask for JSON following the schema in FILE\n"
+        "                        (named after the file)\n"
+        "      --reasoning-effort LEVEL\n"
+        "                        none, minimal, low, medium or high\n"
+        "      --stop TEXT       stop at TEXT (repeatable, at most 4)\n"
+        "      --seed N          sampling seed, a 64-bit integer\n"
+        "      --param NAME=JSON any other request member, as JSON\n"
+        "                        (repeatable; --param top_k=40)\n"
+        "      --idempotency-key KEY\n"
+        "                        Idempotency-Key header, the same on retries\n"
         "      --timeout-ms N    idle time allowed per read, 1..3600000; also\n"
         "                        caps connect at min(N, 10000) and raises the\n"
         "                        whole-call limit to max(N, 300000)\n"
@@ -228,29 +295,116 @@ static bool parse_u32(const char *s, unsigned long lo, unsigned long hi,
     return true;
 }
 
-/* Plain decimal only ("0.7", "1", ".5"): no sign, exponent, hex, inf, nan. */
-static bool parse_temperature(const char *s, float *out)
+/* Plain decimal, at most three places ("0.7", "1", ".5"), to thousandths
+ * without float: no sign, exponent, hex, inf, nan. */
+static bool parse_milli(const char *s, int32_t hi, int32_t *out)
 {
-    int digits = 0, dots = 0;
+    int32_t whole = 0, frac = 0;
+    int digits = 0, places = -1;
     const char *c;
-    char *end;
-    double v;
 
     for (c = s; *c != '\0'; c++) {
-        if (isdigit((unsigned char)*c))
-            digits++;
-        else if (*c == '.' && dots == 0)
-            dots++;
-        else
+        if (*c == '.' && places < 0) {
+            places = 0;
+        } else if (!isdigit((unsigned char)*c)) {
             return false;
+        } else if (places < 0) {
+            if (whole > hi / 1000 + 1)
+                return false;
+            whole = whole * 10 + (*c - '0');
+            digits++;
+        } else {
+            if (++places > 3)
+                return false;
+            frac = frac * 10 + (*c - '0');
+            digits++;
+        }
     }
     if (digits == 0)
         return false;
-    errno = 0;
-    v = strtod(s, &end);
-    if (errno != 0 || *end != '\0' || !(v >= 0.0 && v <= 2.0))
+    while (places > 0 && places < 3) {
+        frac *= 10;
+        places++;
+    }
+    if (whole > hi / 1000 + 1 || whole * 1000 + frac > hi)
         return false;
-    *out = (float)v;
+    *out = whole * 1000 + frac;
+    return true;
+}
+
+/* A decimal 64-bit integer, "-" allowed: no "+", spaces or hex. */
+static bool parse_i64(const char *s, int64_t *out)
+{
+    const char *c = s[0] == '-' ? s + 1 : s;
+    long long v;
+    char *end;
+
+    if (*c == '\0')
+        return false;
+    for (; *c != '\0'; c++)
+        if (!isdigit((unsigned char)*c))
+            return false;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return false;
+    *out = (int64_t)v;
+    return true;
+}
+
+static bool parse_effort(const char *s, wisp_reasoning_effort *out)
+{
+    static const char *const names[] = {"none", "minimal", "low", "medium", "high"};
+    size_t i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (wisp_reasoning_effort)(WISP_REASONING_NONE + i);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* NAME=JSON, split in place (argv strings may be written). */
+static int add_param(options *o, char *value)
+{
+    char *eq = strchr(value, '=');
+    size_t i;
+
+    if (eq == NULL || eq == value) {
+        fprintf(stderr, PROG ": --param: \"%s\" is not NAME=JSON\n", value);
+        return usage_hint();
+    }
+    *eq = '\0';
+    if (!wisp_json_is_value(eq + 1, strlen(eq + 1))) {
+        fprintf(stderr, PROG ": --param %s: the value is not one JSON value (a string needs "
+                        "its quotes: --param %s='\"text\"')\n", value, value);
+        return usage_hint();
+    }
+    for (i = 0; i < o->param_count; i++) {
+        if (strcmp(o->params[i].name, value) == 0) {
+            fprintf(stderr, PROG ": --param %s: given twice\n", value);
+            return usage_hint();
+        }
+    }
+    if (o->param_count == PARAM_MAX) {
+        fprintf(stderr, PROG ": --param: more than %u\n", (unsigned)PARAM_MAX);
+        return usage_hint();
+    }
+    o->params[o->param_count].name = value;
+    o->params[o->param_count].json = eq + 1;
+    o->params[o->param_count].json_len = strlen(eq + 1);
+    o->param_count++;
+    return -1;
+}
+
+static bool printable_ascii(const char *s)
+{
+    if (*s == '\0')
+        return false;
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return false;
     return true;
 }
 
@@ -274,7 +428,7 @@ static const opt_spec *find_short(char c)
 }
 
 /* Applies one option.  Returns -1 to go on, else an exit code. */
-static int apply_option(options *o, const opt_spec *spec, const char *value)
+static int apply_option(options *o, const opt_spec *spec, char *value)
 {
     switch (spec->id) {
     case OPT_URL:
@@ -300,8 +454,8 @@ static int apply_option(options *o, const opt_spec *spec, const char *value)
             return bad_value(spec->long_name, value, "a whole number 1..1000000");
         break;
     case OPT_TEMPERATURE:
-        if (!parse_temperature(value, &o->temperature))
-            return bad_value(spec->long_name, value, "a number 0..2");
+        if (!parse_milli(value, 2000, &o->temperature_milli))
+            return bad_value(spec->long_name, value, "a number 0..2, at most three decimals");
         o->has_temperature = true;
         break;
     case OPT_TIMEOUT:
@@ -324,6 +478,44 @@ static int apply_option(options *o, const opt_spec *spec, const char *value)
         o->tool_choice = value;
         if (value[0] == '\0')
             return bad_value(spec->long_name, value, "auto, none, required or a name");
+        break;
+    case OPT_IMAGE:
+        if (o->image_count == IMAGE_MAX)
+            return bad_value(spec->long_name, value, "at most 16 images");
+        o->image_paths[o->image_count++] = value;
+        break;
+    case OPT_JSON_SCHEMA:
+        o->schema_file = value;
+        break;
+    case OPT_JSON:
+        o->json_object = true;
+        break;
+    case OPT_REASONING_EFFORT:
+        if (!parse_effort(value, &o->effort))
+            return bad_value(spec->long_name, value, "none, minimal, low, medium or high");
+        break;
+    case OPT_STOP:
+        if (value[0] == '\0')
+            return bad_value(spec->long_name, value, "a non-empty text");
+        if (o->stop_count == STOP_MAX)
+            return bad_value(spec->long_name, value, "at most four --stop");
+        o->stops[o->stop_count++] = value;
+        break;
+    case OPT_SEED:
+        if (!parse_i64(value, &o->seed))
+            return bad_value(spec->long_name, value, "a whole number, 64-bit");
+        o->has_seed = true;
+        break;
+    case OPT_MAX_COMPLETION_TOKENS:
+        if (!parse_u32(value, 1ul, 1000000ul, &o->max_completion_tokens))
+            return bad_value(spec->long_name, value, "a whole number 1..1000000");
+        break;
+    case OPT_PARAM:
+        return add_param(o, value);
+    case OPT_IDEMPOTENCY_KEY:
+        if (!printable_ascii(value))
+            return bad_value(spec->long_name, value, "printable ASCII, not empty");
+        o->idempotency_key = value;
         break;
     }
     return -1;
@@ -351,11 +543,11 @@ static int parse_options(options *o, int argc, char **argv)
             continue;
         }
         if (arg[1] == '-') {
-            const char *name = arg + 2;
-            const char *eq = strchr(name, '=');
+            char *name = arg + 2;
+            char *eq = strchr(name, '=');
             size_t len = eq ? (size_t)(eq - name) : strlen(name);
             const opt_spec *spec = find_long(name, len);
-            const char *value = NULL;
+            char *value = NULL;
 
             if (spec == NULL)
                 return usage_error("unknown option", arg);
@@ -377,11 +569,11 @@ static int parse_options(options *o, int argc, char **argv)
         /* Short options; flags may be grouped (-vh), a value may be glued
          * on (-mNAME) or be the next word. */
         {
-            const char *c;
+            char *c;
             for (c = arg + 1; *c != '\0'; c++) {
                 const opt_spec *spec = find_short(*c);
                 char shown[3] = {'-', *c, '\0'};
-                const char *value = NULL;
+                char *value = NULL;
 
                 if (spec == NULL)
                     return usage_error("unknown option", shown);
@@ -449,6 +641,86 @@ static int load_tools(const char *path, size_t *count)
         fprintf(stderr, PROG ": --tools: %s: the array is empty\n", path);
         return EXIT_USAGE;
     }
+    return -1;
+}
+
+/* --image FILE: opened, its size and type read from the file, nothing
+ * more; the bytes are read while the body is sent.  Returns -1 to go on,
+ * else the exit code. */
+static int open_image(image_file *img, const char *path)
+{
+    uint8_t head[8];
+    struct stat st;
+    ssize_t n;
+
+    img->path = path;
+    img->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (img->fd < 0) {
+        fprintf(stderr, PROG ": --image: cannot open %s: %s\n", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (fstat(img->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fprintf(stderr, PROG ": --image: %s is not a regular file\n", path);
+        return EXIT_USAGE;
+    }
+    n = pread(img->fd, head, sizeof head, 0);
+    img->type = wisp_image_type_of(head, n > 0 ? (size_t)n : 0);
+    if (img->type == WISP_IMAGE_UNKNOWN) {
+        fprintf(stderr, PROG ": --image: %s is neither JPEG nor PNG\n", path);
+        return EXIT_USAGE;
+    }
+    img->size = (size_t)st.st_size;
+    return -1;
+}
+
+/* The image's read callback: exactly len bytes at offset, or a failure (a
+ * file that shrank since it was measured). */
+static wisp_status read_image(void *ctx, size_t offset, uint8_t *buf, size_t len)
+{
+    const image_file *img = (const image_file *)ctx;
+    while (len > 0) {
+        ssize_t n = pread(img->fd, buf, len, (off_t)offset);
+        if (n < 0 && errno == EINTR && !g_interrupted)
+            continue;
+        if (n <= 0)
+            return WISP_ERR_IO;
+        buf += n;
+        offset += (size_t)n;
+        len -= (size_t)n;
+    }
+    return WISP_OK;
+}
+
+/* --json-schema FILE: one JSON value, named after the file ("reading" for
+ * ./schemas/reading.json; OpenAI allows a-z, A-Z, 0-9, _ and -). */
+static int load_schema(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    const char *base = strrchr(path, '/');
+    size_t n = 0;
+
+    if (f == NULL) {
+        fprintf(stderr, PROG ": --json-schema: cannot open %s: %s\n", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    *len = fread(g_schema, 1, SCHEMA_FILE_MAX + 1, f);
+    fclose(f);
+    if (*len > SCHEMA_FILE_MAX) {
+        fprintf(stderr, PROG ": --json-schema: %s is larger than %u bytes\n", path,
+                (unsigned)SCHEMA_FILE_MAX);
+        return EXIT_USAGE;
+    }
+    if (!wisp_json_is_value(g_schema, *len)) {
+        fprintf(stderr, PROG ": --json-schema: %s is not one JSON value\n", path);
+        return EXIT_USAGE;
+    }
+    for (base = base != NULL ? base + 1 : path; *base != '\0' && *base != '.' &&
+                                                n < sizeof g_schema_name - 1;
+         base++)
+        g_schema_name[n++] = isalnum((unsigned char)*base) || *base == '-' ? *base : '_';
+    if (n == 0)
+        memcpy(g_schema_name, "schema", (n = 6));
+    g_schema_name[n] = '\0';
     return -1;
 }
 
@@ -647,7 +919,7 @@ static void print_metadata(const wisp_response *r, const wisp_posix *posix)
     else
         fputs(PROG ": usage: not reported\n", stderr);
     if (r->request_id[0] != '\0') {
-        fputs(PROG ": x-request-id: ", stderr);
+        fputs(PROG ": request id: ", stderr);
         put_clean_str(r->request_id);
         fputc('\n', stderr);
     }
@@ -826,7 +1098,8 @@ int main(int argc, char **argv)
     wisp_request req;
     wisp_message msgs[2];
     wisp_response resp;
-    size_t tool_count = 0, i;
+    size_t tool_count = 0, schema_len = 0, i;
+    const char *why = "";
     bool calls;
     chat_state state;
     const char *url_from = "-u";
@@ -851,6 +1124,18 @@ int main(int argc, char **argv)
         return usage_error("--tool-choice needs --tools", NULL);
     if (o.tools_file != NULL) {
         rc = load_tools(o.tools_file, &tool_count);
+        if (rc >= 0)
+            return rc;
+    }
+    if (o.json_object && o.schema_file != NULL)
+        return usage_error("--json and --json-schema exclude each other", NULL);
+    if (o.schema_file != NULL) {
+        rc = load_schema(o.schema_file, &schema_len);
+        if (rc >= 0)
+            return rc;
+    }
+    for (i = 0; i < o.image_count; i++) {
+        rc = open_image(&g_images[i], o.image_paths[i]);
         if (rc >= 0)
             return rc;
     }
@@ -951,12 +1236,45 @@ int main(int argc, char **argv)
         req.message_count++;
     }
     msgs[req.message_count].role = WISP_ROLE_USER;
-    msgs[req.message_count].content = g_prompt;
+    if (o.image_count == 0) {
+        msgs[req.message_count].content = g_prompt;
+    } else {
+        /* The question first, then the images in the order given. */
+        g_parts[0].type = WISP_PART_TEXT;
+        g_parts[0].text = g_prompt;
+        for (i = 0; i < o.image_count; i++) {
+            wisp_part *p = &g_parts[i + 1];
+            p->type = WISP_PART_IMAGE;
+            p->image_type = g_images[i].type;
+            p->size = g_images[i].size;
+            p->read = read_image;
+            p->read_ctx = &g_images[i];
+        }
+        msgs[req.message_count].parts = g_parts;
+        msgs[req.message_count].part_count = o.image_count + 1;
+    }
     req.message_count++;
     req.max_tokens = o.max_tokens;
+    req.max_completion_tokens = o.max_completion_tokens;
     req.has_temperature = o.has_temperature;
-    req.temperature = o.temperature;
+    req.temperature_milli = o.temperature_milli;
     req.stream = !o.no_stream;
+    req.stop = o.stops;
+    req.stop_count = o.stop_count;
+    req.has_seed = o.has_seed;
+    req.seed = o.seed;
+    req.reasoning_effort = o.effort;
+    req.params = o.params;
+    req.param_count = o.param_count;
+    req.idempotency_key = o.idempotency_key;
+    if (o.json_object)
+        req.response_format.type = WISP_FORMAT_JSON_OBJECT;
+    if (o.schema_file != NULL) {
+        req.response_format.type = WISP_FORMAT_JSON_SCHEMA;
+        req.response_format.name = g_schema_name;
+        req.response_format.schema = g_schema;
+        req.response_format.schema_len = schema_len;
+    }
 
     /* Streaming prints as it goes and keeps no copy; --no-stream needs the
      * whole text. */
@@ -990,6 +1308,16 @@ int main(int argc, char **argv)
         }
         resp.tool_calls = g_calls;
         resp.tool_call_cap = CALL_SLOTS;
+    }
+
+    /* Everything is checked before anything is sent. */
+    st = wisp_request_check(&req, &why);
+    if (st != WISP_OK) {
+        fprintf(stderr, PROG ": %s: %s\n", wisp_strerror(st), why);
+        wisp_client_close(&client);
+        if (tls_used)
+            wisp_tls_free(&tls);
+        return exit_code_for(st);
     }
 
     memset(&state, 0, sizeof state);
@@ -1067,6 +1395,12 @@ int main(int argc, char **argv)
     } else {
         if (o.verbose)
             print_metadata(&resp, &posix);
+        if (st == WISP_OK && resp.reasoning_spent_budget)
+            fprintf(stderr,
+                    PROG ": the model spent the whole token budget reasoning (%lu reasoning "
+                         "tokens) and wrote no answer: raise --max-completion-tokens or lower "
+                         "--reasoning-effort\n",
+                    (unsigned long)resp.usage.reasoning_tokens);
         if (st == WISP_ERR_CANCELLED)
             fputs(PROG ": interrupted\n", stderr);
         else if (st != WISP_OK)

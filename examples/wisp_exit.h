@@ -26,6 +26,8 @@ static inline int exit_code_for(wisp_status st)
     case WISP_ERR_URL:
     case WISP_ERR_HEADER_VALUE:
     case WISP_ERR_TOOL_SCHEMA:
+    case WISP_ERR_REQUEST_JSON:
+    case WISP_ERR_IMAGE_READ: /* the caller's file or camera */
         return EXIT_USAGE;
     case WISP_ERR_DNS:
     case WISP_ERR_CONNECT:

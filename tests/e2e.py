@@ -555,7 +555,7 @@ N_SHAPES = 8  # tests/server.py REPLY_SHAPES
 def comparable(res):
     """rc, stdout and the -v lines that must not depend on the mode."""
     lines = [re.sub(r"; request id \S+", "", l) for l in res.err.splitlines()
-             if not re.match(r"wisp-chat: (server:|x-request-id:)", l)]
+             if not re.match(r"wisp-chat: (server:|request id:)", l)]
     return res.rc, res.out, lines
 
 

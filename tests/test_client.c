@@ -208,9 +208,9 @@ static void test_request_bytes(void **state)
     e->req.message_count = 2;
     e->req.max_tokens = 64;
     e->req.has_temperature = true;
-    e->req.temperature = 0.7f;
+    e->req.temperature_milli = WISP_MILLI(0.7);
     e->req.has_top_p = true;
-    e->req.top_p = 1.0f;
+    e->req.top_p_milli = 1000;
     fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
     assert_int_equal(init_client(e), WISP_OK);
     assert_int_equal(chat(e), WISP_OK);
@@ -321,9 +321,9 @@ static void test_bad_arguments(void **state)
     assert_int_equal(chat(e), WISP_ERR_ARG);
     e->req.model = "m";
     e->req.has_temperature = true;
-    e->req.temperature = 2.5f;
+    e->req.temperature_milli = 2001;
     assert_int_equal(chat(e), WISP_ERR_ARG);
-    e->req.temperature = 0.0f;
+    e->req.temperature_milli = 0;
     e->req.message_count = 0;
     assert_int_equal(chat(e), WISP_ERR_ARG);
     assert_int_equal(e->fake.connects, 0);

@@ -64,7 +64,7 @@ static void test_tools_in_the_request(void **state)
          "{\"type\":\"object\",\"properties\":{\"room\":{\"type\":\"string\"}},\"required\":[\"room\"]}", 0, NULL, 0},
         {"set_led", NULL, NULL, 0, NULL, 0},
     };
-    wisp_message msg = {WISP_ROLE_USER, "hi", NULL, 0, NULL};
+    wisp_message msg = {.role = WISP_ROLE_USER, .content = "hi"};
     wisp_request req;
     (void)state;
     user_request(&req, &msg);
@@ -73,7 +73,7 @@ static void test_tools_in_the_request(void **state)
                         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
     req.tools = tools;
     req.tool_count = 2;
-    assert_int_equal(wisp_request_check(&req), WISP_OK);
+    assert_int_equal(wisp_request_check(&req, NULL), WISP_OK);
     assert_string_equal(body_of(&req),
                         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
                         "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_temperature\","
@@ -93,17 +93,17 @@ static void test_tools_in_the_request(void **state)
     assert_non_null(strstr(body_of(&req),
                            "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"set_led\"}}"));
     req.tool_choice_name = NULL;
-    assert_int_equal(wisp_request_check(&req), WISP_ERR_ARG);
+    assert_int_equal(wisp_request_check(&req, NULL), WISP_ERR_ARG);
     req.tool_choice = (wisp_tool_choice)9;
-    assert_int_equal(wisp_request_check(&req), WISP_ERR_ARG);
+    assert_int_equal(wisp_request_check(&req, NULL), WISP_ERR_ARG);
     /* a choice about tools with no tools: refused here, not by the server */
     req.tools = NULL;
     req.tool_count = 0;
     req.tool_choice = WISP_TOOL_CHOICE_AUTO;
-    assert_int_equal(wisp_request_check(&req), WISP_ERR_ARG);
+    assert_int_equal(wisp_request_check(&req, NULL), WISP_ERR_ARG);
     req.tool_choice = WISP_TOOL_CHOICE_UNSET;
     req.has_parallel_tool_calls = true;
-    assert_int_equal(wisp_request_check(&req), WISP_ERR_ARG);
+    assert_int_equal(wisp_request_check(&req, NULL), WISP_ERR_ARG);
 }
 
 /* A whole function object given as text goes as it is ("strict" too). */
@@ -119,7 +119,7 @@ static void test_function_json(void **state)
     assert_non_null(strstr(body_of(&req), "\"tools\":[{\"type\":\"function\",\"function\":"
                                           "{\"name\":\"f\",\"strict\":true,\"parameters\":{}}}]}"));
     t.function_json = "{\"name\":";
-    assert_int_equal(wisp_request_check(&req), WISP_ERR_TOOL_SCHEMA);
+    assert_int_equal(wisp_request_check(&req, NULL), WISP_ERR_TOOL_SCHEMA);
 }
 
 /* A schema must be one JSON value: checked before anything is sent. */
@@ -135,7 +135,7 @@ static void test_schema_check(void **state)
     };
     char deep[200];
     wisp_tool t = {"f", NULL, NULL, 0, NULL, 0};
-    wisp_message msg = {WISP_ROLE_USER, "hi", NULL, 0, NULL};
+    wisp_message msg = {.role = WISP_ROLE_USER, .content = "hi"};
     wisp_request req;
     size_t i;
     (void)state;
@@ -148,16 +148,16 @@ static void test_schema_check(void **state)
         if (bad[i][0] == '\0') {
             t.parameters_len = 0; /* "" is strlen 0: still checked */
         }
-        if (wisp_request_check(&req) != WISP_ERR_TOOL_SCHEMA)
+        if (wisp_request_check(&req, NULL) != WISP_ERR_TOOL_SCHEMA)
             fail_msg("accepted schema: %s", bad[i]);
     }
     t.parameters = " {\"type\":\"object\",\"properties\":{},\"x\":[1,-2.5e3,true,false,null,\"\\u00e9\\n\"]} ";
     t.parameters_len = 0;
-    assert_int_equal(wisp_request_check(&req), WISP_OK);
+    assert_int_equal(wisp_request_check(&req, NULL), WISP_OK);
     /* parameters_len bounds the text: a schema need not be NUL-terminated */
     t.parameters = "{\"type\":\"object\"}garbage";
     t.parameters_len = 17;
-    assert_int_equal(wisp_request_check(&req), WISP_OK);
+    assert_int_equal(wisp_request_check(&req, NULL), WISP_OK);
     assert_non_null(strstr(body_of(&req), "\"parameters\":{\"type\":\"object\"}}}]"));
     /* nesting: WISP_TOOL_SCHEMA_DEPTH levels pass, one more does not */
     memset(deep, 0, sizeof deep);
@@ -167,18 +167,18 @@ static void test_schema_check(void **state)
     }
     t.parameters = deep;
     t.parameters_len = 0;
-    assert_int_equal(wisp_request_check(&req), WISP_OK);
+    assert_int_equal(wisp_request_check(&req, NULL), WISP_OK);
     memmove(deep + 1, deep, strlen(deep) + 1);
     deep[0] = '[';
     deep[strlen(deep)] = ']';
-    assert_int_equal(wisp_request_check(&req), WISP_ERR_TOOL_SCHEMA);
+    assert_int_equal(wisp_request_check(&req, NULL), WISP_ERR_TOOL_SCHEMA);
     assert_false(wisp_json_valid("[]", 2, 0));
     assert_true(wisp_json_valid("1", 1, 0));
     assert_false(wisp_json_valid(NULL, 0, 4));
     /* a tool needs a name */
     t.parameters = NULL;
     t.name = "";
-    assert_int_equal(wisp_request_check(&req), WISP_ERR_ARG);
+    assert_int_equal(wisp_request_check(&req, NULL), WISP_ERR_ARG);
 }
 
 /* The results go back: the assistant's calls (signatures on the call they
@@ -190,10 +190,10 @@ static void test_tool_messages(void **state)
         {NULL, "set_led", NULL, "c2ln\"x"},
     };
     wisp_message msgs[4] = {
-        {WISP_ROLE_USER, "warm?", NULL, 0, NULL},
-        {WISP_ROLE_ASSISTANT, NULL, calls, 2, NULL},
-        {WISP_ROLE_TOOL, "21.5", NULL, 0, "call_1"},
-        {WISP_ROLE_TOOL, "ok", NULL, 0, ""},
+        {.role = WISP_ROLE_USER, .content = "warm?"},
+        {.role = WISP_ROLE_ASSISTANT, .tool_calls = calls, .tool_call_count = 2},
+        {.role = WISP_ROLE_TOOL, .content = "21.5", .tool_call_id = "call_1"},
+        {.role = WISP_ROLE_TOOL, .content = "ok", .tool_call_id = ""},
     };
     wisp_request req;
     (void)state;
@@ -201,7 +201,7 @@ static void test_tool_messages(void **state)
     req.model = "m";
     req.messages = msgs;
     req.message_count = 4;
-    assert_int_equal(wisp_request_check(&req), WISP_OK);
+    assert_int_equal(wisp_request_check(&req, NULL), WISP_OK);
     assert_string_equal(body_of(&req),
         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"warm?\"},"
         "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
@@ -213,18 +213,18 @@ static void test_tool_messages(void **state)
         "{\"role\":\"tool\",\"content\":\"ok\",\"tool_call_id\":\"\"}]}");
     /* what is not allowed */
     msgs[2].tool_call_id = NULL; /* a tool result must say which call */
-    assert_int_equal(wisp_request_check(&req), WISP_ERR_ARG);
+    assert_int_equal(wisp_request_check(&req, NULL), WISP_ERR_ARG);
     msgs[2].tool_call_id = "call_1";
     msgs[0].content = NULL; /* null content only beside tool calls */
-    assert_int_equal(wisp_request_check(&req), WISP_ERR_ARG);
+    assert_int_equal(wisp_request_check(&req, NULL), WISP_ERR_ARG);
     msgs[0].content = "warm?";
     msgs[0].tool_calls = calls; /* only the assistant calls tools */
     msgs[0].tool_call_count = 1;
-    assert_int_equal(wisp_request_check(&req), WISP_ERR_ARG);
+    assert_int_equal(wisp_request_check(&req, NULL), WISP_ERR_ARG);
     msgs[0].tool_calls = NULL;
     msgs[0].tool_call_count = 0;
     msgs[1].tool_calls = NULL; /* a count without the calls */
-    assert_int_equal(wisp_request_check(&req), WISP_ERR_ARG);
+    assert_int_equal(wisp_request_check(&req, NULL), WISP_ERR_ARG);
 }
 
 /* ---- tool calls in replies ---------------------------------------------------- */
