@@ -453,6 +453,147 @@ static void test_no_retry_on_400(void **state)
     assert_string_equal(e->resp.error_message, "bad");
 }
 
+/* 402 is quota or billing at one-api gateways: the message reaches the
+ * caller and nothing is retried. */
+static void test_no_retry_on_402(void **state)
+{
+    static const char body402[] =
+        "{\"error\":{\"message\":\"quota exhausted\",\"type\":\"insufficient_quota\"}}";
+    static char r402[512];
+    env *e = (env *)*state;
+    snprintf(r402, sizeof r402,
+             "HTTP/1.1 402 Payment Required\r\nContent-Type: application/json\r\n"
+             "x-oneapi-request-id: 20261202170933\r\nContent-Length: %u\r\n\r\n%s",
+             (unsigned)strlen(body402), body402);
+    fake_add(&e->fake, r402, strlen(r402), END_KEEP);
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_ERR_HTTP_STATUS);
+    assert_int_equal(e->resp.http_status, 402);
+    assert_int_equal(e->resp.attempts, 1);
+    assert_int_equal(e->sleeps, 0);
+    assert_string_equal(e->resp.error_message, "quota exhausted");
+    assert_string_equal(e->resp.error_type, "insufficient_quota");
+    assert_string_equal(e->resp.request_id, "20261202170933");
+}
+
+/* The caller's Idempotency-Key goes out on every attempt of one call. */
+static void test_idempotency_key_on_every_retry(void **state)
+{
+    env *e = (env *)*state;
+    char head[2048], body[2048];
+    size_t i;
+    e->req.idempotency_key = "order-7f3a";
+    for (i = 0; i < 2; i++) {
+        fake_add(&e->fake, R503, strlen(R503), END_KEEP);
+    }
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_OK);
+    assert_int_equal(e->resp.attempts, 3);
+    for (i = 0; i < 3; i++) {
+        const char *at;
+        split_sent(e, i, head, sizeof head, body, sizeof body);
+        at = strstr(head, "\r\nIdempotency-Key: order-7f3a\r\n");
+        assert_non_null(at);
+        assert_null(strstr(at + 3, "Idempotency-Key")); /* once */
+    }
+    /* Not sent when not set; refused when a configured header has it too. */
+    e->req.idempotency_key = NULL;
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    assert_int_equal(chat(e), WISP_OK);
+    split_sent(e, 3, head, sizeof head, body, sizeof body);
+    assert_null(strstr(head, "Idempotency-Key"));
+    {
+        wisp_header h = {"idempotency-KEY", "x"};
+        e->cfg.headers = &h;
+        e->cfg.header_count = 1;
+        fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+        assert_int_equal(init_client(e), WISP_OK);
+        assert_int_equal(chat(e), WISP_OK); /* the header alone is the caller's */
+        e->req.idempotency_key = "k";
+        assert_int_equal(chat(e), WISP_ERR_HEADER_VALUE);
+    }
+}
+
+static wisp_status failing_read(void *ctx, size_t offset, uint8_t *buf, size_t len)
+{
+    size_t *calls = (size_t *)ctx;
+    (*calls)++;
+    if (offset > 0) {
+        return WISP_ERR_IO;
+    }
+    memset(buf, 0xAB, len);
+    buf[0] = 0xFF;
+    return WISP_OK;
+}
+
+/* An image whose source fails mid-body: the request is abandoned, the
+ * connection (with half a body on it) closed, nothing retried. */
+static void test_image_read_failure_abandons_request(void **state)
+{
+    env *e = (env *)*state;
+    wisp_part part;
+    size_t calls = 0;
+    memset(&part, 0, sizeof part);
+    part.type = WISP_PART_IMAGE;
+    part.image_type = WISP_IMAGE_JPEG;
+    part.size = 100000;
+    part.read = failing_read;
+    part.read_ctx = &calls;
+    e->msg.content = NULL;
+    e->msg.parts = &part;
+    e->msg.part_count = 1;
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_ERR_IMAGE_READ);
+    assert_int_equal(e->resp.attempts, 1);
+    assert_int_equal(calls, 2);
+    assert_false(e->client.connected);
+    assert_int_equal(e->fake.connects, 1);
+    assert_true(e->fake.sent_len < wisp_request_body_size(&e->req));
+}
+
+/* finish_reason length, no text, reasoning tokens: thinking ate the
+ * budget; with any text it did not. */
+static void test_reasoning_spent_budget(void **state)
+{
+    static const char spent[] =
+        "{\"id\":\"c\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+        "\"content\":null},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":5,"
+        "\"completion_tokens\":64,\"total_tokens\":69,\"completion_tokens_details\":"
+        "{\"reasoning_tokens\":64}}}";
+    static const char some_text[] =
+        "{\"id\":\"c\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+        "\"content\":\"The\"},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":5,"
+        "\"completion_tokens\":64,\"total_tokens\":69,\"completion_tokens_details\":"
+        "{\"reasoning_tokens\":63}}}";
+    static const char no_reasoning[] =
+        "{\"id\":\"c\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+        "\"content\":\"\"},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":5,"
+        "\"completion_tokens\":64,\"total_tokens\":69}}";
+    static char r1[1024], r2[1024], r3[1024];
+    env *e = (env *)*state;
+    json_reply(r1, sizeof r1, spent);
+    json_reply(r2, sizeof r2, some_text);
+    json_reply(r3, sizeof r3, no_reasoning);
+    fake_add(&e->fake, r1, strlen(r1), END_KEEP);
+    fake_add(&e->fake, r2, strlen(r2), END_KEEP);
+    fake_add(&e->fake, r3, strlen(r3), END_KEEP);
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_OK);
+    assert_true(e->resp.reasoning_spent_budget);
+    assert_int_equal(e->resp.usage.reasoning_tokens, 64);
+    assert_int_equal(chat(e), WISP_OK);
+    assert_false(e->resp.reasoning_spent_budget);
+    assert_int_equal(chat(e), WISP_OK);
+    assert_false(e->resp.reasoning_spent_budget);
+    assert_int_equal(chat(e), WISP_OK);
+    assert_false(e->resp.reasoning_spent_budget);
+}
+
 static void test_retry_connect_failure(void **state)
 {
     env *e = (env *)*state;
@@ -757,6 +898,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retries_exhausted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_retry_on_400, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_connect_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_retry_on_402, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idempotency_key_on_every_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_image_read_failure_abandons_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reasoning_spent_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_after_beyond_total_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_keep_alive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_cancel, setup, teardown),

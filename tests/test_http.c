@@ -1004,6 +1004,36 @@ static void test_retry_after(void **state)
     }
 }
 
+/* One-api gateways (the first user's among them) name it
+ * x-oneapi-request-id; x-request-id wins wherever it comes. */
+static void test_oneapi_request_id(void **state)
+{
+    (void)state;
+    RUN("HTTP/1.1 402 Payment Required\r\nX-Oneapi-Request-Id: 2026120217093344\r\n"
+        "Content-Length: 0\r\n\r\n",
+        256, false);
+    assert_string_equal(R->request_id, "2026120217093344");
+    RUN("HTTP/1.1 200 OK\r\nx-oneapi-request-id: gw\r\nx-request-id: up\r\n"
+        "Content-Length: 0\r\n\r\n",
+        256, false);
+    assert_string_equal(R->request_id, "up");
+    RUN("HTTP/1.1 200 OK\r\nx-request-id: up\r\nx-oneapi-request-id: gw\r\n"
+        "Content-Length: 0\r\n\r\n",
+        256, false);
+    assert_string_equal(R->request_id, "up");
+    /* cut by the line buffer, and then a whole x-request-id */
+    RUN("HTTP/1.1 200 OK\r\nx-oneapi-request-id: 0123456789abcdefghij\r\n"
+        "Content-Length: 0\r\n\r\n",
+        32, false);
+    assert_string_equal(R->request_id, "0123456789a");
+    assert_true(R->rid_cut);
+    RUN("HTTP/1.1 200 OK\r\nx-oneapi-request-id: 0123456789abcdefghij\r\n"
+        "x-request-id: up\r\nContent-Length: 0\r\n\r\n",
+        32, false);
+    assert_string_equal(R->request_id, "up");
+    assert_false(R->rid_cut);
+}
+
 static void test_request_id(void **state)
 {
     char in[512], want[WISP_REQUEST_ID_CAP];
@@ -1170,6 +1200,7 @@ int main(void)
         cmocka_unit_test(test_content_encoding),
         cmocka_unit_test(test_retry_after),
         cmocka_unit_test(test_request_id),
+        cmocka_unit_test(test_oneapi_request_id),
         cmocka_unit_test(test_body_cut_short),
         cmocka_unit_test(test_finish_on_fresh_reader),
         cmocka_unit_test(test_bad_arguments),
