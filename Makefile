@@ -47,7 +47,7 @@ SERIAL_SRC := $(sort $(wildcard port/serial/*.c))
 LIB_SRC   := $(CORE_SRC) $(POSIX_SRC) $(TLS_SRC) $(SERIAL_SRC)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all lib deps test unit e2e e2e-valgrind valgrind asan variants check-core check-readme size fuzz fuzz-replay \
+.PHONY: all lib deps test unit e2e e2e-valgrind valgrind asan variants check-core check-readme check-softfloat size fuzz fuzz-replay \
         bench demo install clean test-mbedtls3 static test-static armhf test-armhf test-musl static-size
 
 # The library and the CLI; test programs are built by the targets that run them.
@@ -202,6 +202,7 @@ test: deps
 	$(MAKE) --no-print-directory all || fail=1; \
 	$(MAKE) --no-print-directory check-core || fail=1; \
 	$(MAKE) --no-print-directory check-readme || fail=1; \
+	$(MAKE) --no-print-directory check-softfloat || fail=1; \
 	$(MAKE) --no-print-directory unit || fail=1; \
 	$(MAKE) --no-print-directory valgrind || fail=1; \
 	$(MAKE) --no-print-directory asan || fail=1; \
@@ -333,6 +334,24 @@ size:
 	    awk 'NR==1 {printf "%-22s %7s %6s %6s\n", "file", "text", "data", "bss"; next} \
 	         {n=$$6; sub(".*/", "", n); if (n=="(TOTALS)") n="total"; \
 	          printf "%-22s %7d %6d %6d\n", n, $$1, $$2, $$3}'
+
+# A streamed chat with every request parameter, linked for a Cortex-M4
+# without FPU (newlib-nano, --gc-sections): no soft-float and no 64-bit
+# division helper may come with it (README, "Parameters").
+SOFTFLOAT_HELPERS := __aeabi_f[a-z0-9]*|__aeabi_d[a-z0-9]*|__aeabi_[iu]2[fd]|__aeabi_l2[fd]|__aeabi_ul2[fd]|__aeabi_u?ldivmod|__u?divmoddi4|__u?divdi3|__u?moddi3
+
+check-softfloat:
+	@sh tests/deps.sh gcc-arm-none-eabi libnewlib-arm-none-eabi libjsmn-dev
+	$(COPY_JSMN)
+	@mkdir -p $(BUILD)/softfloat
+	@$(ARM_CC) $(SIZE_FLAGS) -mfloat-abi=soft tests/softfloat_check.c $(CORE_SRC) \
+	    --specs=nano.specs --specs=nosys.specs -Wl,--gc-sections -o $(BUILD)/softfloat/check.elf
+	@syms=$$(arm-none-eabi-nm $(BUILD)/softfloat/check.elf | awk '{print $$NF}' | \
+	    grep -xE '$(SOFTFLOAT_HELPERS)' | tr '\n' ' '); \
+	if [ -n "$$syms" ]; then echo "FAIL check-softfloat: a request on Cortex-M4 links $$syms"; \
+	    echo "check-softfloat all 0 1" >>$(WISP_RESULTS); exit 1; fi; \
+	echo "ok   check-softfloat: a request with every parameter links no soft-float or 64-bit division on Cortex-M4"; \
+	echo "check-softfloat all 1 0" >>$(WISP_RESULTS)
 
 # ---- fuzz: libFuzzer harnesses (clang, ASan + UBSan) --------------------------
 

@@ -447,7 +447,9 @@ static bool integer(const char *js, const wisp_token *t, bool *neg, uint64_t *ma
         if (!is_digit(p[i]))
             return false; /* a fraction or an exponent */
         d = (unsigned)(p[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
+        /* Constant bounds: a 64-bit division here would link libgcc's
+         * __aeabi_uldivmod into every Cortex-M build. */
+        if (v > UINT64_MAX / 10 || (v == UINT64_MAX / 10 && d > UINT64_MAX % 10))
             return false;
         v = v * 10 + d;
     }

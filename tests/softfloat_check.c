@@ -1,0 +1,119 @@
+/*
+ * softfloat_check.c - one streamed wisp_chat with every sampling value, a
+ * seed, stop strings, a schema, an extra parameter and an image, over a
+ * stub transport, linked for Cortex-M4 without an FPU (make check-softfloat).
+ * The Makefile then lists the libgcc helpers the image pulls in: none of
+ * soft-float (__aeabi_f*, __aeabi_d*) or 64-bit division may appear.
+ */
+#include <string.h>
+
+#include "wisp.h"
+
+static const char reply[] =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 192\r\n\r\n"
+    "data: {\"id\":\"c\",\"created\":1764694173,\"choices\":[{\"index\":0,\"delta\":"
+    "{\"content\":\"hi\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,"
+    "\"completion_tokens\":1,\"total_tokens\":4}}\n\ndata: [DONE]\n\n";
+
+static size_t g_pos;
+
+static wisp_status stub_connect(void *ctx, const char *host, uint16_t port, uint32_t t)
+{
+    (void)ctx;
+    (void)host;
+    (void)port;
+    (void)t;
+    g_pos = 0;
+    return WISP_OK;
+}
+
+static wisp_status stub_send(void *ctx, const uint8_t *buf, size_t len, size_t *sent, uint32_t t)
+{
+    (void)ctx;
+    (void)buf;
+    (void)t;
+    *sent = len;
+    return WISP_OK;
+}
+
+static wisp_status stub_recv(void *ctx, uint8_t *buf, size_t cap, size_t *got, uint32_t t)
+{
+    size_t n = sizeof reply - 1 - g_pos;
+    (void)ctx;
+    (void)t;
+    if (n > cap) {
+        n = cap;
+    }
+    memcpy(buf, reply + g_pos, n);
+    g_pos += n;
+    *got = n;
+    return WISP_OK;
+}
+
+static void stub_close(void *ctx)
+{
+    (void)ctx;
+}
+
+static const uint8_t image[] = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10};
+
+int main(void)
+{
+    static uint8_t work[2048];
+    static wisp_token tokens[64];
+    static char content[256];
+    static const char *const stops[] = {"END"};
+    static const wisp_param extra = {"top_k", "40", 0};
+    wisp_transport tr = {NULL, stub_connect, stub_send, stub_recv, stub_close, NULL};
+    wisp_config cfg;
+    wisp_client client;
+    wisp_part parts[2];
+    wisp_message msg;
+    wisp_request req;
+    wisp_response resp;
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.base_url = "http://192.0.2.1:8080/v1";
+    cfg.transport = &tr;
+    memset(parts, 0, sizeof parts);
+    parts[0].type = WISP_PART_TEXT;
+    parts[0].text = "what is this?";
+    parts[1].type = WISP_PART_IMAGE;
+    parts[1].image_type = WISP_IMAGE_JPEG;
+    parts[1].data = image;
+    parts[1].size = sizeof image;
+    memset(&msg, 0, sizeof msg);
+    msg.role = WISP_ROLE_USER;
+    msg.parts = parts;
+    msg.part_count = 2;
+    memset(&req, 0, sizeof req);
+    req.model = "m";
+    req.messages = &msg;
+    req.message_count = 1;
+    req.stream = true;
+    req.max_completion_tokens = 256;
+    req.has_temperature = true;
+    req.temperature_milli = WISP_MILLI(0.7);
+    req.has_top_p = true;
+    req.top_p_milli = 900;
+    req.has_presence_penalty = true;
+    req.presence_penalty_milli = -500;
+    req.has_frequency_penalty = true;
+    req.frequency_penalty_milli = 250;
+    req.has_seed = true;
+    req.seed = -1234567890123LL;
+    req.stop = stops;
+    req.stop_count = 1;
+    req.response_format.type = WISP_FORMAT_JSON_SCHEMA;
+    req.response_format.name = "r";
+    req.response_format.schema = "{\"type\":\"object\"}";
+    req.reasoning_effort = WISP_REASONING_LOW;
+    req.params = &extra;
+    req.param_count = 1;
+    req.idempotency_key = "k1";
+    if (wisp_client_init(&client, &cfg, work, sizeof work, tokens, 64) != WISP_OK) {
+        return 1;
+    }
+    wisp_response_init(&resp, content, sizeof content, NULL, 0);
+    return wisp_chat(&client, &req, &resp, NULL, NULL) == WISP_OK ? 0 : 2;
+}
