@@ -35,6 +35,12 @@ Listeners (ports written as JSON to --port-file once all are listening):
     tls-stall      accepts TCP, never answers the handshake
 The port file also holds "tls_dir" (ca.pem is the CA to trust) and "ipv6".
 
+Recorded requests: GET /requests?key=SEGMENT answers every chat request
+made under that scenario segment (bad ones too, with the reason): its
+headers as received, Content-Length, the body exactly as read (base64) and
+how many bytes came after the body on the connection.  tests/e2e.py parses
+the bodies itself, strictly.
+
 Statistics: GET /stats on any HTTP listener answers JSON with per-listener
 counters (accepted, handshakes, resumed, handshake_failures) and every
 connection (listener, requests served, TLS version, resumed); GET
@@ -50,6 +56,7 @@ stdin is a pipe and it closes.
 """
 
 import argparse
+import base64
 import json
 import os
 import select
@@ -72,7 +79,8 @@ USAGE = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
 DEFAULT_IDLE_S = 15.0
 STALL_MAX_S = 30.0
 HEAD_MAX = 64 * 1024
-BODY_MAX = 8 * 1024 * 1024
+BODY_MAX = 32 * 1024 * 1024  # an 8 MiB image is 11 MiB of base64
+EXTRA_WAIT_S = 0.02  # record*: how long to look for bytes after the body
 DUMMY_KEY_SUFFIX = "-not-real"  # only such keys are ever echoed back
 
 KNOWN_FIELDS = {
@@ -93,6 +101,7 @@ class Stats:
         self.listeners = {}
         self.connections = {}
         self.keys = {}  # segment -> list of {"conn", "index"}
+        self.recorded = {}  # segment -> list of request records (GET /requests)
         self.next_conn = 1
 
     def listener(self, name):
@@ -123,6 +132,20 @@ class Stats:
             lst = self.keys.setdefault(key, [])
             lst.append({"conn": rec["id"], "index": rec["requests"]})
             return len(lst)
+
+    def record(self, req, extra, bad=None):
+        """Keeps one chat request as it came, under its path segment."""
+        key = path_segment(req.path) or "(no segment)"
+        rec = {"headers": [[n, v] for n, v in req.headers],
+               "content_length": req.content_length,
+               "body_b64": base64.b64encode(req.body).decode("ascii"),
+               "body_len": len(req.body), "extra_bytes": extra, "bad": bad}
+        with self.lock:
+            self.recorded.setdefault(key, []).append(rec)
+
+    def recorded_for(self, key):
+        with self.lock:
+            return {"key": key, "requests": list(self.recorded.get(key, []))}
 
     def snapshot(self, key=None):
         with self.lock:
@@ -215,7 +238,9 @@ class Conn:
             self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
         n = req.content_length
         if n > BODY_MAX:
-            raise BadRequest("request body larger than 8 MiB")
+            e = BadRequest("request body larger than 32 MiB")
+            e.req = req
+            raise e
         while len(self.buf) < n:
             self._fill(10.0)
         req.body, self.buf = self.buf[:n], self.buf[n:]
@@ -305,6 +330,10 @@ def parse_head(head, port):
     return req
 
 
+# Scenarios that take members beyond KNOWN_FIELDS (what --param adds).
+ANY_FIELDS = {"record"}
+
+
 def check_chat_request(req):
     if req.method != "POST":
         raise BadRequest("method %s, want POST" % req.method)
@@ -318,14 +347,23 @@ def check_chat_request(req):
 
     def no_constants(name):
         raise ValueError("non-JSON constant " + name)
+
+    def no_duplicates(pairs):
+        obj = {}
+        for k, v in pairs:
+            if k in obj:
+                raise ValueError("duplicate member %r" % k)
+            obj[k] = v
+        return obj
     try:
-        body = json.loads(req.body.decode("utf-8"), parse_constant=no_constants)
+        body = json.loads(req.body.decode("utf-8"), parse_constant=no_constants,
+                          object_pairs_hook=no_duplicates)
     except (UnicodeDecodeError, ValueError) as e:
         raise BadRequest("body is not valid UTF-8 JSON: %s" % e)
     if not isinstance(body, dict):
         raise BadRequest("body is not a JSON object")
     unknown = sorted(set(body) - KNOWN_FIELDS)
-    if unknown:
+    if unknown and path_scenario(req.path) not in ANY_FIELDS:
         raise BadRequest("unknown field(s) %s" % ", ".join(unknown))
     if not isinstance(body.get("model"), str) or not body["model"]:
         raise BadRequest("model missing or not a string")
@@ -436,26 +474,30 @@ class Ctx:
     # -- framing --
 
     def head(self, status, reason, headers, version="HTTP/1.1",
-             close=None, prefix=b""):
+             close=None, prefix=b"", request_id=True):
         if close is None:
             close = not self.keep_alive
         lines = ["%s %d %s" % (version, status, reason)]
         lines += ["%s: %s" % h for h in headers]
-        lines.append("x-request-id: req-%s-%d" % (self.name, self.attempt))
+        if request_id:
+            lines.append("x-request-id: req-%s-%d" % (self.name, self.attempt))
         if version == "HTTP/1.1":
             lines.append("Connection: " + ("close" if close else "keep-alive"))
         if close:
             self.keep_alive = False
         return prefix + ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
-    def send_length(self, status, reason, ctype, body, extra=(), close=None):
+    def send_length(self, status, reason, ctype, body, extra=(), close=None,
+                    request_id=True):
         hdrs = [("Content-Type", ctype)] if ctype else []
         hdrs += list(extra) + [("Content-Length", str(len(body)))]
-        self.conn.send(self.head(status, reason, hdrs, close=close) + body)
+        self.conn.send(self.head(status, reason, hdrs, close=close,
+                                 request_id=request_id) + body)
 
-    def send_json(self, status, reason, obj, extra=(), close=None):
+    def send_json(self, status, reason, obj, extra=(), close=None,
+                  request_id=True):
         self.send_length(status, reason, "application/json", jbytes(obj),
-                         extra, close)
+                         extra, close, request_id)
 
     def send_chunked(self, status, reason, ctype, pieces, extra=(),
                      close=None, delay=0.0):
@@ -837,6 +879,85 @@ def sc_close_after(ctx):
     """The reply with Connection: close."""
     ctype, body = ctx.reply_body(ctx.echo)
     ctx.send_length(200, "OK", ctype, body, close=True)
+
+
+# ---- W5a: request options, gateways, budgets ----------------------------
+
+@scenario("record")
+def sc_record(ctx):
+    """The echo reply; takes members beyond the known fields (--param), and
+    the request is recorded with any bytes after its body (GET /requests)."""
+    sc_ok(ctx)
+
+
+@scenario("429-zero-then-ok")
+def sc_429_zero_then_ok(ctx):
+    """429 with Retry-After: 0, then the reply."""
+    if ctx.attempt == 1:
+        ctx.send_json(429, "Too Many Requests", RATE_LIMIT,
+                      extra=[("Retry-After", "0")])
+    else:
+        sc_ok(ctx)
+
+
+ONEAPI_ID = "abc123"
+
+
+@scenario("oneapi-id")
+def sc_oneapi_id(ctx):
+    """one-api gateway: x-oneapi-request-id: abc123 and no x-request-id."""
+    ctype, body = ctx.reply_body(ctx.echo)
+    ctx.send_length(200, "OK", ctype, body,
+                    extra=[("X-Oneapi-Request-Id", ONEAPI_ID)], request_id=False)
+
+
+@scenario("both-ids", "both-ids-rev")
+def sc_both_ids(ctx):
+    """x-oneapi-request-id and x-request-id: req-primary (-rev: the other order)."""
+    ctype, body = ctx.reply_body(ctx.echo)
+    ids = [("x-oneapi-request-id", ONEAPI_ID), ("x-request-id", "req-primary")]
+    if ctx.name.endswith("-rev"):
+        ids.reverse()
+    ctx.send_length(200, "OK", ctype, body, extra=ids, request_id=False)
+
+
+@scenario("402-quota")
+def sc_402_quota(ctx):
+    """one-api's 402: insufficient quota (not worth a retry)."""
+    ctx.send_json(402, "Payment Required", {"error": {
+        "message": "insufficient quota", "type": "insufficient_quota"}})
+
+
+BUDGET_USAGE = {"prompt_tokens": 12, "completion_tokens": 64, "total_tokens": 76,
+                "completion_tokens_details": {"reasoning_tokens": 64}}
+BUDGET_TEXT = "Partial answ"
+
+
+@scenario("budget-empty", "budget-none", "budget-text", "budget-zero")
+def sc_budget(ctx):
+    """finish_reason length, usage reasoning_tokens 64; content "" (empty),
+    absent / null (none), some text (text); -zero: reasoning_tokens 0."""
+    usage = json.loads(json.dumps(BUDGET_USAGE))
+    if ctx.name == "budget-zero":
+        usage["completion_tokens_details"]["reasoning_tokens"] = 0
+    text = {"budget-none": None, "budget-text": BUDGET_TEXT}.get(ctx.name, "")
+    if not ctx.stream:
+        obj = ctx.completion(text, finish="length")
+        if ctx.name == "budget-none":
+            del obj["choices"][0]["message"]["content"]
+        obj["usage"] = usage
+        ctx.send_json(200, "OK", obj)
+        return
+    first = {"role": "assistant"}
+    if text is not None:
+        first["content"] = ""
+    objs = [ctx.chunk(first)]
+    if text:
+        objs += [ctx.chunk({"content": p}) for p in split_text(text, 5)]
+    objs.append(ctx.chunk({}, finish="length"))
+    objs.append(ctx.chunk(usage=usage, choices=False))
+    evs = [sse(o) for o in objs] + [b"data: [DONE]\n\n"]
+    ctx.send_chunked(200, "OK", "text/event-stream", evs, SSE_HEADERS)
 
 
 # ---- streams --------------------------------------------------------------
@@ -1267,6 +1388,29 @@ def answer_error(conn, status, reason, message, keep):
               .encode() + body)
 
 
+def answer_recorded(conn, req):
+    key = parse_qs(req.query).get("key", [""])[0]
+    body = jbytes(STATS.recorded_for(key))
+    conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+              b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+              % (len(body), body))
+
+
+def bytes_after_body(conn, req):
+    """Bytes already read past Content-Length; for record* scenarios also
+    what arrives within EXTRA_WAIT_S (a body longer than its length)."""
+    extra = len(conn.buf)
+    if (path_scenario(req.path) or "").startswith("record") and extra == 0:
+        try:
+            r, _, _ = select.select([conn.sock], [], [], EXTRA_WAIT_S)
+            if r:
+                conn._fill(0.2)
+                extra = len(conn.buf)
+        except (Closed, OSError, ValueError):
+            pass
+    return extra
+
+
 def answer_stats(conn, req):
     key = parse_qs(req.query).get("key", [None])[0]
     body = jbytes(STATS.snapshot(key))
@@ -1275,15 +1419,25 @@ def answer_stats(conn, req):
               % (len(body), body))
 
 
+def path_segment(path):
+    """The /s/SEGMENT/ part of a path, or None."""
+    parts = path.split("/")
+    if len(parts) > 2 and parts[1] == "s":
+        return parts[2]
+    return None
+
+
+def path_scenario(path):
+    seg = path_segment(path)
+    return seg.split(".", 1)[0] if seg else None
+
+
 def scenario_of(req):
     """(segment used as key, scenario name) from the path or the model."""
-    parts = req.path.split("/")
-    if len(parts) > 2 and parts[1] == "s":
-        seg = parts[2]
-    elif isinstance(req.json, dict) and str(req.json.get("model", "")).startswith("s:"):
-        seg = req.json["model"][2:]
-    else:
-        seg = "ok"
+    seg = path_segment(req.path)
+    if seg is None:
+        model = req.json.get("model", "") if isinstance(req.json, dict) else ""
+        seg = model[2:] if str(model).startswith("s:") else "ok"
     return seg, seg.split(".", 1)[0]
 
 
@@ -1295,17 +1449,25 @@ def serve_http(conn):
         except Closed:
             return
         except BadRequest as e:
+            if getattr(e, "req", None) is not None:
+                STATS.record(e.req, 0, "bad request: %s" % e)
             answer_error(conn, 400, "Bad Request", "bad request: %s" % e, False)
             return
         if req.method == "GET" and req.path == "/stats":
             answer_stats(conn, req)
             return
+        if req.method == "GET" and req.path == "/requests":
+            answer_recorded(conn, req)
+            return
+        extra = bytes_after_body(conn, req)
         try:
             check_chat_request(req)
         except BadRequest as e:
+            STATS.record(req, extra, "bad request: %s" % e)
             STATS.count_request(conn.rec, "(bad request)")
             answer_error(conn, 400, "Bad Request", "bad request: %s" % e, True)
             continue
+        STATS.record(req, extra)
         key, name = scenario_of(req)
         attempt = STATS.count_request(conn.rec, key)
         fn = SCENARIOS.get(name)

@@ -768,6 +768,26 @@ static void test_numbers(void **state)
     assert_false(wisp_json_u32(js, &g_toks[15], &u));
 }
 
+/* The 64-bit overflow bound, on both sides of 2^64: a wrap would read
+ * 18446744073709551616 as 0 and 18446744073709551617 as 1. */
+static void test_number_at_two_to_the_64(void **state)
+{
+    const char *js = "[18446744073709551615, 18446744073709551616, 18446744073709551617, "
+                     "184467440737095516150, 1844674407370955161]";
+    int count, i;
+    int64_t s = 5;
+    uint32_t u = 5;
+    (void)state;
+    assert_int_equal(tokenize(js, strlen(js), &count), WISP_OK);
+    for (i = 1; i <= 4; i++) {
+        assert_false(wisp_json_i64(js, &g_toks[i], &s));
+        assert_false(wisp_json_u32(js, &g_toks[i], &u));
+    }
+    assert_int_equal(s, 5);
+    assert_true(wisp_json_i64(js, &g_toks[5], &s));
+    assert_true(s == 1844674407370955161LL);
+}
+
 static void test_field(void **state)
 {
     const char *js = "[\"a\\u00e9\", 404, null, true, {}, \"toolong\\u20ac\"]";
@@ -1502,6 +1522,7 @@ int main(void)
         cmocka_unit_test(test_skip_and_find),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_number_at_two_to_the_64),
         cmocka_unit_test(test_field),
         cmocka_unit_test(test_usage),
         cmocka_unit_test(test_completion_openai),
