@@ -161,6 +161,8 @@ asan: deps
 variants: deps
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/short-enums WISP_LABEL=short-enums \
 	    OPT="-Os -g -fshort-enums" unit
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/no-reasons WISP_LABEL=no-reasons \
+	    OPT="-O2 -g -DWISP_CHECK_REASONS=0" unit
 
 # End-to-end: build/wisp-chat against the local test server.
 e2e: all $(BUILD)/keepalive_check $(BUILD)/tools-device | $(DEPS_FIRST)

@@ -63,6 +63,13 @@
 #define WISP_TOOL_SCHEMA_DEPTH 32 /* 1..64 */
 #endif
 
+/* wisp_request_check names the field and the fault in *why ("stop: more
+ * than four strings"); 0 leaves the text out (about 1.5 KB of flash) and
+ * *why is "".  Default 1. */
+#ifndef WISP_CHECK_REASONS
+#define WISP_CHECK_REASONS 1
+#endif
+
 /* Default timeouts in milliseconds (0 in wisp_config selects these).
  * Ranges: connect 100..600000, read 100..3600000, total 1000..86400000. */
 #ifndef WISP_DEFAULT_CONNECT_TIMEOUT_MS

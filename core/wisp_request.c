@@ -8,6 +8,14 @@
 
 #include <string.h>
 
+/* The reasons wisp_request_check gives (1.5 KB of text on Cortex-M4):
+ * with WISP_CHECK_REASONS 0 *why is "" and the statuses stay. */
+#if WISP_CHECK_REASONS
+#define WHY(text) text
+#else
+#define WHY(text) ""
+#endif
+
 void wisp_out_counter(wisp_out *o)
 {
     memset(o, 0, sizeof *o);
@@ -345,32 +353,32 @@ static const char *part_fault(const wisp_part *p, wisp_role role)
 {
     switch (p->type) {
     case WISP_PART_TEXT:
-        return p->text == NULL ? "messages: a text part without text" : NULL;
+        return p->text == NULL ? WHY("messages: a text part without text") : NULL;
     case WISP_PART_IMAGE_URL:
         if (p->url == NULL || p->url[0] == '\0') {
-            return "messages: an image_url part without a URL";
+            return WHY("messages: an image_url part without a URL");
         }
         break;
     case WISP_PART_IMAGE:
         if (p->image_type != WISP_IMAGE_JPEG && p->image_type != WISP_IMAGE_PNG) {
-            return "messages: an image that is neither JPEG nor PNG";
+            return WHY("messages: an image that is neither JPEG nor PNG");
         }
         if (p->size == 0 || (p->data == NULL && p->read == NULL)) {
-            return "messages: an image without bytes (size 0, or neither data nor read)";
+            return WHY("messages: an image without bytes (size 0, or neither data nor read)");
         }
         /* Its base64 must leave Content-Length room in a size_t. */
         if (p->size > (SIZE_MAX / 8u) * 3u) {
-            return "messages: an image too large for this platform's size_t";
+            return WHY("messages: an image too large for this platform's size_t");
         }
         break;
     default:
-        return "messages: a part of unknown type";
+        return WHY("messages: a part of unknown type");
     }
     if (role != WISP_ROLE_USER) {
-        return "messages: an image outside a user message";
+        return WHY("messages: an image outside a user message");
     }
     if ((unsigned)p->detail > WISP_DETAIL_HIGH) {
-        return "messages: an image detail that is not auto, low or high";
+        return WHY("messages: an image detail that is not auto, low or high");
     }
     return NULL;
 }
@@ -380,30 +388,30 @@ static const char *message_fault(const wisp_message *m)
 {
     size_t i;
     if (role_name(m->role) == NULL) {
-        return "messages: a role that is not system, user, assistant, developer or tool";
+        return WHY("messages: a role that is not system, user, assistant, developer or tool");
     }
     if (m->tool_call_count > 0 && m->tool_calls == NULL) {
-        return "messages: tool_call_count without tool_calls";
+        return WHY("messages: tool_call_count without tool_calls");
     }
     if (m->tool_call_count > 0 && m->role != WISP_ROLE_ASSISTANT) {
-        return "messages: tool calls outside an assistant message";
+        return WHY("messages: tool calls outside an assistant message");
     }
     if (m->part_count > 0 && m->parts == NULL) {
-        return "messages: part_count without parts";
+        return WHY("messages: part_count without parts");
     }
     if (m->part_count > 0 && m->content != NULL) {
-        return "messages: both content and parts";
+        return WHY("messages: both content and parts");
     }
     if (m->content == NULL && m->part_count == 0 && m->tool_call_count == 0) {
-        return "messages: no content (null content only beside tool calls)";
+        return WHY("messages: no content (null content only beside tool calls)");
     }
     if (m->role == WISP_ROLE_TOOL && m->tool_call_id == NULL) {
-        return "messages: a tool result without tool_call_id";
+        return WHY("messages: a tool result without tool_call_id");
     }
     for (i = 0; i < m->tool_call_count; i++) {
         const wisp_call_ref *c = &m->tool_calls[i];
         if (c->name == NULL || c->name[0] == '\0') {
-            return "messages: a tool call without a name";
+            return WHY("messages: a tool call without a name");
         }
     }
     for (i = 0; i < m->part_count; i++) {
@@ -457,30 +465,30 @@ static wisp_status check_tools(const wisp_request *req, const char **why)
 {
     size_t i;
     if (req->tool_count > 0 && req->tools == NULL) {
-        return refuse(why, WISP_ERR_ARG, "tools: tool_count without tools");
+        return refuse(why, WISP_ERR_ARG, WHY("tools: tool_count without tools"));
     }
     for (i = 0; i < req->tool_count; i++) {
         const wisp_tool *t = &req->tools[i];
         if (t->name == NULL || t->name[0] == '\0') {
-            return refuse(why, WISP_ERR_ARG, "tools: a tool without a name");
+            return refuse(why, WISP_ERR_ARG, WHY("tools: a tool without a name"));
         }
         /* A schema that is not one JSON value would break the body. */
         if ((t->parameters != NULL &&
              !wisp_json_valid(t->parameters, schema_len(t), WISP_TOOL_SCHEMA_DEPTH)) ||
             (t->function_json != NULL &&
              !wisp_json_valid(t->function_json, function_len(t), WISP_TOOL_SCHEMA_DEPTH + 2))) {
-            return refuse(why, WISP_ERR_TOOL_SCHEMA, "tools: a schema that is not one JSON value");
+            return refuse(why, WISP_ERR_TOOL_SCHEMA, WHY("tools: a schema that is not one JSON value"));
         }
     }
     /* A choice about tools with no tools is refused by servers (400). */
     if (req->tool_count == 0 &&
         (req->tool_choice != WISP_TOOL_CHOICE_UNSET || req->has_parallel_tool_calls)) {
-        return refuse(why, WISP_ERR_ARG, "tool_choice: set without tools");
+        return refuse(why, WISP_ERR_ARG, WHY("tool_choice: set without tools"));
     }
     if ((unsigned)req->tool_choice > WISP_TOOL_CHOICE_FUNCTION ||
         (req->tool_choice == WISP_TOOL_CHOICE_FUNCTION &&
          (req->tool_choice_name == NULL || req->tool_choice_name[0] == '\0'))) {
-        return refuse(why, WISP_ERR_ARG, "tool_choice: unknown, or a function without a name");
+        return refuse(why, WISP_ERR_ARG, WHY("tool_choice: unknown, or a function without a name"));
     }
     return WISP_OK;
 }
@@ -493,56 +501,56 @@ static wisp_status check_options(const wisp_request *req, const char **why)
     const char *key = req->idempotency_key;
     size_t i, k;
     if (req->stop_count > 4 || (req->stop_count > 0 && req->stop == NULL)) {
-        return refuse(why, WISP_ERR_ARG, "stop: more than four strings, or none given");
+        return refuse(why, WISP_ERR_ARG, WHY("stop: more than four strings, or none given"));
     }
     for (i = 0; i < req->stop_count; i++) {
         if (req->stop[i] == NULL || req->stop[i][0] == '\0') {
-            return refuse(why, WISP_ERR_ARG, "stop: an empty string");
+            return refuse(why, WISP_ERR_ARG, WHY("stop: an empty string"));
         }
     }
     if ((unsigned)f->type > WISP_FORMAT_JSON_SCHEMA) {
-        return refuse(why, WISP_ERR_ARG, "response_format: unknown type");
+        return refuse(why, WISP_ERR_ARG, WHY("response_format: unknown type"));
     }
     if (f->type == WISP_FORMAT_JSON_SCHEMA) {
         if (f->name == NULL || f->name[0] == '\0' || f->schema == NULL) {
-            return refuse(why, WISP_ERR_ARG, "response_format: json_schema without name or schema");
+            return refuse(why, WISP_ERR_ARG, WHY("response_format: json_schema without name or schema"));
         }
         if (!wisp_json_valid(f->schema, format_schema_len(f), WISP_TOOL_SCHEMA_DEPTH)) {
             return refuse(why, WISP_ERR_REQUEST_JSON,
-                          "response_format: the schema is not one JSON value");
+                          WHY("response_format: the schema is not one JSON value"));
         }
     }
     if ((unsigned)req->reasoning_effort > WISP_REASONING_HIGH) {
-        return refuse(why, WISP_ERR_ARG, "reasoning_effort: unknown level");
+        return refuse(why, WISP_ERR_ARG, WHY("reasoning_effort: unknown level"));
     }
     if (req->param_count > 0 && req->params == NULL) {
-        return refuse(why, WISP_ERR_ARG, "params: param_count without params");
+        return refuse(why, WISP_ERR_ARG, WHY("params: param_count without params"));
     }
     for (i = 0; i < req->param_count; i++) {
         const wisp_param *p = &req->params[i];
         if (p->name == NULL || p->name[0] == '\0' || p->json == NULL) {
-            return refuse(why, WISP_ERR_ARG, "params: a parameter without a name or a value");
+            return refuse(why, WISP_ERR_ARG, WHY("params: a parameter without a name or a value"));
         }
         if (!wisp_json_valid(p->json, param_len(p), WISP_TOOL_SCHEMA_DEPTH)) {
-            return refuse(why, WISP_ERR_REQUEST_JSON, "params: a value that is not one JSON value");
+            return refuse(why, WISP_ERR_REQUEST_JSON, WHY("params: a value that is not one JSON value"));
         }
         if (writes_member(req, p->name)) {
-            return refuse(why, WISP_ERR_ARG, "params: a name the request already sends");
+            return refuse(why, WISP_ERR_ARG, WHY("params: a name the request already sends"));
         }
         for (k = 0; k < i; k++) {
             if (strcmp(req->params[k].name, p->name) == 0) {
-                return refuse(why, WISP_ERR_ARG, "params: a name given twice");
+                return refuse(why, WISP_ERR_ARG, WHY("params: a name given twice"));
             }
         }
     }
     if (key != NULL) {
         if (key[0] == '\0') {
-            return refuse(why, WISP_ERR_HEADER_VALUE, "idempotency_key: empty");
+            return refuse(why, WISP_ERR_HEADER_VALUE, WHY("idempotency_key: empty"));
         }
         for (i = 0; key[i] != '\0'; i++) {
             if ((uint8_t)key[i] < 0x20 || (uint8_t)key[i] > 0x7E) {
                 return refuse(why, WISP_ERR_HEADER_VALUE,
-                              "idempotency_key: not printable ASCII");
+                              WHY("idempotency_key: not printable ASCII"));
             }
         }
     }
@@ -554,10 +562,10 @@ wisp_status wisp_request_check(const wisp_request *req, const char **why)
     size_t i;
     wisp_status st;
     if (req == NULL || req->model == NULL || req->model[0] == '\0') {
-        return refuse(why, WISP_ERR_ARG, "model: not set");
+        return refuse(why, WISP_ERR_ARG, WHY("model: not set"));
     }
     if (req->messages == NULL || req->message_count == 0) {
-        return refuse(why, WISP_ERR_ARG, "messages: none");
+        return refuse(why, WISP_ERR_ARG, WHY("messages: none"));
     }
     for (i = 0; i < req->message_count; i++) {
         const char *fault = message_fault(&req->messages[i]);
@@ -574,8 +582,8 @@ wisp_status wisp_request_check(const wisp_request *req, const char **why)
         !milli_in(req->has_presence_penalty, req->presence_penalty_milli, -2000, 2000) ||
         !milli_in(req->has_frequency_penalty, req->frequency_penalty_milli, -2000, 2000)) {
         return refuse(why, WISP_ERR_ARG,
-                      "sampling: temperature 0..2000, top_p 0..1000, penalties -2000..2000 "
-                      "(thousandths)");
+                      WHY("sampling: temperature 0..2000, top_p 0..1000, penalties -2000..2000 "
+                      "(thousandths)"));
     }
     return check_options(req, why);
 }

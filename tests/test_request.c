@@ -334,8 +334,10 @@ static void test_every_refusal_has_its_reason(void **state)
         g_msg.part_count = 2;
         assert_int_equal(wisp_request_check(&r, NULL), WISP_OK); /* the unspoilt one */
         cases[i].spoil(&r, &g_msg, &parts[1]);
+        /* With WISP_CHECK_REASONS 0 the reason is "", the status the same. */
         if (wisp_request_check(&r, &why) != cases[i].status || why == NULL ||
-            strncmp(why, cases[i].field, strlen(cases[i].field)) != 0) {
+            (WISP_CHECK_REASONS ? strncmp(why, cases[i].field, strlen(cases[i].field)) != 0
+                                : why[0] != '\0')) {
             print_error("case %u: status %d, why \"%s\"\n", (unsigned)i,
                         (int)wisp_request_check(&r, NULL), why != NULL ? why : "(null)");
             fail();
