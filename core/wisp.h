@@ -318,7 +318,9 @@ typedef struct wisp_request {
     size_t param_count;
     /* Sent as the Idempotency-Key header on every attempt of this call
      * (retries included), so a gateway can tell a retry from a new
-     * request; NULL: not sent.  Printable ASCII only. */
+     * request; NULL: not sent.  Printable ASCII only.  wisp_chat_tools
+     * sends it on its first request and "KEY.2", "KEY.3"... on the next
+     * rounds (each a new request), made in its arena. */
     const char *idempotency_key;
     /* Ask for a streamed reply on the wire ("stream": true, with
      * include_usage).  The response struct is filled either way; a streamed

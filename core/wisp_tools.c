@@ -315,6 +315,26 @@ wisp_status wisp_chat_tools(wisp_client *client, const wisp_request *request,
             a.used = used_before;
             return st;
         }
+        /* Each round is a new request: an idempotency key sent again would
+         * fetch the gateway's stored first reply.  Round N sends "KEY.N". */
+        if (request->idempotency_key != NULL) {
+            char suffix[4];
+            size_t n = strlen(request->idempotency_key);
+            char *k = (char *)arena_take(&a, n + sizeof suffix + 1, 1);
+            unsigned next = loop->rounds + 1; /* at most 64 */
+            if (k == NULL) {
+                loop->message_count = count_before;
+                a.used = used_before;
+                return WISP_ERR_ARENA_FULL;
+            }
+            suffix[0] = '.';
+            suffix[1] = (char)(next >= 10 ? '0' + next / 10 : '0' + next);
+            suffix[2] = (char)(next >= 10 ? '0' + next % 10 : '\0');
+            suffix[3] = '\0';
+            memcpy(k, request->idempotency_key, n);
+            memcpy(k + n, suffix, sizeof suffix);
+            req.idempotency_key = k;
+        }
         /* A forced choice was for the first request; after the results the
          * model must be free to answer. */
         if (req.tool_choice == WISP_TOOL_CHOICE_REQUIRED ||

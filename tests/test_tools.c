@@ -710,6 +710,32 @@ static void test_tool_loop_two_rounds(void **state)
     assert_non_null(strstr(second, "{\"role\":\"tool\",\"content\":\"on\",\"tool_call_id\":\"c2\"}"));
 }
 
+/* Each round is a new request: a key sent again would fetch the stored
+ * first reply, so round 2 carries "KEY.2". */
+static void test_tool_loop_idempotency_key_per_round(void **state)
+{
+    static loop_env e;
+    wisp_tool_loop loop;
+    wisp_request req;
+    wisp_message q;
+    const char *sent, *second;
+    (void)state;
+    loop_setup(&e, &loop, &req, &q);
+    req.idempotency_key = "ask-9";
+    add_reply(&e, 0, k_round1);
+    add_reply(&e, 1, k_answer);
+    assert_int_equal(wisp_chat_tools(&e.client, &req, &e.resp, &loop, NULL, NULL), WISP_OK);
+    assert_int_equal(loop.rounds, 2);
+    e.fake.sent[e.fake.sent_len < FAKE_SENT_CAP ? e.fake.sent_len : FAKE_SENT_CAP - 1] = 0;
+    sent = (const char *)e.fake.sent;
+    second = strstr(sent + 1, "POST ");
+    assert_non_null(second);
+    assert_non_null(strstr(sent, "\r\nIdempotency-Key: ask-9\r\n"));
+    assert_true(strstr(sent, "\r\nIdempotency-Key: ask-9\r\n") < second);
+    assert_non_null(strstr(second, "\r\nIdempotency-Key: ask-9.2\r\n"));
+    assert_string_equal(req.idempotency_key, "ask-9"); /* the caller's request untouched */
+}
+
 static void test_tool_loop_limits(void **state)
 {
     static loop_env e;
@@ -798,6 +824,7 @@ int main(void)
         cmocka_unit_test(test_tool_call_types),
         cmocka_unit_test(test_tools_from_json),
         cmocka_unit_test(test_tool_loop_two_rounds),
+        cmocka_unit_test(test_tool_loop_idempotency_key_per_round),
         cmocka_unit_test(test_tool_loop_limits),
     };
     return cmocka_run_group_tests_name("tools", tests, NULL, NULL);
