@@ -267,10 +267,14 @@ static int usage_error(const char *what, const char *name)
     return usage_hint();
 }
 
+/* The user's own value, echoed with control bytes shown as '?'. */
 static int bad_value(const char *option, const char *value, const char *want)
 {
-    fprintf(stderr, PROG ": --%s: bad value \"%s\" (want %s)\n", option,
-            value, want);
+    const char *c;
+    fprintf(stderr, PROG ": --%s: bad value \"", option);
+    for (c = value; *c != '\0'; c++)
+        fputc((unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c, stderr);
+    fprintf(stderr, "\" (want %s)\n", want);
     return usage_hint();
 }
 
@@ -697,6 +701,7 @@ static int load_schema(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     const char *base = strrchr(path, '/');
+    const char *dot;
     size_t n = 0;
 
     if (f == NULL) {
@@ -714,9 +719,13 @@ static int load_schema(const char *path, size_t *len)
         fprintf(stderr, PROG ": --json-schema: %s is not one JSON value\n", path);
         return EXIT_USAGE;
     }
-    for (base = base != NULL ? base + 1 : path; *base != '\0' && *base != '.' &&
-                                                n < sizeof g_schema_name - 1;
-         base++)
+    /* The base name without its extension: "reading.v2.json" is
+     * "reading_v2"; a leading dot (".schema") is not an extension. */
+    base = base != NULL ? base + 1 : path;
+    dot = strrchr(base, '.');
+    if (dot == NULL || dot == base)
+        dot = base + strlen(base);
+    for (; base < dot && n < sizeof g_schema_name - 1; base++)
         g_schema_name[n++] = isalnum((unsigned char)*base) || *base == '-' ? *base : '_';
     if (n == 0)
         memcpy(g_schema_name, "schema", (n = 6));
@@ -1082,6 +1091,46 @@ static const char *env_nonempty(const char *name)
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+/* A request the library refused, told in terms of the options: a --param
+ * is named (the first one the check refuses when the params before it
+ * pass), and the other fields map to their option. */
+static void report_refusal(const wisp_request *req, wisp_status st, const char *why)
+{
+    static const struct {
+        const char *field, *option;
+    } options_of[] = {{"stop", "--stop"},
+                      {"response_format", "--json-schema"},
+                      {"sampling", "--temperature"},
+                      {"reasoning_effort", "--reasoning-effort"},
+                      {"idempotency_key", "--idempotency-key"},
+                      {"messages", "--image"},
+                      {"tool", "--tools"}};
+    const char *detail = strchr(why, ':');
+    size_t i;
+
+    detail = detail != NULL ? detail + 2 : why;
+    if (strncmp(why, "params", 6) == 0) {
+        wisp_request one = *req;
+        for (i = 0; i < req->param_count; i++) {
+            one.param_count = i + 1;
+            if (wisp_request_check(&one, NULL) != WISP_OK) {
+                fprintf(stderr, PROG ": --param %s: %s\n", req->params[i].name,
+                        strcmp(detail, "a name the request already sends") == 0
+                            ? "wisp-chat sends this member itself (use its option, or drop it)"
+                            : detail);
+                return;
+            }
+        }
+    }
+    for (i = 0; i < sizeof options_of / sizeof options_of[0]; i++) {
+        if (strncmp(why, options_of[i].field, strlen(options_of[i].field)) == 0) {
+            fprintf(stderr, PROG ": %s: %s\n", options_of[i].option, detail);
+            return;
+        }
+    }
+    fprintf(stderr, PROG ": %s: %s\n", wisp_strerror(st), why);
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 int main(int argc, char **argv)
@@ -1313,7 +1362,7 @@ int main(int argc, char **argv)
     /* Everything is checked before anything is sent. */
     st = wisp_request_check(&req, &why);
     if (st != WISP_OK) {
-        fprintf(stderr, PROG ": %s: %s\n", wisp_strerror(st), why);
+        report_refusal(&req, st, why);
         wisp_client_close(&client);
         if (tls_used)
             wisp_tls_free(&tls);

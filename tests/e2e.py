@@ -21,7 +21,9 @@ exits 1 when anything failed.
 """
 
 import argparse
+import base64
 import concurrent.futures
+import decimal
 import json
 import os
 import re
@@ -816,6 +818,504 @@ def t_ipv6(h):
     expect(h.run(["-u", url, PROMPT]), EXIT_OK, ECHO)
 
 
+# ---- request options (W5a): what goes on the wire, byte for byte ----------
+#
+# The "record" scenario keeps every request as it came (GET /requests); each
+# body is parsed here strictly: UTF-8, one JSON value, no NaN/Infinity, no
+# duplicate member, floats kept as written (Decimal).  A usage error must
+# exit 1 with a "wisp-chat:" line naming the option, and send nothing.
+
+JPEG_MAGIC = b"\xff\xd8\xff"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+PLAIN_STREAM_MEMBERS = {"model", "messages", "stream", "stream_options"}
+W5A_MEMBERS = {"max_completion_tokens", "temperature", "seed", "stop",
+               "response_format", "reasoning_effort", "top_k", "logit_bias"}
+
+
+def strict_json(raw, what="the request body"):
+    def no_constant(name):
+        raise Fail("%s holds the non-JSON constant %s" % (what, name))
+
+    def no_duplicates(pairs):
+        obj = {}
+        for k, v in pairs:
+            if k in obj:
+                raise Fail("%s holds the member %r twice" % (what, k))
+            obj[k] = v
+        return obj
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise Fail("%s is not UTF-8: %s" % (what, e))
+    try:
+        return json.loads(text, parse_constant=no_constant,
+                          object_pairs_hook=no_duplicates,
+                          parse_float=decimal.Decimal)
+    except ValueError as e:
+        raise Fail("%s is not JSON: %s: %s" % (what, e, show(raw)))
+
+
+def recorded(h, key):
+    """Every request the server got under key: headers, raw and parsed
+    body.  Checks each came whole: Content-Length true, nothing after it."""
+    url = "http://127.0.0.1:%d/requests?key=%s" % (h.ports["plain"], key)
+    with urllib.request.urlopen(url, timeout=60) as r:
+        reqs = json.load(r)["requests"]
+    out = []
+    for i, rec in enumerate(reqs):
+        check(rec["bad"] is None, "request %d refused by the server: %s" % (i + 1, rec["bad"]))
+        raw = base64.b64decode(rec["body_b64"])
+        check(len(raw) == rec["content_length"] == rec["body_len"],
+              "request %d: Content-Length %d, body %d bytes" % (i + 1, rec["content_length"],
+                                                              len(raw)))
+        check(rec["extra_bytes"] == 0, "request %d: %d bytes after the body's Content-Length"
+              % (i + 1, rec["extra_bytes"]))
+        lengths = [v for n, v in rec["headers"] if n.lower() == "content-length"]
+        check(lengths == [str(len(raw))], "Content-Length headers %r for %d bytes"
+              % (lengths, len(raw)))
+        out.append({"headers": rec["headers"], "raw": raw, "body": strict_json(raw)})
+    return out
+
+
+def sent(h, args, scenario="record", text=ECHO, rc=EXIT_OK, attempts=1):
+    """Runs the CLI with args and PROMPT against scenario; returns (the
+    request's record, the run)."""
+    url, key = h.url(scenario)
+    res = h.run(["-u", url] + list(args) + [PROMPT])
+    expect(res, rc, text)
+    reqs = recorded(h, key)
+    check(len(reqs) == attempts, "server saw %d requests, want %d" % (len(reqs), attempts))
+    return reqs[0], res
+
+
+def header_values(rec, name):
+    return [v for n, v in rec["headers"] if n.lower() == name.lower()]
+
+
+def usage_error(h, args, option):
+    """args are refused: exit 1, a wisp-chat: line naming option, no request."""
+    url, key = h.url("record")
+    res = h.run(["-u", url] + list(args) + [PROMPT])
+    if res.rc != EXIT_USAGE:
+        raise Fail("%r: exit %d, want 1; stderr: %s" % (args, res.rc, res.err_tail()))
+    check(res.out == b"", "%r: stdout %s" % (args, show(res.out)))
+    lines = [l for l in res.err.splitlines() if l.startswith("wisp-chat: ")]
+    check(any(option in l for l in lines), "%r: no wisp-chat: line names %s: %s"
+          % (args, option, res.err_tail()))
+    check(recorded(h, key) == [] and h.stats(key)["attempts"] == 0,
+          "%r: a request was sent" % (args,))
+
+
+def few(h, items, n=3):
+    """All of items; under valgrind (about a second a run) the first n."""
+    items = list(items)
+    return items[:n] if h.opts.valgrind else items
+
+
+def write_file(h, name, data):
+    d = os.path.join(h.tmp, "files-" + h.new_tag())
+    path = os.path.join(d, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return path
+
+
+def image_part(data, mime):
+    return {"type": "image_url",
+            "image_url": {"url": "data:%s;base64,%s" % (mime, base64.b64encode(data).decode())}}
+
+
+def check_images(content, images):
+    """content is the text part then each (bytes, mime) as a data URL whose
+    base64 decodes to the file exactly."""
+    check(isinstance(content, list) and len(content) == len(images) + 1,
+          "content is not %d parts: %s" % (len(images) + 1, show(repr(content).encode())))
+    check(content[0] == {"type": "text", "text": PROMPT}, "first part %r" % (content[0],))
+    for i, (data, mime) in enumerate(images):
+        part = content[i + 1]
+        url = part.get("image_url", {}).get("url", "") if isinstance(part, dict) else ""
+        prefix = "data:%s;base64," % mime
+        check(url.startswith(prefix), "part %d: url starts %r, want %r" % (i + 1, url[:40], prefix))
+        try:
+            got = base64.b64decode(url[len(prefix):], validate=True)
+        except ValueError as e:
+            raise Fail("part %d: bad base64: %s" % (i + 1, e))
+        check(got == data, "part %d: %d bytes decoded, not the file's %d" % (i + 1, len(got),
+                                                                           len(data)))
+        check(part == image_part(data, mime), "part %d is %s" % (i + 1, show(repr(part).encode())))
+
+
+for _mode, _margs in MODES:
+    def t_image_odd(h, margs=_margs):
+        """JPEG and PNG with 1..4 bytes after the magic, interleaved: every
+        base64 padding case, in the order given."""
+        images, args = [], []
+        for n in (1, 2, 3, 4):
+            for magic, mime, ext in ((JPEG_MAGIC, "image/jpeg", "jpg"),
+                                     (PNG_MAGIC, "image/png", "png")):
+                data = magic + bytes((0x00, 0xff, 0x3e, 0x3f)[:n])
+                images.append((data, mime))
+                args += ["--image", write_file(h, "i%d.%s" % (n, ext), data)]
+        rec, _ = sent(h, margs + ["-s", "Be brief."] + args)
+        msgs = rec["body"]["messages"]
+        check(len(msgs) == 2 and msgs[0] == {"role": "system", "content": "Be brief."},
+              "messages %s" % show(repr(msgs).encode()))
+        check(set(msgs[1]) == {"role", "content"} and msgs[1]["role"] == "user",
+              "user message members %r" % sorted(msgs[1]))
+        check_images(msgs[1]["content"], images)
+    add("req/image-odd-sizes/" + _mode, t_image_odd)
+
+
+@test("req/image-several-mb", flags=["big"])
+def t_image_big(h):
+    """3 MB PNG (size 1 mod 3) then a JPEG: decoded, exactly the files."""
+    png = PNG_MAGIC + os.urandom(3000001 - len(PNG_MAGIC))
+    jpg = JPEG_MAGIC + os.urandom(1000)
+    rec, _ = sent(h, ["--image", write_file(h, "big.png", png),
+                      "--image", write_file(h, "small.jpeg", jpg)])
+    check_images(rec["body"]["messages"][0]["content"],
+                 [(png, "image/png"), (jpg, "image/jpeg")])
+
+
+@test("req/image-not-an-image")
+def t_image_bad(h):
+    good = write_file(h, "ok.jpg", JPEG_MAGIC + b"x")
+    for name, data in few(h, (("a.gif", b"GIF89a\x01\x00\x01\x00"), ("empty.jpg", b""),
+                              ("short.jpg", b"\xff\xd8"), ("seven.png", PNG_MAGIC[:7]),
+                              ("off.png", PNG_MAGIC[:7] + b"\x0b" + b"data"),
+                              ("jpeg-ish.jpg", b"\xff\xd8\xfe\x00"),
+                              ("text.png", b"hello, world"))):
+        path = write_file(h, name, data)
+        usage_error(h, ["--image", path], "--image")
+        usage_error(h, ["--image", good, "--image", path], "--image")
+    usage_error(h, ["--image", os.path.join(h.tmp, "no-such-image.jpg")], "--image")
+    usage_error(h, ["--image", h.tmp], "--image")
+
+
+RSS_HELPER = r"""
+import ctypes, json, os, subprocess, sys
+# The command runs as a grandchild forked by /bin/sh and is reparented here
+# (a child subreaper), so its ru_maxrss starts from sh's few hundred KB, not
+# from this interpreter's (a vfork child inherits its parent's peak RSS).
+if ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) != 0:  # PR_SET_CHILD_SUBREAPER
+    sys.exit(97)
+p = subprocess.run(["/bin/sh", "-c", '"$@" >"$0.out" 2>"$0.err" </dev/null & echo $!']
+                   + sys.argv[1:], stdout=subprocess.PIPE, check=True)
+pid = int(p.stdout)
+_, status, ru = os.wait4(pid, 0)
+print(json.dumps({"rc": os.waitstatus_to_exitcode(status), "maxrss_kb": ru.ru_maxrss}))
+"""
+
+
+def run_measured(h, args):
+    """Runs the CLI; returns (Result, its peak RSS in KB from os.wait4)."""
+    base = os.path.join(h.tmp, "rss-" + h.new_tag())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WISP_", "OPENAI_"))}
+    t0 = time.monotonic()
+    p = subprocess.run([sys.executable, "-c", RSS_HELPER, base] + h.command(args),
+                       env=env, stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=h.timeout(60))
+    check(p.returncode == 0, "the RSS helper failed (%d): %s" % (p.returncode, p.stderr[-300:]))
+    m = json.loads(p.stdout)
+    with open(base + ".out", "rb") as f:
+        out = f.read()
+    with open(base + ".err", "rb") as f:
+        err = f.read().decode("utf-8", "replace")
+    return Result(m["rc"], out, err, time.monotonic() - t0), m["maxrss_kb"]
+
+
+RSS_FIGURES = {}  # mode -> {image size: peak KB}, printed at the end of the run
+# wisp-chat's work buffer (WORK_SIZE in examples/wisp_chat.c): the body goes
+# out through it, so an 8 KB image's request touches only a few pages of it
+# and any image of 320 KiB or more touches all of it.
+WORK_BUFFER_KB = 320
+RSS_SIZES = (8 * 1024, 1024 * 1024, 8 * 1024 * 1024)
+
+
+@test("req/image-peak-rss", flags=["big"])
+def t_image_rss(h):
+    """An 8 MB image costs no more memory than a small one (the body is
+    encoded as it is sent): peak RSS (os.wait4) within 5 % + 256 KB of the
+    1 MB image's, and of the 8 KB image's plus the work buffer the 8 KB
+    request leaves mostly untouched.  The server reads exactly
+    Content-Length bytes and the JSON parses strictly."""
+    if PREFIX:
+        raise Skip("peak RSS under %s is the emulator's" % " ".join(PREFIX))
+    if not sys.platform.startswith("linux"):
+        raise Skip("needs Linux (PR_SET_CHILD_SUBREAPER)")
+    for mode, margs in MODES:
+        peaks = RSS_FIGURES.setdefault(mode, {})
+        for size in RSS_SIZES:
+            data = JPEG_MAGIC + os.urandom(size - len(JPEG_MAGIC))
+            path = write_file(h, "rss-%d.jpg" % size, data)
+            url, key = h.url("record")
+            res, peaks[size] = run_measured(h, ["-u", url] + margs + ["--image", path, PROMPT])
+            expect(res, EXIT_OK, ECHO)
+            reqs = recorded(h, key)
+            check(len(reqs) == 1, "server saw %d requests" % len(reqs))
+            check_images(reqs[0]["body"]["messages"][0]["content"], [(data, "image/jpeg")])
+            del data, reqs
+            os.unlink(path)
+        small, mid, big = (peaks[s] for s in RSS_SIZES)
+        check(big <= mid * 1.05 + 256,
+              "%s: peak RSS %d KB with an 8 MB image, %d KB with 1 MB (more than 5 %% + 256 KB)"
+              % (mode, big, mid))
+        check(big <= small * 1.05 + 256 + WORK_BUFFER_KB,
+              "%s: peak RSS %d KB with an 8 MB image, %d KB with 8 KB (more than 5 %% + 256 KB"
+              " + the %d KB work buffer)" % (mode, big, small, WORK_BUFFER_KB))
+
+
+@test("req/plain-body-members")
+def t_plain_members(h):
+    rec, _ = sent(h, [])
+    body = rec["body"]
+    check(set(body) == PLAIN_STREAM_MEMBERS, "members %s, want exactly %s"
+          % (sorted(body), sorted(PLAIN_STREAM_MEMBERS)))
+    check(body["stream"] is True and body["stream_options"] == {"include_usage": True},
+          "stream %r, stream_options %r" % (body["stream"], body["stream_options"]))
+    check(body["messages"] == [{"role": "user", "content": PROMPT}],
+          "messages %r (content must stay a plain string without --image)" % body["messages"])
+    check(not header_values(rec, "Idempotency-Key"), "Idempotency-Key sent though not asked for")
+    rec, _ = sent(h, ["--no-stream"])
+    body = rec["body"]
+    check({"model", "messages"} <= set(body) <= {"model", "messages", "stream"},
+          "--no-stream members %s" % sorted(body))
+    check(body.get("stream", False) is False, "--no-stream sent stream %r" % body.get("stream"))
+    check(not set(body) & W5A_MEMBERS, "members sent without being set: %s"
+          % sorted(set(body) & W5A_MEMBERS))
+
+
+@test("req/json-object")
+def t_json_object(h):
+    body = sent(h, ["--json"])[0]["body"]
+    check(body.get("response_format") == {"type": "json_object"},
+          "response_format %r" % body.get("response_format"))
+    check(set(body) == PLAIN_STREAM_MEMBERS | {"response_format"}, "members %s" % sorted(body))
+
+
+SCHEMA = {"type": "object", "additionalProperties": False, "required": ["celsius", "note"],
+          "properties": {"celsius": {"type": "number", "minimum": -40.5},
+                         "note": {"type": "string", "description": "caf\u00e9 \"q\" \\ \U0001F600"},
+                         "tags": {"type": "array", "items": {"enum": ["a", None, True, 1]}}}}
+
+
+def schema_sent(h, name, text):
+    body = sent(h, ["--no-stream", "--json-schema", write_file(h, name, text)])[0]["body"]
+    return body.get("response_format")
+
+
+@test("req/json-schema")
+def t_json_schema(h):
+    pretty = json.dumps(SCHEMA, indent=2, ensure_ascii=False) + "\n"
+    want_schema = strict_json(json.dumps(SCHEMA).encode(), "the schema")
+    for fname, name in (("reading.json", "reading"), ("my schema+v2.json", "my_schema_v2"),
+                        ("Ab9_-z.json", "Ab9_-z"), ("noext", "noext"),
+                        ("dir.d/inner.json", "inner"), ("x" * 70 + ".json", "x" * 64)):
+        rf = schema_sent(h, fname, pretty)
+        check(rf == {"type": "json_schema", "json_schema": {"name": name, "schema": want_schema}},
+              "%s: response_format %s" % (fname, show(repr(rf).encode(), 300)))
+
+
+@test("req/json-schema-name-dots")
+def t_json_schema_dots(h):
+    """The name is the base name without its extension, '.' included in
+    what becomes '_': reading.v2.json -> reading_v2."""
+    rf = schema_sent(h, "reading.v2.json", '{"type":"object"}')
+    check(rf == {"type": "json_schema", "json_schema": {"name": "reading_v2",
+                                                        "schema": {"type": "object"}}},
+          "response_format %r" % (rf,))
+
+
+@test("req/json-schema-bad")
+def t_json_schema_bad(h):
+    for text in few(h, ("{", "", "{} {}", "[1,]", "NaN", '{"a":1}x', "{'a': 1}")):
+        usage_error(h, ["--json-schema", write_file(h, "s.json", text)], "--json-schema")
+    usage_error(h, ["--json-schema", os.path.join(h.tmp, "no-such-schema.json")], "--json-schema")
+    good = write_file(h, "good.json", '{"type":"object"}')
+    usage_error(h, ["--json", "--json-schema", good], "--json-schema")
+    usage_error(h, ["--json-schema", good, "--json"], "--json-schema")
+
+
+@test("req/reasoning-effort")
+def t_effort(h):
+    for level in ("none", "minimal", "low", "medium", "high"):
+        body = sent(h, ["--reasoning-effort", level])[0]["body"]
+        check(body.get("reasoning_effort") == level,
+              "%s: sent %r" % (level, body.get("reasoning_effort")))
+        check(set(body) == PLAIN_STREAM_MEMBERS | {"reasoning_effort"}, "members %s" % sorted(body))
+    for bad in few(h, ("max", "HIGH", "low ", "xhigh", "0")):
+        usage_error(h, ["--reasoning-effort", bad], "--reasoning-effort")
+    usage_error(h, ["--reasoning-effort="], "--reasoning-effort")
+
+
+@test("req/stop")
+def t_stop(h):
+    body = sent(h, ["--stop", "a"])[0]["body"]
+    check(body.get("stop") == ["a"], "one --stop sent %r (always an array)" % body.get("stop"))
+    body = sent(h, ["--stop", "a", "--stop", "b"])[0]["body"]
+    check(body.get("stop") == ["a", "b"], "stop %r" % body.get("stop"))
+    four = ["\n", 'END "x"', "caf\u00e9 \U0001F600", "\\"]
+    body = sent(h, [a for s in four for a in ("--stop", s)])[0]["body"]
+    check(body.get("stop") == four, "stop %r, want %r" % (body.get("stop"), four))
+    five = [a for s in "abcde" for a in ("--stop", s)]
+    usage_error(h, five, "--stop")
+    usage_error(h, ["--stop", ""], "--stop")
+    usage_error(h, ["--stop", "a", "--stop="], "--stop")
+
+
+@test("req/seed")
+def t_seed(h):
+    for v in (-9223372036854775808, 9223372036854775807, 0, -1, 12345):
+        rec, _ = sent(h, ["--seed", str(v)])
+        got = rec["body"].get("seed")
+        check(type(got) is int and got == v, "--seed %d sent %r" % (v, got))
+        check(re.search(rb'"seed":\s*' + str(v).encode() + rb"[,}\s]", rec["raw"]),
+              "--seed %d not a plain JSON integer in %s" % (v, show(rec["raw"], 300)))
+    for bad in few(h, ("1.5", "abc", "9223372036854775808", "-9223372036854775809", "", "+5",
+                       "0x10", "1e3", " 5", "--1"), 4):
+        usage_error(h, ["--seed=" + bad], "--seed")
+
+
+@test("req/max-completion-tokens")
+def t_max_completion(h):
+    for v in (1, 1000000):
+        body = sent(h, ["--max-completion-tokens", str(v)])[0]["body"]
+        check(type(body.get("max_completion_tokens")) is int and body["max_completion_tokens"] == v,
+              "sent %r" % body.get("max_completion_tokens"))
+        check("max_tokens" not in body, "max_tokens sent too")
+    body = sent(h, ["--max-tokens", "5"])[0]["body"]
+    check(body.get("max_tokens") == 5 and "max_completion_tokens" not in body,
+          "--max-tokens 5: members %s" % sorted(body))
+    body = sent(h, ["--max-tokens", "5", "--max-completion-tokens", "7"])[0]["body"]
+    check(body.get("max_tokens") == 5 and body.get("max_completion_tokens") == 7,
+          "both: max_tokens %r, max_completion_tokens %r"
+          % (body.get("max_tokens"), body.get("max_completion_tokens")))
+    for bad in few(h, ("0", "1000001", "1.5", "-1", "abc", "", "+5", "5 ")):
+        usage_error(h, ["--max-completion-tokens=" + bad], "--max-completion-tokens")
+
+
+@test("req/temperature")
+def t_temperature(h):
+    for arg, text in (("0.5", "0.5"), ("2", "2"), ("0.125", "0.125")):
+        rec, _ = sent(h, ["--temperature", arg])
+        m = re.search(rb'"temperature":\s*([-+0-9.eE]+)', rec["raw"])
+        check(m and m.group(1).decode() == text, "--temperature %s sent %s, want %s"
+              % (arg, m.group(1) if m else None, text))
+    for arg in few(h, ("0", "1.0", "0.05", "1.999", ".5"), 1):
+        got = sent(h, ["--temperature", arg])[0]["body"].get("temperature")
+        check(got is not None and decimal.Decimal(str(got)) == decimal.Decimal(arg)
+              and -decimal.Decimal(str(got)).as_tuple().exponent <= 3,
+              "--temperature %s sent %r" % (arg, got))
+    for bad in few(h, ("0.1234", "2.001", "-1", "abc", "1e0", "nan", "", "2.5", "0x1")):
+        usage_error(h, ["--temperature=" + bad], "--temperature")
+
+
+@test("req/param")
+def t_param(h):
+    rec, _ = sent(h, ["--param", "top_k=40", "--param", 'logit_bias={"50256":-100}',
+                      "--param", 'x_str="t \\" \u00e9"', "--param",
+                      'nested={"a":[1,2,{"b":null}],"c":true,"d":-0.25}'])
+    body = rec["body"]
+    want = {"top_k": 40, "logit_bias": {"50256": -100}, "x_str": 't " \u00e9',
+            "nested": {"a": [1, 2, {"b": None}], "c": True, "d": decimal.Decimal("-0.25")}}
+    for k, v in want.items():
+        check(body.get(k) == v and type(body.get(k)) is type(v),
+              "member %s is %r, want %r" % (k, body.get(k), v))
+    check(set(body) == PLAIN_STREAM_MEMBERS | set(want), "members %s" % sorted(body))
+
+
+@test("req/param-bad")
+def t_param_bad(h):
+    for bad in few(h, ("top_k", "x={", "=1", "x=", "x=1 2", "x=NaN", "x='a'", "x=[1,]")):
+        usage_error(h, ["--param", bad], "--param")
+    usage_error(h, ["--param", "top_k=1", "--param", "top_k=2"], "--param")
+
+
+@test("req/param-already-sent")
+def t_param_taken(h):
+    for args in (["--param", 'model="x"'], ["--param", "stream=true"],
+                 ["--param", "messages=[]"], ["--param", "stream_options={}"],
+                 ["--temperature", "0.5", "--param", "temperature=1"],
+                 ["--seed", "1", "--param", "seed=2"]):
+        usage_error(h, args, "--param")
+
+
+@test("req/idempotency-key")
+def t_idem(h):
+    key = "wisp-7f3a:retry_OK~!#"
+    rec, _ = sent(h, ["--idempotency-key", key])
+    check(header_values(rec, "Idempotency-Key") == [key],
+          "Idempotency-Key headers %r" % header_values(rec, "Idempotency-Key"))
+    check(set(rec["body"]) == PLAIN_STREAM_MEMBERS, "members %s" % sorted(rec["body"]))
+    for bad in few(h, ("a\x01b", "del\x7f", "", "tab\there", "nl\nx", "esc\x1b[31m")):
+        usage_error(h, ["--idempotency-key=" + bad], "--idempotency-key")
+
+
+for _sc in ("503-then-ok", "429-zero-then-ok"):
+    for _mode, _margs in MODES:
+        def t_idem_retry(h, sc=_sc, margs=_margs):
+            key = "idem-" + h.new_tag()
+            url, skey = h.url(sc)
+            expect(h.run(["-u", url, "--idempotency-key", key] + margs + [PROMPT]), EXIT_OK, ECHO)
+            reqs = recorded(h, skey)
+            check(len(reqs) == 2, "server saw %d requests, want 2" % len(reqs))
+            for i, r in enumerate(reqs):
+                check(header_values(r, "Idempotency-Key") == [key],
+                      "attempt %d: Idempotency-Key %r"
+                      % (i + 1, header_values(r, "Idempotency-Key")))
+            check(reqs[0]["raw"] == reqs[1]["raw"], "the retry's body differs")
+        add("req/idempotency-key-retry/%s/%s" % (_sc, _mode), t_idem_retry)
+
+
+# ---- replies from gateways and reasoning models (W5a) ----------------------
+
+for _mode, _margs in MODES:
+    def t_oneapi_id(h, margs=_margs):
+        url, _ = h.url("oneapi-id")
+        res = h.run(["-v", "-u", url] + margs + [PROMPT])
+        expect(res, EXIT_OK, ECHO)
+        ids = [l for l in res.err.splitlines() if l.startswith("wisp-chat: request id:")]
+        check(ids == ["wisp-chat: request id: abc123"], "request id lines %r" % ids)
+    add("reply/oneapi-request-id/" + _mode, t_oneapi_id)
+
+    def t_quota(h, margs=_margs):
+        url, key = h.url("402-quota")
+        res = h.run(["-u", url] + margs + [PROMPT])
+        expect(res, EXIT_SERVER, err=r"^wisp-chat: .*insufficient quota")
+        check(h.stats(key)["attempts"] == 1, "server saw %d requests for a 402, want 1 (no retry)"
+              % h.stats(key)["attempts"])
+    add("reply/402-insufficient-quota/" + _mode, t_quota)
+
+    for _sc, _text, _says in (("budget-empty", "", True), ("budget-none", "", True),
+                              ("budget-text", "Partial answ", False),
+                              ("budget-zero", "", False)):
+        def t_budget(h, margs=_margs, sc=_sc, text=_text, says=_says):
+            url, _ = h.url(sc)
+            res = h.run(["-u", url] + margs + [PROMPT])
+            expect(res, EXIT_OK, text)
+            lines = [l for l in res.err.splitlines()
+                     if "spent the whole token budget reasoning" in l]
+            if says:
+                check(len(lines) == 1 and lines[0].startswith("wisp-chat: ") and "64" in lines[0],
+                      "want one line about the budget spent reasoning (64 tokens): %s"
+                      % res.err_tail())
+            else:
+                check(not lines, "the budget line printed for a reply with %s: %s"
+                      % ("text" if text else "no reasoning tokens", lines))
+        add("reply/%s/%s" % (_sc, _mode), t_budget)
+
+
+@test("reply/request-id-precedence")
+def t_id_precedence(h):
+    for sc in ("both-ids", "both-ids-rev"):
+        url, _ = h.url(sc)
+        res = h.run(["-v", "-u", url, PROMPT])
+        expect(res, EXIT_OK, ECHO)
+        ids = [l for l in res.err.splitlines() if l.startswith("wisp-chat: request id:")]
+        check(ids == ["wisp-chat: request id: req-primary"], "%s: request id lines %r" % (sc, ids))
+
+
 # ---- TLS -------------------------------------------------------------------
 
 for mode, margs in MODES:
@@ -1019,6 +1519,10 @@ def main():
                     print("%s %s: %s" % (verdict, name, why), flush=True)
     finally:
         h.stop_server()
+    for mode, peaks in sorted(RSS_FIGURES.items()):
+        print("e2e: peak RSS %s: %s" % (mode, ", ".join(
+            "%s image %d KB" % ("%d KB" % (n >> 10) if n < 1 << 20 else "%d MB" % (n >> 20), kb)
+            for n, kb in sorted(peaks.items()))))
     print("e2e: %.1f s, %d tests%s" % (time.monotonic() - t0, len(selected),
                                        " under valgrind" if opts.valgrind else ""))
     summary = "%d passed, %d failed" % (counts["ok"], counts["FAIL"])

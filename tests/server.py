@@ -212,7 +212,7 @@ class Conn:
     def send(self, data):
         self.sock.sendall(data)
 
-    def _fill(self, timeout):
+    def _recv(self, timeout):
         self.sock.settimeout(timeout)
         try:
             data = self.sock.recv(65536)
@@ -222,7 +222,10 @@ class Conn:
             raise Closed(str(e))
         if not data:
             raise Closed("peer closed")
-        self.buf += data
+        return data
+
+    def _fill(self, timeout):
+        self.buf += self._recv(timeout)
 
     def read_request(self):
         """One request; Closed when the peer goes or idles out first."""
@@ -241,9 +244,12 @@ class Conn:
             e = BadRequest("request body larger than 32 MiB")
             e.req = req
             raise e
-        while len(self.buf) < n:
-            self._fill(10.0)
-        req.body, self.buf = self.buf[:n], self.buf[n:]
+        parts, have = [self.buf], len(self.buf)
+        while have < n:  # a list, not +=: bodies can be many MB
+            parts.append(self._recv(10.0))
+            have += len(parts[-1])
+        data = b"".join(parts)
+        req.body, self.buf = data[:n], data[n:]
         return req
 
     def wait_peer_close(self, limit_s):
@@ -935,8 +941,10 @@ BUDGET_TEXT = "Partial answ"
 
 @scenario("budget-empty", "budget-none", "budget-text", "budget-zero")
 def sc_budget(ctx):
-    """finish_reason length, usage reasoning_tokens 64; content "" (empty),
-    absent / null (none), some text (text); -zero: reasoning_tokens 0."""
+    """finish_reason length, 64 reasoning tokens, content "" (or -none, -text; -zero: 0 tokens).
+
+    budget-none sends no content at all; budget-text some text; budget-zero
+    is budget-empty with reasoning_tokens 0."""
     usage = json.loads(json.dumps(BUDGET_USAGE))
     if ctx.name == "budget-zero":
         usage["completion_tokens_details"]["reasoning_tokens"] = 0
