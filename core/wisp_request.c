@@ -448,6 +448,23 @@ static bool writes_member(const wisp_request *r, const char *name)
     return false;
 }
 
+/* Invalid UTF-8 is sent as U+FFFD, so two names that differ only there
+ * would become one key: a parameter's name must be valid UTF-8. */
+static bool valid_utf8(const char *str)
+{
+    const uint8_t *s = (const uint8_t *)str;
+    size_t n = strlen(str);
+    while (n > 0) {
+        size_t len = wisp_utf8_len(s, n);
+        if (len == 0) {
+            return false;
+        }
+        s += len;
+        n -= len;
+    }
+    return true;
+}
+
 static bool milli_in(bool has, int32_t v, int32_t lo, int32_t hi)
 {
     return !has || (v >= lo && v <= hi);
@@ -530,6 +547,9 @@ static wisp_status check_options(const wisp_request *req, const char **why)
         const wisp_param *p = &req->params[i];
         if (p->name == NULL || p->name[0] == '\0' || p->json == NULL) {
             return refuse(why, WISP_ERR_ARG, WHY("params: a parameter without a name or a value"));
+        }
+        if (!valid_utf8(p->name)) {
+            return refuse(why, WISP_ERR_ARG, WHY("params: a name that is not valid UTF-8"));
         }
         if (!wisp_json_valid(p->json, param_len(p), WISP_TOOL_SCHEMA_DEPTH)) {
             return refuse(why, WISP_ERR_REQUEST_JSON, WHY("params: a value that is not one JSON value"));

@@ -260,6 +260,9 @@ static const wisp_param model_param = {"model", "\"other\"", 0};
 static const wisp_param twice[] = {{"k", "1", 0}, {"k", "2", 0}};
 static const wisp_param no_name = {"", "1", 0};
 static const wisp_param stream_param = {"stream_options", "{}", 0};
+/* "\xff" and "\xfe" would both be sent as "\ufffd", the same key */
+static const wisp_param bad_utf8[] = {{"\xff", "0", 0}, {"\xfe", "1", 0}};
+static void param_bad_utf8(wisp_request *r, wisp_message *m, wisp_part *p) { (void)m; (void)p; r->params = bad_utf8; r->param_count = 2; }
 static void param_bad_json(wisp_request *r, wisp_message *m, wisp_part *p) { (void)m; (void)p; r->params = &bad_json; r->param_count = 1; }
 static void param_members(wisp_request *r, wisp_message *m, wisp_part *p) { (void)m; (void)p; r->params = &members_text; r->param_count = 1; }
 static void param_model(wisp_request *r, wisp_message *m, wisp_part *p) { (void)m; (void)p; r->params = &model_param; r->param_count = 1; }
@@ -311,6 +314,7 @@ static void test_every_refusal_has_its_reason(void **state)
         {param_no_name, WISP_ERR_ARG, "params"},
         {param_null, WISP_ERR_ARG, "params"},
         {param_stream, WISP_ERR_ARG, "params"},
+        {param_bad_utf8, WISP_ERR_ARG, "params"},
         {key_crlf, WISP_ERR_HEADER_VALUE, "idempotency_key"},
         {key_empty, WISP_ERR_HEADER_VALUE, "idempotency_key"},
         {key_utf8, WISP_ERR_HEADER_VALUE, "idempotency_key"},
