@@ -368,6 +368,9 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC) $(SERIAL_SRC) $(wildcard c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) $< $(CORE_SRC) $(SERIAL_SRC) -o $@
 
+# The harnesses' shared headers (the JSON oracle, the replay main).
+$(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%) $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%): $(wildcard tests/fuzz/*.h)
+
 $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c $(CORE_SRC) $(SERIAL_SRC) $(wildcard core/*.h port/serial/*.h) | $(DEPS_FIRST)
 	@mkdir -p $(dir $@)
 	clang $(REPLAY_FLAGS) $< $(CORE_SRC) $(SERIAL_SRC) -o $@

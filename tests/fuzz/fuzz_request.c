@@ -18,10 +18,10 @@
  *    a write past it) into a capture buffer: the bytes equal the count, and
  *    wisp_request_body_size;
  *  - the body is one JSON value for wisp_json_valid and for an independent
- *    strict RFC 8259 grammar below (UTF-8, escapes, numbers, no trailing
- *    commas), a top-level object whose members are exactly the ones the
- *    request sets, none twice; model, user and stop decode to the source
- *    text (invalid bytes as U+FFFD); seed is the "%lld" of the int64;
+ *    strict RFC 8259 grammar (json_oracle.h: UTF-8, escapes, numbers, no
+ *    trailing commas), a top-level object whose members are exactly the
+ *    ones the request sets, none twice; model, user and stop decode to the
+ *    source text (invalid bytes as U+FFFD); seed is the "%lld" of the int64;
  *    sampling values the exact decimal of milli/1000 (at most three
  *    places, no trailing zero); counts their "%u"; extra parameters carry
  *    their JSON as it is; every image part's base64 decodes to exactly its
@@ -56,11 +56,6 @@
  * Anything not set by the input is a valid default (model "gpt-test", one
  * user message "hi", a 64-byte output buffer).
  *
- * -DWISP_FUZZ_TOLERATE_PARAM_KEY_COLLISION skips the body's member checks
- * when two extra parameters' names differ only in invalid UTF-8 (they are
- * then one key twice: a known fault of wisp_request_check), to fuzz on past
- * it.
- *
  * Build: make build/fuzz/fuzz_request (clang, ASan + UBSan + libFuzzer);
  * with -DWISP_FUZZ_MAIN (make build/fuzz/replay_request) a plain program
  * replaying the files named on its command line.
@@ -73,6 +68,8 @@
 #include "wisp.h"
 #include "wisp_json.h"
 #include "wisp_request.h"
+
+#include "json_oracle.h" /* utf8_seq, oracle_check, the grammar's steps */
 
 #define CHECK(cond)                                                           \
     do {                                                                      \
@@ -95,40 +92,7 @@
 #define N_PARAM 12
 #define N_STOP 6
 
-/* ---- strict UTF-8 and JSON, independent of the code under test ---------- */
-
-/* Length of the well-formed UTF-8 sequence at s (n bytes left), or 0. */
-static size_t utf8_seq(const uint8_t *s, size_t n)
-{
-    size_t need, k;
-    uint32_t cp;
-    uint8_t c = s[0];
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 2;
-        cp = c & 0x1Fu;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 3;
-        cp = c & 0x0Fu;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 4;
-        cp = c & 0x07u;
-    } else {
-        return 0;
-    }
-    if (need > n)
-        return 0;
-    for (k = 1; k < need; k++) {
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[k] & 0x3Fu);
-    }
-    if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return need;
-}
+/* ---- the body's top-level object (the grammar: json_oracle.h) ----------- */
 
 typedef struct span {
     size_t a, b; /* [a, b) of the body */
@@ -136,177 +100,14 @@ typedef struct span {
 
 #define MAX_MEMBERS 64
 
-typedef struct oracle {
-    const uint8_t *s;
-    size_t n, i;
-    int depth, limit;
-} oracle;
-
-static void o_ws(oracle *o)
-{
-    while (o->i < o->n && (o->s[o->i] == ' ' || o->s[o->i] == '\t' || o->s[o->i] == '\n' ||
-                           o->s[o->i] == '\r'))
-        o->i++;
-}
-
-static bool o_lit(oracle *o, const char *lit)
-{
-    size_t k = strlen(lit);
-    if (o->n - o->i < k || memcmp(o->s + o->i, lit, k) != 0)
-        return false;
-    o->i += k;
-    return true;
-}
-
-static bool o_digits(oracle *o)
-{
-    size_t from = o->i;
-    while (o->i < o->n && o->s[o->i] >= '0' && o->s[o->i] <= '9')
-        o->i++;
-    return o->i > from;
-}
-
-static bool o_number(oracle *o)
-{
-    if (o->i < o->n && o->s[o->i] == '-')
-        o->i++;
-    if (o->i < o->n && o->s[o->i] == '0')
-        o->i++;
-    else if (o->i >= o->n || o->s[o->i] < '1' || o->s[o->i] > '9' || !o_digits(o))
-        return false;
-    if (o->i < o->n && o->s[o->i] == '.') {
-        o->i++;
-        if (!o_digits(o))
-            return false;
-    }
-    if (o->i < o->n && (o->s[o->i] == 'e' || o->s[o->i] == 'E')) {
-        o->i++;
-        if (o->i < o->n && (o->s[o->i] == '+' || o->s[o->i] == '-'))
-            o->i++;
-        if (!o_digits(o))
-            return false;
-    }
-    return true;
-}
-
-static bool is_hex_digit(uint8_t c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-/* A string at o->i (its opening quote): escapes, no raw control byte,
- * well-formed UTF-8. */
-static bool o_string(oracle *o)
-{
-    int k;
-    if (o->i >= o->n || o->s[o->i] != '"')
-        return false;
-    o->i++;
-    while (o->i < o->n) {
-        uint8_t c = o->s[o->i];
-        if (c == '"') {
-            o->i++;
-            return true;
-        }
-        if (c < 0x20)
-            return false;
-        if (c >= 0x80) {
-            size_t len = utf8_seq(o->s + o->i, o->n - o->i);
-            if (len == 0)
-                return false;
-            o->i += len;
-            continue;
-        }
-        o->i++;
-        if (c != '\\')
-            continue;
-        if (o->i >= o->n)
-            return false;
-        c = o->s[o->i++];
-        if (c == 'u') {
-            for (k = 0; k < 4; k++, o->i++)
-                if (o->i >= o->n || !is_hex_digit(o->s[o->i]))
-                    return false;
-        } else if (c != '"' && c != '\\' && c != '/' && c != 'b' && c != 'f' && c != 'n' &&
-                   c != 'r' && c != 't') {
-            return false;
-        }
-    }
-    return false;
-}
-
-static bool o_value(oracle *o);
-
-static bool o_container(oracle *o, uint8_t close, bool keys)
-{
-    bool ok = false;
-    if (++o->depth > o->limit)
-        goto out;
-    o->i++;
-    o_ws(o);
-    if (o->i < o->n && o->s[o->i] == close) {
-        o->i++;
-        ok = true;
-        goto out;
-    }
-    for (;;) {
-        if (keys) {
-            o_ws(o);
-            if (!o_string(o))
-                goto out;
-            o_ws(o);
-            if (o->i >= o->n || o->s[o->i] != ':')
-                goto out;
-            o->i++;
-        }
-        if (!o_value(o))
-            goto out;
-        if (o->i < o->n && o->s[o->i] == ',') {
-            o->i++;
-            continue;
-        }
-        if (o->i < o->n && o->s[o->i] == close) {
-            o->i++;
-            ok = true;
-        }
-        goto out;
-    }
-out:
-    o->depth--;
-    return ok;
-}
-
-/* ws value ws */
-static bool o_value(oracle *o)
-{
-    bool ok;
-    o_ws(o);
-    if (o->i >= o->n)
-        return false;
-    switch (o->s[o->i]) {
-    case '{': ok = o_container(o, '}', true); break;
-    case '[': ok = o_container(o, ']', false); break;
-    case '"': ok = o_string(o); break;
-    case 't': ok = o_lit(o, "true"); break;
-    case 'f': ok = o_lit(o, "false"); break;
-    case 'n': ok = o_lit(o, "null"); break;
-    default: ok = o_number(o); break;
-    }
-    o_ws(o);
-    return ok;
-}
-
 /* The body: one object, its members' key and value spans recorded (values
- * without the white space around them). */
+ * without the white space around them), strings well-formed UTF-8. */
 static bool top_object(const uint8_t *s, size_t n, span *keys, span *vals, size_t *count)
 {
     oracle o;
     size_t m = 0;
-    o.s = s;
-    o.n = n;
-    o.i = 0;
-    o.depth = 1;
-    o.limit = 200;
+    oracle_init(&o, s, n, 200, true);
+    o.depth = 1; /* inside the top-level object */
     o_ws(&o);
     if (o.i >= n || s[o.i] != '{')
         return false;
@@ -351,18 +152,6 @@ static bool top_object(const uint8_t *s, size_t n, span *keys, span *vals, size_
     o_ws(&o);
     *count = m;
     return o.i == n;
-}
-
-/* s (n bytes) is exactly one JSON value, nesting at most limit deep. */
-static bool oracle_value(const char *s, size_t n, int limit)
-{
-    oracle o;
-    o.s = (const uint8_t *)s;
-    o.n = n;
-    o.i = 0;
-    o.depth = 0;
-    o.limit = limit;
-    return o_value(&o) && o.i == n;
 }
 
 static size_t put_utf8(uint32_t cp, uint8_t *out)
@@ -645,16 +434,18 @@ static const char *json_table(unsigned k)
  * input so that a read past it is seen, or a prefix of a table entry). */
 static const char *get_json_raw(cursor *c, size_t *len);
 
-/* The same text judged by wisp and by the grammar above. */
+/* The same text judged by wisp and by the grammar (json_oracle.h), strings
+ * well-formed UTF-8; too deep is not valid. */
 static const char *get_json(cursor *c, size_t *len)
 {
     const char *s = get_json_raw(c, len);
+    const uint8_t *u = (const uint8_t *)s;
     size_t n;
     if (s != NULL) {
         n = *len != 0 ? *len : strlen(s);
-        CHECK(wisp_json_is_value(s, n) == oracle_value(s, n, WISP_TOOL_SCHEMA_DEPTH));
+        CHECK(wisp_json_is_value(s, n) == (oracle_check(u, n, WISP_TOOL_SCHEMA_DEPTH, true) == 1));
         CHECK(wisp_json_valid(s, n, WISP_TOOL_SCHEMA_DEPTH + 2) ==
-              oracle_value(s, n, WISP_TOOL_SCHEMA_DEPTH + 2));
+              (oracle_check(u, n, WISP_TOOL_SCHEMA_DEPTH + 2, true) == 1));
     }
     return s;
 }
@@ -1460,26 +1251,6 @@ static void check_stop(void)
     CHECK(v + len == g_body + at);
 }
 
-#ifdef WISP_FUZZ_TOLERATE_PARAM_KEY_COLLISION
-/* Two extra parameters whose names differ as bytes but are the same key
- * once the writer has sent each invalid byte as U+FFFD. */
-static bool params_collide(void)
-{
-    size_t i, k, a, b;
-    static uint8_t x[3 * MAX_INPUT + 16];
-    for (i = 0; i < g_req.param_count; i++) {
-        a = sanitize(g_req.params[i].name, x);
-        for (k = 0; k < i; k++) {
-            b = sanitize(g_req.params[k].name, g_want);
-            if (strcmp(g_req.params[i].name, g_req.params[k].name) != 0 &&
-                bytes_eq(x, a, g_want, b))
-                return true;
-        }
-    }
-    return false;
-}
-#endif
-
 static void check_body(size_t n)
 {
     static const char *const efforts[] = {NULL, "\"none\"", "\"minimal\"", "\"low\"",
@@ -1496,13 +1267,6 @@ static void check_body(size_t n)
 #endif
     CHECK(wisp_json_valid((const char *)g_body, n, 64));
     CHECK(top_object(g_body, n, g_keys, g_vals, &g_nmembers));
-#ifdef WISP_FUZZ_TOLERATE_PARAM_KEY_COLLISION
-    /* Known: wisp_request_check compares parameter names as bytes, the body
-     * sends them sanitized, so "\xff" and "\xfe" are one key twice.  Built
-     * with this only to fuzz past it; the members are not looked at then. */
-    if (params_collide())
-        return;
-#endif
     for (i = 0; i < g_nmembers; i++) {
         g_key_len[i] = json_decode(g_body, g_keys[i].a, g_keys[i].b, g_key_text[i]);
         for (k = 0; k < i; k++) /* no member twice */
