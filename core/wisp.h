@@ -410,7 +410,8 @@ typedef struct wisp_response {
     char request_id[WISP_REQUEST_ID_CAP]; /* x-request-id response header,
                                              else x-oneapi-request-id */
     /* The reply ended for length with no text and no tool call after the
-     * model reasoned (reasoning tokens counted, or reasoning text sent):
+     * model reasoned (reasoning tokens counted, reasoning text sent, or
+     * total_tokens above prompt plus completion, as Gemini counts thoughts):
      * thinking spent the whole budget.  Retry with a lower
      * reasoning_effort or a larger max_completion_tokens. */
     bool reasoning_spent_budget;
@@ -573,10 +574,14 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
                       wisp_response *resp, wisp_event_fn on_event, void *user);
 
 /* Bytes of the JSON body a request would send (what Content-Length says),
- * or 0 when the request is invalid. */
+ * or 0 when the request is invalid or its body is more than a size_t
+ * counts (images of gigabytes on a 32-bit target; wisp_chat refuses it
+ * with WISP_ERR_ARG). */
 size_t wisp_request_body_size(const wisp_request *request);
 
-/* What wisp_chat checks before it sends anything: WISP_OK, or
+/* What wisp_chat checks of the request before it sends anything (besides:
+ * an idempotency key may not meet an Idempotency-Key among the client's
+ * headers, and the body must be countable): WISP_OK, or
  * WISP_ERR_ARG, WISP_ERR_HEADER_VALUE (the idempotency key),
  * WISP_ERR_TOOL_SCHEMA, WISP_ERR_REQUEST_JSON; *why (may be NULL) then
  * names the field and the fault, for a person ("stop: more than four

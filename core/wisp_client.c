@@ -751,6 +751,9 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
         return WISP_ERR_HEADER_VALUE;
     }
     body_len = body_size(request); /* checked just above */
+    if (body_len == SIZE_MAX) {
+        return WISP_ERR_ARG; /* images beyond what size_t can count */
+    }
 
     memset(&k, 0, sizeof k);
     k.c = client;
@@ -815,5 +818,6 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
 
 size_t wisp_request_body_size(const wisp_request *request)
 {
-    return wisp_request_check(request, NULL) == WISP_OK ? body_size(request) : 0;
+    size_t n = wisp_request_check(request, NULL) == WISP_OK ? body_size(request) : 0;
+    return n != SIZE_MAX ? n : 0;
 }

@@ -64,7 +64,7 @@
 #endif
 
 /* wisp_request_check names the field and the fault in *why ("stop: more
- * than four strings"); 0 leaves the text out (about 1.5 KB of flash) and
+ * than four strings"); 0 leaves the text out (about 1.8 KB of flash) and
  * *why is "".  Default 1. */
 #ifndef WISP_CHECK_REASONS
 #define WISP_CHECK_REASONS 1

@@ -299,8 +299,10 @@ static wisp_status apply_field(wisp_http_reader *r)
         retry_after_ms(r, v, n);
         return WISP_OK;
     case F_REQUEST_ID:
-        request_id(r, v, n, false);
-        r->request_id_primary = true;
+        if (n > 0) { /* an empty one does not hide x-oneapi-request-id */
+            request_id(r, v, n, false);
+            r->request_id_primary = true;
+        }
         return WISP_OK;
     default: /* F_ONEAPI_REQUEST_ID: one-api gateways; x-request-id wins */
         if (!r->request_id_primary) {
@@ -323,6 +325,8 @@ static wisp_status line_full(wisp_http_reader *r)
                    (r->field == F_ONEAPI_REQUEST_ID && !r->request_id_primary)) {
             (void)apply_field(r);
             r->request_id_truncated = true;
+        } else if (r->field == F_ONEAPI_REQUEST_ID) {
+            /* x-request-id came first and wins: this one is not needed */
         } else if (r->field != F_NONE) {
             return WISP_ERR_TOO_LARGE;
         }

@@ -713,12 +713,17 @@ static wisp_status finish_calls(wisp_reply *r)
 }
 
 /* finish_reason "length" with no text and no call, after reasoning: the
- * budget went on thinking (Gemini 2.5 and the o-series do this). */
+ * budget went on thinking (Gemini 2.5 and the o-series do this).  Gemini's
+ * compatibility layer may report the thoughts only as total_tokens above
+ * prompt plus completion. */
 static bool spent_on_reasoning(const wisp_response *resp)
 {
     return strcmp(resp->finish_reason, "length") == 0 && resp->content.full_len == 0 &&
            resp->tool_call_count + resp->tool_calls_dropped == 0 &&
-           (resp->usage.reasoning_tokens > 0 || resp->reasoning.full_len > 0);
+           (resp->usage.reasoning_tokens > 0 || resp->reasoning.full_len > 0 ||
+            (resp->usage.present && resp->usage.total_tokens > resp->usage.prompt_tokens &&
+             resp->usage.total_tokens - resp->usage.prompt_tokens >
+                 resp->usage.completion_tokens));
 }
 
 /* Once per reply: flush the carries, settle content_null and the budget

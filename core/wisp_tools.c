@@ -253,6 +253,7 @@ wisp_status wisp_chat_tools(wisp_client *client, const wisp_request *request,
 {
     wisp_request req;
     arena a;
+    char *round_key = NULL;
     size_t max_messages, i;
     unsigned rounds;
     wisp_status st;
@@ -281,6 +282,16 @@ wisp_status wisp_chat_tools(wisp_client *client, const wisp_request *request,
         return WISP_ERR_ARENA_FULL;
     for (i = 0; i < request->message_count; i++)
         loop->messages[i] = request->messages[i]; /* borrowed, as in wisp_chat */
+    /* The key of the later rounds ("KEY.2" ... "KEY.64"), taken once and
+     * before any request, so a full arena cannot undo a round whose tools
+     * already ran. */
+    if (request->idempotency_key != NULL && rounds > 1) {
+        size_t n = strlen(request->idempotency_key);
+        round_key = (char *)arena_take(&a, n + 4, 1);
+        if (round_key == NULL)
+            return WISP_ERR_ARENA_FULL;
+        memcpy(round_key, request->idempotency_key, n);
+    }
     loop->message_count = request->message_count;
 
     req = *request;
@@ -315,25 +326,16 @@ wisp_status wisp_chat_tools(wisp_client *client, const wisp_request *request,
             a.used = used_before;
             return st;
         }
-        /* Each round is a new request: an idempotency key sent again would
-         * fetch the gateway's stored first reply.  Round N sends "KEY.N". */
-        if (request->idempotency_key != NULL) {
-            char suffix[4];
-            size_t n = strlen(request->idempotency_key);
-            char *k = (char *)arena_take(&a, n + sizeof suffix + 1, 1);
-            unsigned next = loop->rounds + 1; /* at most 64 */
-            if (k == NULL) {
-                loop->message_count = count_before;
-                a.used = used_before;
-                return WISP_ERR_ARENA_FULL;
-            }
-            suffix[0] = '.';
-            suffix[1] = (char)(next >= 10 ? '0' + next / 10 : '0' + next);
-            suffix[2] = (char)(next >= 10 ? '0' + next % 10 : '\0');
-            suffix[3] = '\0';
-            memcpy(k, request->idempotency_key, n);
-            memcpy(k + n, suffix, sizeof suffix);
-            req.idempotency_key = k;
+        if (round_key != NULL) {
+            /* Each round is a new request: the same key again would fetch
+             * the gateway's stored first reply.  Round N sends "KEY.N". */
+            unsigned next = loop->rounds + 1; /* 2..64 */
+            char *at = round_key + strlen(request->idempotency_key);
+            at[0] = '.';
+            at[1] = (char)(next >= 10 ? '0' + next / 10 : '0' + next);
+            at[2] = (char)(next >= 10 ? '0' + next % 10 : '\0');
+            at[3] = '\0';
+            req.idempotency_key = round_key;
         }
         /* A forced choice was for the first request; after the results the
          * model must be free to answer. */

@@ -317,15 +317,19 @@ static bool parse_milli(const char *s, int32_t hi, int32_t *out)
                 return false;
             whole = whole * 10 + (*c - '0');
             digits++;
+        } else if (++places > 3) {
+            if (*c != '0')
+                return false; /* "0.7000" is fine, "0.7001" is not */
+            digits++;
         } else {
-            if (++places > 3)
-                return false;
             frac = frac * 10 + (*c - '0');
             digits++;
         }
     }
     if (digits == 0)
         return false;
+    if (places > 3)
+        places = 3;
     while (places > 0 && places < 3) {
         frac *= 10;
         places++;
@@ -375,20 +379,19 @@ static int add_param(options *o, char *value)
     char *eq = strchr(value, '=');
     size_t i;
 
-    if (eq == NULL || eq == value) {
-        fprintf(stderr, PROG ": --param: \"%s\" is not NAME=JSON\n", value);
-        return usage_hint();
-    }
+    if (eq == NULL || eq == value)
+        return bad_value("param", value, "NAME=JSON");
     *eq = '\0';
     if (!wisp_json_is_value(eq + 1, strlen(eq + 1))) {
-        fprintf(stderr, PROG ": --param %s: the value is not one JSON value (a string needs "
-                        "its quotes: --param %s='\"text\"')\n", value, value);
-        return usage_hint();
+        *eq = '=';
+        return bad_value("param", value,
+                         "NAME=JSON, the value one JSON value: a string needs its quotes, "
+                         "--param user='\"kiosk\"'");
     }
     for (i = 0; i < o->param_count; i++) {
         if (strcmp(o->params[i].name, value) == 0) {
-            fprintf(stderr, PROG ": --param %s: given twice\n", value);
-            return usage_hint();
+            *eq = '=';
+            return bad_value("param", value, "each NAME once");
         }
     }
     if (o->param_count == PARAM_MAX) {
@@ -658,7 +661,9 @@ static int open_image(image_file *img, const char *path)
     ssize_t n;
 
     img->path = path;
-    img->fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO with no writer must not hang the open (fstat
+     * then refuses it); a regular file's reads ignore the flag. */
+    img->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (img->fd < 0) {
         fprintf(stderr, PROG ": --image: cannot open %s: %s\n", path, strerror(errno));
         return EXIT_USAGE;
@@ -671,6 +676,11 @@ static int open_image(image_file *img, const char *path)
     img->type = wisp_image_type_of(head, n > 0 ? (size_t)n : 0);
     if (img->type == WISP_IMAGE_UNKNOWN) {
         fprintf(stderr, PROG ": --image: %s is neither JPEG nor PNG\n", path);
+        return EXIT_USAGE;
+    }
+    /* off_t is 64-bit where size_t may be 32: never cut a size short. */
+    if ((uintmax_t)st.st_size > (uintmax_t)(SIZE_MAX / 8u * 3u)) {
+        fprintf(stderr, PROG ": --image: %s is too large for this build\n", path);
         return EXIT_USAGE;
     }
     img->size = (size_t)st.st_size;
@@ -1444,12 +1454,20 @@ int main(int argc, char **argv)
     } else {
         if (o.verbose)
             print_metadata(&resp, &posix);
-        if (st == WISP_OK && resp.reasoning_spent_budget)
-            fprintf(stderr,
-                    PROG ": the model spent the whole token budget reasoning (%lu reasoning "
-                         "tokens) and wrote no answer: raise --max-completion-tokens or lower "
-                         "--reasoning-effort\n",
-                    (unsigned long)resp.usage.reasoning_tokens);
+        if (st == WISP_OK && resp.reasoning_spent_budget) {
+            /* The count as the server gave it, or as Gemini implies it. */
+            const wisp_usage *u = &resp.usage;
+            unsigned long thought = u->reasoning_tokens;
+            if (thought == 0 && u->total_tokens > u->prompt_tokens &&
+                u->total_tokens - u->prompt_tokens > u->completion_tokens)
+                thought = (unsigned long)(u->total_tokens - u->prompt_tokens - u->completion_tokens);
+            fputs(PROG ": the model spent the whole token budget reasoning", stderr);
+            if (thought > 0)
+                fprintf(stderr, " (%lu reasoning tokens)", thought);
+            fputs(" and wrote no answer: raise --max-completion-tokens or lower "
+                  "--reasoning-effort\n",
+                  stderr);
+        }
         if (st == WISP_ERR_CANCELLED)
             fputs(PROG ": interrupted\n", stderr);
         else if (st != WISP_OK)

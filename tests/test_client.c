@@ -555,6 +555,25 @@ static void test_image_read_failure_abandons_request(void **state)
     assert_true(e->fake.sent_len < wisp_request_body_size(&e->req));
 }
 
+/* A body past what size_t counts is refused before connecting. */
+static void test_uncountable_body_refused(void **state)
+{
+    static const uint8_t byte = 0xFF;
+    env *e = (env *)*state;
+    wisp_part parts[2];
+    memset(parts, 0, sizeof parts);
+    parts[0].type = parts[1].type = WISP_PART_IMAGE;
+    parts[0].image_type = parts[1].image_type = WISP_IMAGE_PNG;
+    parts[0].data = parts[1].data = &byte;
+    parts[0].size = parts[1].size = (SIZE_MAX / 8u) * 3u;
+    e->msg.content = NULL;
+    e->msg.parts = parts;
+    e->msg.part_count = 2;
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_ERR_ARG);
+    assert_int_equal(e->fake.connects, 0);
+}
+
 /* finish_reason length, no text, reasoning tokens: thinking ate the
  * budget; with any text it did not. */
 static void test_reasoning_spent_budget(void **state)
@@ -573,14 +592,21 @@ static void test_reasoning_spent_budget(void **state)
         "{\"id\":\"c\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
         "\"content\":\"\"},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":5,"
         "\"completion_tokens\":64,\"total_tokens\":69}}";
-    static char r1[1024], r2[1024], r3[1024];
+    /* Gemini's compatibility layer: the thoughts only in total_tokens */
+    static const char implied[] =
+        "{\"id\":\"c\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\"},"
+        "\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":5,"
+        "\"completion_tokens\":0,\"total_tokens\":69}}";
+    static char r1[1024], r2[1024], r3[1024], r4[1024];
     env *e = (env *)*state;
     json_reply(r1, sizeof r1, spent);
     json_reply(r2, sizeof r2, some_text);
     json_reply(r3, sizeof r3, no_reasoning);
     fake_add(&e->fake, r1, strlen(r1), END_KEEP);
     fake_add(&e->fake, r2, strlen(r2), END_KEEP);
+    json_reply(r4, sizeof r4, implied);
     fake_add(&e->fake, r3, strlen(r3), END_KEEP);
+    fake_add(&e->fake, r4, strlen(r4), END_KEEP);
     fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
     assert_int_equal(init_client(e), WISP_OK);
     assert_int_equal(chat(e), WISP_OK);
@@ -590,6 +616,8 @@ static void test_reasoning_spent_budget(void **state)
     assert_false(e->resp.reasoning_spent_budget);
     assert_int_equal(chat(e), WISP_OK);
     assert_false(e->resp.reasoning_spent_budget);
+    assert_int_equal(chat(e), WISP_OK);
+    assert_true(e->resp.reasoning_spent_budget);
     assert_int_equal(chat(e), WISP_OK);
     assert_false(e->resp.reasoning_spent_budget);
 }
@@ -902,6 +930,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_idempotency_key_on_every_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_image_read_failure_abandons_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reasoning_spent_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_uncountable_body_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_after_beyond_total_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_keep_alive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_cancel, setup, teardown),

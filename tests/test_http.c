@@ -1032,6 +1032,21 @@ static void test_oneapi_request_id(void **state)
         32, false);
     assert_string_equal(R->request_id, "up");
     assert_false(R->rid_cut);
+    /* x-request-id first: a oneapi line too long for the buffer is skipped */
+    RUN("HTTP/1.1 200 OK\r\nx-request-id: up\r\n"
+        "x-oneapi-request-id: 0123456789abcdefghij\r\nContent-Length: 0\r\n\r\n",
+        32, false);
+    assert_int_equal(R->status, WISP_OK);
+    assert_string_equal(R->request_id, "up");
+    /* an empty x-request-id hides nothing */
+    RUN("HTTP/1.1 200 OK\r\nx-request-id:\r\nx-oneapi-request-id: gw\r\n"
+        "Content-Length: 0\r\n\r\n",
+        256, false);
+    assert_string_equal(R->request_id, "gw");
+    RUN("HTTP/1.1 200 OK\r\nx-oneapi-request-id: gw\r\nx-request-id: \r\n"
+        "Content-Length: 0\r\n\r\n",
+        256, false);
+    assert_string_equal(R->request_id, "gw");
 }
 
 static void test_request_id(void **state)

@@ -273,6 +273,11 @@ static void param_stream(wisp_request *r, wisp_message *m, wisp_part *p) { (void
 static void key_crlf(wisp_request *r, wisp_message *m, wisp_part *p) { (void)m; (void)p; r->idempotency_key = "k\r\nX-Evil: 1"; }
 static void key_empty(wisp_request *r, wisp_message *m, wisp_part *p) { (void)m; (void)p; r->idempotency_key = ""; }
 static void key_utf8(wisp_request *r, wisp_message *m, wisp_part *p) { (void)m; (void)p; r->idempotency_key = "caf\xc3\xa9"; }
+static void key_spaces(wisp_request *r, wisp_message *m, wisp_part *p) { (void)m; (void)p; r->idempotency_key = "  "; }
+static void key_leading_space(wisp_request *r, wisp_message *m, wisp_part *p) { (void)m; (void)p; r->idempotency_key = " k"; }
+static void key_trailing_space(wisp_request *r, wisp_message *m, wisp_part *p) { (void)m; (void)p; r->idempotency_key = "k "; }
+static const wisp_param stream_true = {"stream", "true", 0};
+static void param_stream_unstreamed(wisp_request *r, wisp_message *m, wisp_part *p) { (void)m; (void)p; r->stream = false; r->params = &stream_true; r->param_count = 1; }
 
 static void test_every_refusal_has_its_reason(void **state)
 {
@@ -318,6 +323,10 @@ static void test_every_refusal_has_its_reason(void **state)
         {key_crlf, WISP_ERR_HEADER_VALUE, "idempotency_key"},
         {key_empty, WISP_ERR_HEADER_VALUE, "idempotency_key"},
         {key_utf8, WISP_ERR_HEADER_VALUE, "idempotency_key"},
+        {key_spaces, WISP_ERR_HEADER_VALUE, "idempotency_key"},
+        {key_leading_space, WISP_ERR_HEADER_VALUE, "idempotency_key"},
+        {key_trailing_space, WISP_ERR_HEADER_VALUE, "idempotency_key"},
+        {param_stream_unstreamed, WISP_ERR_ARG, "params"},
     };
     static const uint8_t jpeg[] = {0xFF, 0xD8, 0xFF, 0xE0};
     size_t i;
@@ -534,6 +543,30 @@ static void test_image_read_failure(void **state)
     assert_true(src.next <= 1500);
 }
 
+/* Images whose base64 adds up past SIZE_MAX: the count stops there and
+ * the request has no size (wisp_chat refuses it) instead of a
+ * Content-Length that wrapped round to a few bytes. */
+static void test_body_count_never_wraps(void **state)
+{
+    static const uint8_t byte = 0xFF;
+    wisp_request r = base_request();
+    wisp_part parts[2];
+    (void)state;
+    memset(parts, 0, sizeof parts);
+    parts[0].type = parts[1].type = WISP_PART_IMAGE;
+    parts[0].image_type = parts[1].image_type = WISP_IMAGE_JPEG;
+    parts[0].data = parts[1].data = &byte; /* never read: counting only */
+    parts[0].size = parts[1].size = (SIZE_MAX / 8u) * 3u;
+    g_msg.content = NULL;
+    g_msg.parts = parts;
+    g_msg.part_count = 1;
+    assert_int_equal(wisp_request_check(&r, NULL), WISP_OK);
+    assert_true(wisp_request_body_size(&r) > parts[0].size); /* one fits */
+    g_msg.part_count = 2;
+    assert_int_equal(wisp_request_check(&r, NULL), WISP_OK);
+    assert_int_equal(wisp_request_body_size(&r), 0);
+}
+
 static void test_image_type_of(void **state)
 {
     static const uint8_t png[] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A, 0};
@@ -677,6 +710,7 @@ int main(void)
         cmocka_unit_test(test_image_bytes_every_size_every_buffer),
         cmocka_unit_test(test_parts_exact),
         cmocka_unit_test(test_image_read_failure),
+        cmocka_unit_test(test_body_count_never_wraps),
         cmocka_unit_test(test_image_type_of),
         cmocka_unit_test(test_several_mb_image_through_a_small_buffer),
     };

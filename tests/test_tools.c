@@ -736,6 +736,29 @@ static void test_tool_loop_idempotency_key_per_round(void **state)
     assert_string_equal(req.idempotency_key, "ask-9"); /* the caller's request untouched */
 }
 
+/* The later rounds' key is taken from the arena before the first request:
+ * an arena without room for it fails at once, before a tool runs. */
+static void test_tool_loop_key_room_taken_first(void **state)
+{
+    static loop_env e;
+    wisp_tool_loop loop;
+    wisp_request req;
+    wisp_message q;
+    size_t messages;
+    (void)state;
+    loop_setup(&e, &loop, &req, &q);
+    req.idempotency_key = "ask-9";
+    loop.max_rounds = 2;
+    messages = 1 + (2 - 1) * (1 + 2); /* the request's, then one round */
+    loop.arena_size = messages * sizeof(wisp_message) + strlen("ask-9") + 3; /* one short */
+    add_reply(&e, 0, k_round1);
+    add_reply(&e, 1, k_answer);
+    assert_int_equal(wisp_chat_tools(&e.client, &req, &e.resp, &loop, NULL, NULL),
+                     WISP_ERR_ARENA_FULL);
+    assert_int_equal(e.handled, 0);
+    assert_int_equal(e.fake.connects, 0);
+}
+
 static void test_tool_loop_limits(void **state)
 {
     static loop_env e;
@@ -825,6 +848,7 @@ int main(void)
         cmocka_unit_test(test_tools_from_json),
         cmocka_unit_test(test_tool_loop_two_rounds),
         cmocka_unit_test(test_tool_loop_idempotency_key_per_round),
+        cmocka_unit_test(test_tool_loop_key_room_taken_first),
         cmocka_unit_test(test_tool_loop_limits),
     };
     return cmocka_run_group_tests_name("tools", tests, NULL, NULL);
