@@ -665,6 +665,66 @@ wisp_status wisp_chat_tools(wisp_client *client, const wisp_request *request,
                             wisp_response *resp, wisp_tool_loop *loop,
                             wisp_event_fn on_event, void *user);
 
+/* ------------------------------------------------------------------------ */
+/* Conversations in fixed memory.                                            */
+
+/*
+ * A history of turns in a caller's arena: the system message (kept
+ * always), then turns, each a user message and what answered it (the
+ * assistant's text, or its tool calls, their results and the final text).
+ * Text is copied into the arena.  When a turn does not fit, the oldest
+ * turns are dropped whole (never the system message, never a call without
+ * its result); after each turn the oldest are also dropped until `reserve`
+ * bytes are free, so the next turn fits without touching the history
+ * before it.  A failed exchange leaves the history as it was before that
+ * turn, unless the turn itself was larger than the reserve and had to drop
+ * older turns to be sent (turns_dropped counts every drop).  The tool loop
+ * (wisp_chat_tools) keeps its history in the same store.
+ * Fields are private except the ones marked "read".
+ */
+typedef struct wisp_conv {
+    unsigned char *arena_;
+    size_t arena_size_;
+    wisp_message *messages; /* read: the history, messages[0] the system
+                               message if there is one */
+    size_t message_count;   /* read */
+    size_t message_cap_;
+    size_t *starts_;        /* where each message's bytes begin in the heap */
+    size_t heap_, used_;    /* heap offset in the arena, bytes committed */
+    size_t pending_;        /* bytes of the turn in progress, after used_ */
+    size_t pinned_;         /* leading messages never dropped */
+    size_t turn_start_;     /* first message of the turn in progress */
+    size_t reserve;         /* bytes kept free after a turn; 0 at init:
+                               a quarter of the heap */
+    size_t turns_dropped;   /* read: turns dropped since init or reset */
+    size_t arena_used;      /* read: high-water mark of the arena */
+} wisp_conv;
+
+/* Lays the store out in arena (any alignment): room for max_messages
+ * messages (2..65535), the rest for their text.  system (NULL: none) is
+ * copied in.  WISP_OK, WISP_ERR_ARG, WISP_ERR_ARENA_FULL. */
+wisp_status wisp_conv_init(wisp_conv *conv, void *arena, size_t arena_size,
+                           size_t max_messages, const char *system);
+
+/* Back to the system message alone (if any). */
+void wisp_conv_reset(wisp_conv *conv);
+
+/*
+ * One turn: text (NUL-terminated UTF-8) as the user's message after the
+ * history, sent with everything else from request (model, parameters;
+ * its messages are not used), the reply read into resp as by wisp_chat
+ * (resp->content must have room: the assistant's text is copied from it
+ * into the history, cut as resp->content was), and the turn added.  With
+ * loop (NULL: none) and request->tools, tool calls are run as by
+ * wisp_chat_tools and the calls and results become part of the turn
+ * (loop->arena is not used: the conversation's arena holds them).
+ * Returns what wisp_chat or wisp_chat_tools returns, or
+ * WISP_ERR_ARENA_FULL (the turn alone does not fit).
+ */
+wisp_status wisp_conv_ask(wisp_client *client, wisp_conv *conv, const wisp_request *request,
+                          const char *text, wisp_response *resp, wisp_tool_loop *loop,
+                          wisp_event_fn on_event, void *user);
+
 #ifdef __cplusplus
 }
 #endif
