@@ -7,6 +7,7 @@
 
 #include "wisp.h"
 #include "wisp_json.h"
+#include "wisp_store.h"
 #include "wisp_text.h"
 
 /* ---- tool definitions from JSON ------------------------------------------- */
@@ -142,189 +143,139 @@ wisp_status wisp_tools_from_json(const char *text, size_t len, wisp_token *toks,
 /* ---- the tool loop ------------------------------------------------------------ */
 
 /*
- * Arena layout: the message array at the front, with room for every
- * message the loop may add (the request's, then per round one assistant
- * turn and one result per slot), then the call references and the text,
- * bump-allocated after it.  Nothing moves, so every pointer stays valid
- * for the caller to send the history again.
+ * The history lives in the conversation store (wisp_store.h): the
+ * request's messages borrowed, then per round the assistant turn and one
+ * result per call, copied in.  Nothing is dropped during the rounds, so
+ * every pointer stays where it is for the next request.
  */
-typedef struct arena {
-    unsigned char *base;
-    size_t size, used;
-} arena;
-
-static void *arena_take(arena *a, size_t n, size_t align)
-{
-    uintptr_t at = (uintptr_t)(a->base + a->used);
-    size_t pad = (size_t)((align - (at % align)) % align);
-    void *p;
-    if (pad > a->size - a->used || n > a->size - a->used - pad)
-        return NULL;
-    p = a->base + a->used + pad;
-    a->used += pad + n;
-    return p;
-}
-
-static const char *arena_copy(arena *a, const char *s, size_t n)
-{
-    char *p = (char *)arena_take(a, n + 1, 1);
-    if (p == NULL)
-        return NULL;
-    memcpy(p, s, n);
-    p[n] = '\0';
-    return p;
-}
-
-/* Alignment for the message array and the call references: what their
- * widest members (pointers, size_t) need. */
-#define ARENA_ALIGN (sizeof(size_t) > sizeof(void *) ? sizeof(size_t) : sizeof(void *))
 
 /* The assistant turn of this round: its text, and its calls with their
- * signatures. */
-static wisp_status add_assistant_turn(wisp_tool_loop *loop, arena *a, const wisp_response *resp)
+ * signatures, in one piece of the store. */
+static wisp_status add_assistant_turn(wisp_conv *c, const wisp_response *resp)
 {
-    wisp_message *m = &loop->messages[loop->message_count];
+    size_t n = resp->tool_call_count * sizeof(wisp_call_ref) + resp->content.len + 1, i;
     wisp_call_ref *refs;
-    size_t i;
+    wisp_message *m;
+    void *space;
+    char *p;
 
-    refs = (wisp_call_ref *)arena_take(a, resp->tool_call_count * sizeof *refs,
-                                       ARENA_ALIGN);
-    if (refs == NULL)
+    for (i = 0; i < resp->tool_call_count; i++) {
+        const wisp_tool_call *t = &resp->tool_calls[i];
+        n += strlen(t->id) + strlen(t->name) + t->arguments.len + t->signature.len + 4;
+    }
+    if ((m = wisp_store_push(c, n, &space)) == NULL)
         return WISP_ERR_ARENA_FULL;
-    memset(m, 0, sizeof *m);
+    refs = (wisp_call_ref *)space;
+    p = (char *)(refs + resp->tool_call_count);
     m->role = WISP_ROLE_ASSISTANT;
     m->content = NULL;
-    if (resp->content.len > 0 &&
-        (m->content = arena_copy(a, resp->content.buf, resp->content.len)) == NULL)
-        return WISP_ERR_ARENA_FULL;
+    if (resp->content.len > 0)
+        p = wisp_store_put(p, resp->content.buf, resp->content.len, &m->content);
     for (i = 0; i < resp->tool_call_count; i++) {
-        const wisp_tool_call *c = &resp->tool_calls[i];
-        refs[i].id = arena_copy(a, c->id, strlen(c->id));
-        refs[i].name = arena_copy(a, c->name, strlen(c->name));
-        refs[i].arguments = arena_copy(a, c->arguments.buf, c->arguments.len);
+        const wisp_tool_call *t = &resp->tool_calls[i];
+        p = wisp_store_put(p, t->id, strlen(t->id), &refs[i].id);
+        p = wisp_store_put(p, t->name, strlen(t->name), &refs[i].name);
+        p = wisp_store_put(p, t->arguments.buf, t->arguments.len, &refs[i].arguments);
         refs[i].signature = NULL;
-        if (c->signature.len > 0)
-            refs[i].signature = arena_copy(a, c->signature.buf, c->signature.len);
-        if (refs[i].id == NULL || refs[i].name == NULL || refs[i].arguments == NULL ||
-            (c->signature.len > 0 && refs[i].signature == NULL))
-            return WISP_ERR_ARENA_FULL;
+        if (t->signature.len > 0)
+            p = wisp_store_put(p, t->signature.buf, t->signature.len, &refs[i].signature);
     }
     m->tool_calls = refs;
     m->tool_call_count = resp->tool_call_count;
-    loop->message_count++;
     return WISP_OK;
 }
 
-/* One result per call: the handler writes it straight into the arena. */
-static wisp_status add_results(wisp_tool_loop *loop, arena *a, const wisp_response *resp)
+/* One result per call: the handler writes it straight into the store,
+ * after the call's id. */
+static wisp_status add_results(wisp_conv *c, wisp_tool_loop *loop, const wisp_response *resp)
 {
     size_t i;
     for (i = 0; i < resp->tool_call_count; i++) {
-        const wisp_tool_call *c = &resp->tool_calls[i];
-        wisp_message *m = &loop->messages[loop->message_count];
-        size_t room = a->size - a->used, len = 0;
-        char *out = (char *)a->base + a->used;
-        const char *id;
+        const wisp_tool_call *t = &resp->tool_calls[i];
+        size_t id_len = strlen(t->id), room, len = 0;
+        void *space;
+        char *out;
+        wisp_message *m = wisp_store_push(c, id_len + 1, &space);
         /* The id first: once the handler ran, its result must have a home. */
-        if ((id = arena_copy(a, c->id, strlen(c->id))) == NULL)
+        if (m == NULL)
             return WISP_ERR_ARENA_FULL;
-        room = a->size - a->used;
-        out = (char *)a->base + a->used;
+        m->role = WISP_ROLE_TOOL;
+        (void)wisp_store_put((char *)space, t->id, id_len, &m->tool_call_id);
+        room = wisp_store_room(c, 2);
         if (room < 2)
             return WISP_ERR_ARENA_FULL;
-        if (loop->handler(loop->user, c, out, room - 1, &len) != WISP_TOOL_RESULT)
+        out = wisp_store_free_at(c); /* right after the id's piece */
+        if (loop->handler(loop->user, t, out, room - 1, &len) != WISP_TOOL_RESULT)
             return WISP_ERR_CANCELLED;
         if (len > room - 1)
             return WISP_ERR_ARENA_FULL;
         out[len] = '\0';
-        a->used += len + 1;
-        memset(m, 0, sizeof *m);
-        m->role = WISP_ROLE_TOOL;
+        wisp_store_claim(c, len + 1);
         m->content = out;
-        m->tool_call_id = id;
-        loop->message_count++;
     }
     return WISP_OK;
 }
 
-wisp_status wisp_chat_tools(wisp_client *client, const wisp_request *request,
-                            wisp_response *resp, wisp_tool_loop *loop,
-                            wisp_event_fn on_event, void *user)
+wisp_status wisp_tool_rounds(wisp_client *client, wisp_conv *c, const wisp_request *request,
+                             wisp_response *resp, wisp_tool_loop *loop, wisp_event_fn on_event,
+                             void *user)
 {
     wisp_request req;
-    arena a;
     char *round_key = NULL;
-    size_t max_messages, i;
+    size_t pinned = c->pinned_, i;
     unsigned rounds;
     wisp_status st;
 
     if (client == NULL || request == NULL || resp == NULL || loop == NULL ||
-        loop->handler == NULL || loop->arena == NULL || request->messages == NULL ||
-        resp->tool_calls == NULL || resp->tool_call_cap == 0 || loop->max_rounds > 64)
+        loop->handler == NULL || resp->tool_calls == NULL || resp->tool_call_cap == 0 ||
+        resp->tool_call_cap > 1024 || loop->max_rounds > 64)
         return WISP_ERR_ARG;
     rounds = loop->max_rounds != 0 ? loop->max_rounds : 4;
-    if (resp->tool_call_cap > 1024 || request->message_count > SIZE_MAX / 2 / sizeof(wisp_message))
-        return WISP_ERR_ARG;
     loop->rounds = 0;
-    loop->message_count = 0;
-    loop->arena_used = 0;
-    a.base = (unsigned char *)loop->arena;
-    a.size = loop->arena_size;
-    a.used = 0;
-    /* Room for every message the loop may add, reserved up front: each
-     * round but the last adds a turn and one result per slot. */
-    max_messages = request->message_count + (size_t)(rounds - 1) * (1 + resp->tool_call_cap);
-    if (max_messages > SIZE_MAX / sizeof(wisp_message))
-        return WISP_ERR_ARG;
-    loop->messages = (wisp_message *)arena_take(&a, max_messages * sizeof(wisp_message),
-                                                ARENA_ALIGN);
-    if (loop->messages == NULL)
-        return WISP_ERR_ARENA_FULL;
-    for (i = 0; i < request->message_count; i++)
-        loop->messages[i] = request->messages[i]; /* borrowed, as in wisp_chat */
-    /* The key of the later rounds ("KEY.2" ... "KEY.64"), taken once and
-     * before any request, so a full arena cannot undo a round whose tools
-     * already ran. */
+    /* The key of the later rounds ("KEY.2" ... "KEY.64"), taken before any
+     * request, so a full store cannot undo a round whose tools already
+     * ran. */
     if (request->idempotency_key != NULL && rounds > 1) {
         size_t n = strlen(request->idempotency_key);
-        round_key = (char *)arena_take(&a, n + 4, 1);
-        if (round_key == NULL)
+        if (wisp_store_room(c, n + 4) < n + 4)
             return WISP_ERR_ARENA_FULL;
+        round_key = wisp_store_free_at(c);
         memcpy(round_key, request->idempotency_key, n);
+        wisp_store_claim(c, n + 4);
     }
-    loop->message_count = request->message_count;
+    c->pinned_ = c->message_count; /* no drop moves the history under us */
 
     req = *request;
     for (;;) {
-        size_t count_before = loop->message_count, used_before = a.used;
-        req.messages = loop->messages;
-        req.message_count = loop->message_count;
+        wisp_store_mark before = wisp_store_mark_now(c);
+        req.messages = c->messages;
+        req.message_count = c->message_count;
         st = wisp_chat(client, &req, resp, on_event, user);
         loop->rounds++;
-        loop->arena_used = a.used;
         if (st != WISP_OK)
-            return st;
+            break;
         if (resp->tool_call_count == 0 && resp->tool_calls_dropped == 0)
-            return WISP_OK; /* the answer */
+            break; /* the answer */
+        st = WISP_ERR_TOOL_CALL_CUT;
         if (resp->tool_calls_dropped > 0)
-            return WISP_ERR_TOOL_CALL_CUT;
+            break;
         for (i = 0; i < resp->tool_call_count; i++)
             if (resp->tool_calls[i].arguments.truncated || resp->tool_calls[i].cut ||
                 resp->tool_calls[i].name[0] == '\0')
-                return WISP_ERR_TOOL_CALL_CUT; /* cannot be run as it is */
+                break; /* cannot be run as it is */
+        if (i < resp->tool_call_count)
+            break;
+        st = WISP_ERR_TOOL_ROUNDS;
         if (loop->rounds == rounds)
-            return WISP_ERR_TOOL_ROUNDS;
-        st = add_assistant_turn(loop, &a, resp);
+            break;
+        st = add_assistant_turn(c, resp);
         if (st == WISP_OK)
-            st = add_results(loop, &a, resp);
-        if (a.used > loop->arena_used)
-            loop->arena_used = a.used;
+            st = add_results(c, loop, resp);
         if (st != WISP_OK) {
             /* A round half written would be refused: the history stays as
              * it was before it, fit to be sent again. */
-            loop->message_count = count_before;
-            a.used = used_before;
-            return st;
+            wisp_store_rollback(c, before);
+            break;
         }
         if (round_key != NULL) {
             /* Each round is a new request: the same key again would fetch
@@ -343,4 +294,47 @@ wisp_status wisp_chat_tools(wisp_client *client, const wisp_request *request,
             req.tool_choice == WISP_TOOL_CHOICE_FUNCTION)
             req.tool_choice = WISP_TOOL_CHOICE_AUTO;
     }
+    c->pinned_ = pinned;
+    return st;
+}
+
+wisp_status wisp_chat_tools(wisp_client *client, const wisp_request *request,
+                            wisp_response *resp, wisp_tool_loop *loop,
+                            wisp_event_fn on_event, void *user)
+{
+    wisp_conv history;
+    size_t max_messages, i;
+    unsigned rounds;
+    wisp_status st;
+
+    if (request == NULL || resp == NULL || loop == NULL || loop->arena == NULL ||
+        request->messages == NULL || request->message_count == 0 || loop->max_rounds > 64 ||
+        resp->tool_call_cap > 1024)
+        return WISP_ERR_ARG;
+    rounds = loop->max_rounds != 0 ? loop->max_rounds : 4;
+    loop->rounds = 0;
+    loop->message_count = 0;
+    loop->messages = NULL;
+    loop->arena_used = 0;
+    /* Room for every message the loop may add: each round but the last
+     * adds a turn and one result per slot. */
+    if (request->message_count > 65535)
+        return WISP_ERR_ARG;
+    max_messages = request->message_count + (size_t)(rounds - 1) * (1 + resp->tool_call_cap);
+    if (max_messages > 65535)
+        return WISP_ERR_ARG;
+    st = wisp_store_init(&history, loop->arena, loop->arena_size, max_messages);
+    if (st != WISP_OK)
+        return st;
+    for (i = 0; i < request->message_count; i++) {
+        void *space;
+        wisp_message *m = wisp_store_push(&history, 0, &space);
+        *m = request->messages[i]; /* borrowed, as in wisp_chat */
+    }
+    history.pinned_ = history.message_count;
+    st = wisp_tool_rounds(client, &history, request, resp, loop, on_event, user);
+    loop->messages = history.messages;
+    loop->message_count = history.message_count;
+    loop->arena_used = history.arena_used;
+    return st;
 }

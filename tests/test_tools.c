@@ -750,7 +750,7 @@ static void test_tool_loop_key_room_taken_first(void **state)
     req.idempotency_key = "ask-9";
     loop.max_rounds = 2;
     messages = 1 + (2 - 1) * (1 + 2); /* the request's, then one round */
-    loop.arena_size = messages * sizeof(wisp_message) + strlen("ask-9") + 3; /* one short */
+    loop.arena_size = messages * (sizeof(wisp_message) + sizeof(size_t)) + strlen("ask-9") + 3;
     add_reply(&e, 0, k_round1);
     add_reply(&e, 1, k_answer);
     assert_int_equal(wisp_chat_tools(&e.client, &req, &e.resp, &loop, NULL, NULL),
@@ -796,11 +796,12 @@ static void test_tool_loop_limits(void **state)
                      WISP_ERR_CANCELLED);
     /* an arena too small for the history */
     loop_setup(&e, &loop, &req, &q);
-    loop.arena_size = 10 * sizeof(wisp_message) + 40; /* the array (1 + 3 rounds x 3), and 40 bytes */
+    /* the array and its offsets (1 + 3 rounds x 3 messages), and 40 bytes */
+    loop.arena_size = 10 * (sizeof(wisp_message) + sizeof(size_t)) + 40;
     add_reply(&e, 0, k_round1);
     assert_int_equal(wisp_chat_tools(&e.client, &req, &e.resp, &loop, NULL, NULL),
                      WISP_ERR_ARENA_FULL);
-    assert_true(loop.arena_used <= 10 * sizeof(wisp_message) + 40);
+    assert_true(loop.arena_used <= 10 * (sizeof(wisp_message) + sizeof(size_t)) + 40);
     assert_int_equal(loop.message_count, 1); /* the round half written is taken back */
     loop_setup(&e, &loop, &req, &q);
     loop.arena_size = 16; /* not even the message array */
