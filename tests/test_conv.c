@@ -314,6 +314,56 @@ static void test_tool_turns_kept_in_pairs(void **state)
                                          "\"call_1\"}"));
 }
 
+/* Random turn sizes and failures: what is kept is always the newest
+ * turns, whole and in order, text intact, whatever moved. */
+static void test_random_turns_against_a_model(void **state)
+{
+    static char qs[200][320], as[200][320];
+    static const char r500[] = "HTTP/1.1 500 X\r\nContent-Length: 0\r\n\r\n";
+    env *e = setup_env(16 * (sizeof(wisp_message) + sizeof(size_t)) + 1500, 16, "S");
+    uint32_t seed = 12345;
+    int done = 0, i;
+    (void)state;
+    for (i = 0; i < 200; i++) {
+        size_t ql, al, k, n, kept;
+        bool fail_it;
+        seed = seed * 1103515245u + 12345u;
+        ql = 1 + (seed >> 8) % 300;
+        seed = seed * 1103515245u + 12345u;
+        al = 1 + (seed >> 8) % 300;
+        fail_it = (seed >> 20) % 5 == 0;
+        memset(qs[done], 'a' + i % 26, ql);
+        qs[done][ql] = '\0';
+        memset(as[done], 'A' + i % 26, al);
+        as[done][al] = '\0';
+        if (fail_it) {
+            if (e->fake.next_reply == e->fake.reply_count)
+                e->fake.next_reply = e->fake.reply_count = 0;
+            fake_add(&e->fake, r500, strlen(r500), END_KEEP);
+            assert_int_equal(ask(e, qs[done]), WISP_ERR_HTTP_STATUS);
+        } else {
+            add_answer(e, as[done]);
+            assert_int_equal(ask(e, qs[done]), WISP_OK);
+            done++;
+        }
+        n = e->conv.message_count;
+        assert_true(n % 2 == 1);
+        assert_string_equal(e->conv.messages[0].content, "S");
+        kept = (n - 1) / 2;
+        assert_true(kept <= (size_t)done);
+        if (!fail_it)
+            assert_true(kept >= 1);
+        for (k = 0; k < kept; k++) {
+            size_t t = (size_t)done - kept + k;
+            assert_int_equal(e->conv.messages[1 + 2 * k].role, WISP_ROLE_USER);
+            assert_string_equal(e->conv.messages[1 + 2 * k].content, qs[t]);
+            assert_int_equal(e->conv.messages[2 + 2 * k].role, WISP_ROLE_ASSISTANT);
+            assert_string_equal(e->conv.messages[2 + 2 * k].content, as[t]);
+        }
+    }
+    assert_true(done > 100 && e->conv.turns_dropped > 50);
+}
+
 static void test_arguments(void **state)
 {
     env *e = setup_env(sizeof g_env.arena, 8, NULL);
@@ -344,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_eviction_drops_oldest_whole_turns),
         cmocka_unit_test(test_failed_exchange_rolls_back),
         cmocka_unit_test(test_tool_turns_kept_in_pairs),
+        cmocka_unit_test(test_random_turns_against_a_model),
         cmocka_unit_test(test_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
