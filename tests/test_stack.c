@@ -62,6 +62,7 @@ typedef struct job {
     bool skip_chat; /* measure everything but the call itself */
     size_t image_size; /* an image of this size read while sending; 0: none */
     size_t image_read; /* bytes of it the writer read */
+    bool conv;         /* through wisp_conv_ask, with a history */
     wisp_status status;
     size_t content_bytes;
     uint8_t work[2048];
@@ -129,7 +130,15 @@ static void *run_job(void *arg)
     wisp_response_init(&resp, content, sizeof content, NULL, 0);
     if (!j->skip_chat &&
         wisp_client_init(&client, &cfg, j->work, sizeof j->work, j->tokens, 64) == WISP_OK) {
-        j->status = wisp_chat(&client, &req, &resp, count_content, j);
+        if (j->conv) {
+            static uint64_t arena[4096 / 8];
+            static wisp_conv conv;
+            if (wisp_conv_init(&conv, arena, sizeof arena, 32, "be brief") == WISP_OK)
+                j->status = wisp_conv_ask(&client, &conv, &req, "hi", &resp, NULL,
+                                          count_content, j);
+        } else {
+            j->status = wisp_chat(&client, &req, &resp, count_content, j);
+        }
         wisp_client_close(&client);
     }
     free(fake);
@@ -301,6 +310,25 @@ static void test_stack_every_path(void **state)
 {
     (void)state;
     (void)peak_of("non-streamed", 200, "application/json", k_completion, false, WISP_OK);
+    {
+        char reply[1024];
+        job *j = calloc(1, sizeof *j);
+        size_t peak;
+        j->reply_len = (size_t)snprintf(reply, sizeof reply,
+                                        "HTTP/1.1 200 X\r\nContent-Type: application/json\r\n"
+                                        "Content-Length: %u\r\n\r\n%s",
+                                        (unsigned)strlen(k_completion), k_completion);
+        j->reply = reply;
+        j->conv = true;
+        (void)peak_stack(j);
+        peak = peak_stack(j);
+        assert_int_equal(j->status, WISP_OK);
+        print_message("peak stack of wisp_conv_ask, non-streamed: %zu bytes\n", peak);
+        if (!SANITIZED && !RUNNING_ON_VALGRIND) {
+            assert_true(peak <= STACK_BUDGET + 256);
+        }
+        free(j);
+    }
     (void)peak_of("stream request answered with JSON", 200, "application/json", k_completion,
                   true, WISP_OK);
     (void)peak_of("error in a 200 body", 200, "application/json",
