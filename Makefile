@@ -51,7 +51,7 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
         bench demo install clean test-mbedtls3 static test-static armhf test-armhf test-musl static-size
 
 # The library and the CLI; test programs are built by the targets that run them.
-all: lib $(BUILD)/wisp-chat
+all: lib $(BUILD)/wisp-chat $(BUILD)/wisp-minimal
 
 lib: $(BUILD)/libwisp.a
 
@@ -68,7 +68,7 @@ BUILD_PKGS := $(if $(filter cc gcc,$(CC)),gcc) $(if $(filter /usr/include,$(JSMN
 
 # Goals that only build.  Any other goal installs DEPS_PKGS first: compiling
 # waits for `deps` (an order-only prerequisite of every object).
-BUILD_ONLY_GOALS := all lib install clean $(BUILD)/libwisp.a $(BUILD)/wisp-chat $(LIB_OBJ)
+BUILD_ONLY_GOALS := all lib install clean $(BUILD)/libwisp.a $(BUILD)/wisp-chat $(BUILD)/wisp-minimal $(LIB_OBJ)
 ifeq ($(filter-out $(BUILD_ONLY_GOALS),$(or $(MAKECMDGOALS),all)),)
 DEPS_FIRST :=
 ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),all)),)
@@ -115,8 +115,19 @@ $(BUILD)/libwisp.a: $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/wisp-chat: examples/wisp_chat.c examples/wisp_exit.h $(BUILD)/libwisp.a $(BUILD_FLAGS_FILE) $(LIB_STAMPS)
-	$(CC) $(ALL_CFLAGS) -Iexamples $< -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS) $(LDFLAGS)
+# The CLI, one object per concern (examples/wisp-chat/: options, inputs,
+# output, cancel, interactive, main); minimal.c there is its own program.
+CLI_SRC := $(filter-out %/minimal.c,$(sort $(wildcard examples/wisp-chat/*.c)))
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+$(CLI_OBJ): ALL_CFLAGS += -Iexamples
+$(CLI_OBJ): $(wildcard examples/wisp-chat/*.h) examples/wisp_exit.h
+
+$(BUILD)/wisp-chat: $(CLI_OBJ) $(BUILD)/libwisp.a $(BUILD_FLAGS_FILE) $(LIB_STAMPS)
+	$(CC) $(ALL_CFLAGS) $(CLI_OBJ) -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS) $(LDFLAGS)
+
+# A newcomer's first read, built so that it cannot rot (run by tests/e2e.py).
+$(BUILD)/wisp-minimal: examples/wisp-chat/minimal.c $(BUILD)/libwisp.a $(BUILD_FLAGS_FILE) $(LIB_STAMPS)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS) $(LDFLAGS)
 
 # Several requests on one client over TLS (run by tests/e2e.py).
 $(BUILD)/keepalive_check: tests/keepalive_check.c $(BUILD)/libwisp.a $(BUILD_FLAGS_FILE) $(LIB_STAMPS)

@@ -777,6 +777,34 @@ def t_default_model(h):
           "model %r" % seen["body"]["model"])
 
 
+@test("cli/options-anywhere")
+def t_options_anywhere(h):
+    """Options before "--" wherever they stand, "--opt=value" and "--opt
+    value", grouped short flags with a value glued on; "-" alone and all
+    after "--" are prompt words, in order."""
+    url, key = h.url("record")
+    res = h.run(["hello", "-vmmy-model", "-", "--url=" + url, "world", "--max-tokens", "5",
+                 "--", "-h", "--x"])
+    expect(res, EXIT_OK, "echo: hello - world -h --x", err=r"finish_reason")
+    body = recorded(h, key)[0]["body"]
+    check(body["model"] == "my-model" and body["max_tokens"] == 5, "request %r" % (body,))
+
+
+@test("cli/option-errors")
+def t_option_errors(h):
+    """getopt_long's refusals in the CLI's words; abbreviations are refused
+    (a later option could make them ambiguous)."""
+    for args, line in ((["--no-such=1"], "unknown option: --no-such=1"),
+                       (["--temp", "1"], "unknown option: --temp"),
+                       (["-vx"], "unknown option: -x"),
+                       (["--insecure=yes"], "option takes no value: --insecure=yes"),
+                       (["-m"], "option needs a value: -m"),
+                       (["--model"], "option needs a value: --model")):
+        res = h.run(args)
+        check(res.rc == EXIT_USAGE and res.out == b"", "%r: exit %d" % (args, res.rc))
+        check(res.err.splitlines()[0] == "wisp-chat: " + line, "%r: stderr %r" % (args, res.err))
+
+
 @test("cli/bad-scheme")
 def t_bad_scheme(h):
     expect(h.run(["-u", "ftp://127.0.0.1:%d/v1" % h.ports["plain"], PROMPT]),
@@ -1026,7 +1054,7 @@ def run_measured(h, args):
 
 
 RSS_FIGURES = {}  # mode -> {image size: peak KB}, printed at the end of the run
-# wisp-chat's work buffer (WORK_SIZE in examples/wisp_chat.c): the body goes
+# wisp-chat's work buffer (WORK_SIZE in examples/wisp-chat/main.c): the body goes
 # out through it, so an 8 KB image's request touches only a few pages of it
 # and any image of 320 KiB or more touches all of it.
 WORK_BUFFER_KB = 320
@@ -1446,6 +1474,21 @@ for sc in ("reset", "cut"):
         check(h.stats(key)["attempts"] >= 1,
               "no request reached the server: the failure was elsewhere")
     add("tls/" + sc, t_tls_broken)
+
+
+@test("minimal/tls")
+def t_minimal(h):
+    """examples/wisp-chat/minimal.c: one question over TLS, streamed."""
+    exe = os.path.join(os.path.dirname(CLI), "wisp-minimal")
+    if not os.path.exists(exe):
+        raise Fail("%s is missing (make all builds it)" % exe)
+    url, key = h.url("stream", "tls-good")
+    env = {"PATH": os.environ.get("PATH", ""), "WISP_BASE_URL": url,
+           "WISP_CA_FILE": h.ca(), "WISP_API_KEY": TEST_KEY}
+    p = subprocess.run(PREFIX + [exe, PROMPT], env=env, capture_output=True,
+                       timeout=h.timeout(30))
+    check(p.returncode == 0 and p.stdout == (STREAM_TEXT + "\n").encode(),
+          "exit %d, stdout %s, stderr %r" % (p.returncode, show(p.stdout), p.stderr[-200:]))
 
 
 # --------------------------------------------------------------------------

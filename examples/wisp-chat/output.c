@@ -1,0 +1,317 @@
+/*
+ * output.c - the text on stdout, the "wisp-chat:" lines on stderr.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cancel.h"
+#include "inputs.h"
+#include "output.h"
+#include "wisp_exit.h"
+
+/* ---- server text on stderr --------------------------------------------------- */
+
+static const char *g_key;
+static size_t g_key_len; /* 0: nothing to mask (no key, or under 8 bytes) */
+
+void output_mask_key(const char *key)
+{
+    g_key = key;
+    g_key_len = key != NULL && strlen(key) >= 8 ? strlen(key) : 0;
+}
+
+/*
+ * Writes text to stderr with control characters (C0, DEL, and C1 in
+ * UTF-8) shown as '?'.  keep_lines lets newlines and tabs through.
+ */
+static void put_clean(const char *s, size_t len, bool keep_lines)
+{
+    size_t i;
+    for (i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if ((ch == '\n' || ch == '\t') && keep_lines) {
+            fputc(ch, stderr);
+        } else if (ch < 0x20 || ch == 0x7f) {
+            fputc(ch == '\n' || ch == '\r' || ch == '\t' ? ' ' : '?', stderr);
+        } else if (ch == 0xc2 && i + 1 < len &&
+                   (unsigned char)s[i + 1] >= 0x80 &&
+                   (unsigned char)s[i + 1] <= 0x9f) {
+            fputc('?', stderr);
+            i++;
+        } else {
+            fputc(ch, stderr);
+        }
+    }
+}
+
+/* The key must not reach the terminal, whole or cut to fit: any 8 or more
+ * of its first bytes, up to all of it, become "[API key]". */
+void put_server_text(const char *s, size_t len, bool keep_lines)
+{
+    size_t i = 0, start = 0;
+    while (i < len) {
+        size_t n = len - i < g_key_len ? len - i : g_key_len;
+        if (g_key_len != 0 && n >= 8 && memcmp(s + i, g_key, n) == 0) {
+            put_clean(s + start, i - start, keep_lines);
+            fputs("[API key]", stderr);
+            i += n;
+            start = i;
+        } else {
+            i++;
+        }
+    }
+    put_clean(s + start, len - start, keep_lines);
+}
+
+void put_clean_str(const char *s)
+{
+    put_server_text(s, strlen(s), false);
+}
+
+/* ---- tool calls on stdout ---------------------------------------------------- */
+
+/* s as a JSON string (valid UTF-8 comes in; control bytes escaped). */
+static void put_json_string(const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+    putchar('"');
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            putchar('\\');
+            putchar(c);
+        } else if (c == '\n') {
+            fputs("\\n", stdout);
+        } else if (c < 0x20 || c == 0x7F) {
+            printf("\\u00%c%c", hex[c >> 4], hex[c & 0xF]);
+        } else {
+            putchar(c);
+        }
+    }
+    putchar('"');
+}
+
+/* Each tool call as one line in the OpenAI tool_calls element shape, in
+ * index order.  Returns true when every call came whole. */
+static bool print_tool_calls(const wisp_response *r)
+{
+    bool whole = r->tool_calls_dropped == 0;
+    size_t i;
+    for (i = 0; i < r->tool_call_count; i++) {
+        const wisp_tool_call *c = &r->tool_calls[i];
+        fputs("{\"id\":", stdout);
+        put_json_string(c->id, strlen(c->id));
+        fputs(",\"type\":\"function\",\"function\":{\"name\":", stdout);
+        put_json_string(c->name, strlen(c->name));
+        fputs(",\"arguments\":", stdout);
+        put_json_string(c->arguments.buf, c->arguments.len);
+        fputs("}}\n", stdout);
+        if (c->arguments.truncated) {
+            fprintf(stderr,
+                    PROG ": tool call %u: the arguments were cut to fit: %lu of %lu bytes\n",
+                    (unsigned)c->index, (unsigned long)c->arguments.len,
+                    (unsigned long)c->arguments.full_len);
+            whole = false;
+        }
+        if (c->cut || c->name[0] == '\0') {
+            fprintf(stderr, PROG ": tool call %u: %s\n", (unsigned)c->index,
+                    c->cut ? "its id or name was cut to fit" : "the server sent no name");
+            whole = false;
+        }
+    }
+    if (r->tool_calls_dropped > 0)
+        fprintf(stderr, PROG ": %lu more tool calls than the %u this program keeps\n",
+                (unsigned long)r->tool_calls_dropped, (unsigned)CALL_SLOTS);
+    return whole;
+}
+
+/* ---- metadata and failures on stderr ---------------------------------------- */
+
+/* "wisp-chat: NAME: value" for a field that is set. */
+static void put_field(const char *name, const char *value)
+{
+    if (value[0] == '\0')
+        return;
+    fprintf(stderr, PROG ": %s: ", name);
+    put_clean_str(value);
+    fputc('\n', stderr);
+}
+
+static void print_metadata(const wisp_response *r, const wisp_posix *posix)
+{
+    if (r->http_status != 0)
+        fprintf(stderr, PROG ": http status: %d\n", r->http_status);
+    put_field("id", r->id);
+    put_field("model", r->model);
+    if (r->refused)
+        fputs(PROG ": the text is the model's refusal, not an answer\n", stderr);
+    put_field("finish_reason", r->finish_reason);
+    if (r->usage.present)
+        fprintf(stderr,
+                PROG ": usage: prompt %lu, completion %lu, total %lu, "
+                     "cached %lu, reasoning %lu\n",
+                (unsigned long)r->usage.prompt_tokens,
+                (unsigned long)r->usage.completion_tokens,
+                (unsigned long)r->usage.total_tokens,
+                (unsigned long)r->usage.cached_tokens,
+                (unsigned long)r->usage.reasoning_tokens);
+    else
+        fputs(PROG ": usage: not reported\n", stderr);
+    put_field("request id", r->request_id);
+    fprintf(stderr, PROG ": attempts: %u, connections: %lu\n",
+            (unsigned)r->attempts, (unsigned long)posix->connects);
+    if (r->fields_truncated)
+        fputs(PROG ": (some fields above were cut to fit)\n", stderr);
+}
+
+/* "; LABEL value" for a detail that is set. */
+static void put_detail(const char *label, const char *value)
+{
+    if (value[0] == '\0')
+        return;
+    fputs(label, stderr);
+    put_clean_str(value);
+}
+
+void print_failure(wisp_status st, const wisp_response *r)
+{
+    fprintf(stderr, PROG ": %s", wisp_strerror(st));
+    if (r->http_status != 0 && st != WISP_OK)
+        fprintf(stderr, "; HTTP %d", r->http_status);
+    put_detail("; ", r->error_message);
+    put_detail("; type ", r->error_type);
+    put_detail("; code ", r->error_code);
+    put_detail("; param ", r->error_param);
+    put_detail("; TLS: ", r->tls_detail);
+    if (r->tls_error != 0)
+        fprintf(stderr, " (mbedTLS -0x%04x)",
+                (unsigned)(r->tls_error < 0 ? -r->tls_error : r->tls_error));
+    if (r->retry_after_ms != 0)
+        fprintf(stderr, "; retry after %lu ms",
+                (unsigned long)r->retry_after_ms);
+    put_detail("; request id ", r->request_id);
+    fputc('\n', stderr);
+}
+
+/* The reply ended for length with no text after the model reasoned. */
+static void print_budget_note(const wisp_usage *u)
+{
+    /* The count as the server gave it, or as Gemini implies it. */
+    unsigned long thought = u->reasoning_tokens;
+    if (thought == 0 && u->total_tokens > u->prompt_tokens &&
+        u->total_tokens - u->prompt_tokens > u->completion_tokens)
+        thought = (unsigned long)(u->total_tokens - u->prompt_tokens - u->completion_tokens);
+    fputs(PROG ": the model spent the whole token budget reasoning", stderr);
+    if (thought > 0)
+        fprintf(stderr, " (%lu reasoning tokens)", thought);
+    fputs(" and wrote no answer: raise --max-completion-tokens or lower "
+          "--reasoning-effort\n",
+          stderr);
+}
+
+/* ---- the reply ----------------------------------------------------------------- */
+
+int output_on_event(void *user, const wisp_event *ev)
+{
+    chat_state *s = (chat_state *)user;
+
+    if (cancel_requested())
+        return 1;
+    if (ev->type == WISP_EVENT_CONTENT && s->print_content && ev->len > 0) {
+        if (s->reasoning_open) {
+            fputc('\n', stderr);
+            s->reasoning_open = false;
+        }
+        if (fwrite(ev->text, 1, ev->len, stdout) != ev->len ||
+            fflush(stdout) != 0) {
+            if (errno == EINTR && cancel_requested())
+                return 1; /* Ctrl-C while stdout was blocked: a cancel */
+            s->stdout_failed = true;
+            s->stdout_errno = errno;
+            return 1;
+        }
+        s->printed = true;
+    } else if (ev->type == WISP_EVENT_REASONING && s->verbose &&
+               s->print_content && ev->len > 0) {
+        if (!s->reasoning_open)
+            fputs(PROG ": reasoning: ", stderr);
+        put_server_text(ev->text, ev->len, true);
+        s->reasoning_open = ev->text[ev->len - 1] != '\n';
+    }
+    return cancel_requested() ? 1 : 0;
+}
+
+/* --no-stream: the whole text, then -v's reasoning.  Returns the exit
+ * code, rc or EXIT_RESPONSE when the text was cut to fit. */
+static int print_whole(const options *o, const wisp_response *resp, bool calls, int rc)
+{
+    fwrite(resp->content.buf, 1, resp->content.len, stdout);
+    if (!calls || resp->content.len > 0)
+        fputc('\n', stdout); /* with tool calls: no empty line for no text */
+    if (o->verbose && resp->reasoning.len > 0) {
+        /* As the streamed path prints it: one line break at the end. */
+        fputs(PROG ": reasoning: ", stderr);
+        put_server_text(resp->reasoning.buf, resp->reasoning.len, true);
+        if (resp->reasoning.buf[resp->reasoning.len - 1] != '\n')
+            fputc('\n', stderr);
+    }
+    if (resp->content.truncated) {
+        fprintf(stderr,
+                PROG ": the reply was cut to fit: %lu of %lu bytes shown "
+                     "(drop --no-stream to get all of it)\n",
+                (unsigned long)resp->content.len, (unsigned long)resp->content.full_len);
+        rc = EXIT_RESPONSE;
+    }
+    return rc;
+}
+
+int output_reply(const options *o, wisp_status st, wisp_response *resp, chat_state *state,
+                 const wisp_posix *posix, const wisp_transport *transport)
+{
+    bool calls;
+    int rc;
+
+    if (st != WISP_OK && cancel_requested())
+        st = WISP_ERR_CANCELLED; /* whatever the last wait reported */
+    /* TLS failures: take the detail from the transport if the client did
+     * not copy it. */
+    if ((st == WISP_ERR_TLS || st == WISP_ERR_CERT) && resp->tls_detail[0] == '\0' &&
+        transport->last_error != NULL)
+        resp->tls_error =
+            transport->last_error(transport->ctx, resp->tls_detail, sizeof resp->tls_detail);
+    if (state->reasoning_open)
+        fputc('\n', stderr);
+
+    rc = exit_code_for(st);
+    calls = st == WISP_OK && resp->tool_call_count + resp->tool_calls_dropped > 0;
+    if (st == WISP_OK && o->no_stream)
+        rc = print_whole(o, resp, calls, rc);
+    else if ((st == WISP_OK && !calls) || state->printed)
+        fputc('\n', stdout); /* ends the streamed text; after a failure, tidies the line */
+    if (calls && !print_tool_calls(resp) && rc == EXIT_OKAY)
+        rc = EXIT_RESPONSE;
+    /* A broken stdout outranks what the call reported (the callback's
+     * cancel, for one). */
+    if (fflush(stdout) != 0 && !state->stdout_failed && !(errno == EINTR && cancel_requested())) {
+        state->stdout_failed = true;
+        state->stdout_errno = errno;
+    }
+    if (o->verbose)
+        print_metadata(resp, posix);
+    if (state->stdout_failed) {
+        fprintf(stderr, PROG ": cannot write the reply to stdout: %s\n",
+                strerror(state->stdout_errno));
+        return EXIT_NETWORK;
+    }
+    if (st == WISP_OK && resp->reasoning_spent_budget)
+        print_budget_note(&resp->usage);
+    if (st == WISP_ERR_CANCELLED)
+        fputs(PROG ": interrupted\n", stderr);
+    else if (st != WISP_OK)
+        print_failure(st, resp);
+    return rc;
+}

@@ -1,0 +1,54 @@
+/*
+ * output.h - what wisp-chat writes.
+ *
+ * stdout: exactly the assistant's text, streamed as it arrives, then one
+ * newline; with tool calls, each call as one JSON line after the text.
+ * stderr: "wisp-chat: ..." lines.  Text that came from the server is
+ * shown there with control bytes as '?' (so a reply cannot drive the
+ * terminal) and the API key as "[API key]" (some gateways quote the
+ * Authorization header back).
+ */
+#ifndef WISP_CHAT_OUTPUT_H
+#define WISP_CHAT_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "options.h"
+#include "wisp_posix.h"
+
+/* The key to mask in everything shown on stderr (NULL, or one under 8
+ * bytes: nothing is masked). */
+void output_mask_key(const char *key);
+
+/* Server text (or the user's: a model name, a host) on stderr, masked. */
+void put_server_text(const char *s, size_t len, bool keep_lines);
+void put_clean_str(const char *s);
+
+/* The event callback's state for one reply. */
+typedef struct chat_state {
+    bool print_content;  /* streaming: content goes out as it arrives */
+    bool verbose;
+    bool printed;        /* some content reached stdout */
+    bool reasoning_open; /* reasoning text on stderr without a final \n */
+    bool stdout_failed;
+    int stdout_errno;    /* why stdout failed, saved when it happened */
+} chat_state;
+
+/* For wisp_chat: the text to stdout, -v's reasoning to stderr; stops the
+ * call when Ctrl-C was pressed or stdout failed. */
+int output_on_event(void *user, const wisp_event *ev);
+
+/*
+ * Everything after the call returned st: the end of the text (or the
+ * whole text with --no-stream), tool-call lines, -v's metadata, the
+ * budget note, the failure line.  transport gives the TLS detail the
+ * client did not copy.  Returns the exit code.
+ */
+int output_reply(const options *o, wisp_status st, wisp_response *resp, chat_state *state,
+                 const wisp_posix *posix, const wisp_transport *transport);
+
+/* The one failure line: the status, then every detail that exists. */
+void print_failure(wisp_status st, const wisp_response *r);
+
+#endif /* WISP_CHAT_OUTPUT_H */
