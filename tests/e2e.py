@@ -1476,6 +1476,224 @@ for sc in ("reset", "cut"):
     add("tls/" + sc, t_tls_broken)
 
 
+# ---- interactive mode (W5b): a session on a pseudo-terminal ---------------
+#
+# stdin is a pty that is the CLI's controlling terminal (setsid -c), with the
+# line discipline's defaults but echo: ICANON (a line per read), ISIG (\x03
+# is SIGINT for the CLI), VEOF (\x04 ends the input).  stdout and stderr are
+# pipes, read as they come.  The "session" scenario answers 400 to a
+# history that is not its own replies in turn.
+
+class Session:
+    def __init__(self, h, args, env=None):
+        import termios
+        self.h = h
+        master, slave = os.openpty()
+        attrs = termios.tcgetattr(slave)
+        attrs[3] &= ~termios.ECHO
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+        full_env = {k: v for k, v in os.environ.items()
+                    if not k.startswith(("WISP_", "OPENAI_"))}
+        full_env.update(env or {})
+        self.p = subprocess.Popen(["setsid", "-c"] + h.command(args), env=full_env,
+                                  stdin=slave, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+        os.close(slave)
+        self.master = master
+        self.bufs = {"out": b"", "err": b""}
+        self.cond = threading.Condition()
+        self.readers = [threading.Thread(target=self._pump, args=(name, f), daemon=True)
+                        for name, f in (("out", self.p.stdout), ("err", self.p.stderr))]
+        for t in self.readers:
+            t.start()
+
+    def _pump(self, name, f):
+        fd = f.fileno()
+        while True:
+            chunk = os.read(fd, 4096)
+            with self.cond:
+                self.bufs[name] += chunk
+                self.cond.notify_all()
+            if not chunk:
+                return
+
+    @property
+    def out(self):
+        return self.bufs["out"]
+
+    @property
+    def err(self):
+        return self.bufs["err"].decode("utf-8", "replace")
+
+    def wait(self, what, cond, secs=10):
+        end = time.monotonic() + self.h.timeout(secs)
+        with self.cond:
+            while not cond():
+                left = end - time.monotonic()
+                if left <= 0:
+                    self.close()
+                    raise Fail("waited in vain for %s; stdout %s, stderr %r"
+                               % (what, show(self.out), self.err[-300:]))
+                self.cond.wait(min(left, 0.5))
+
+    def prompts(self):
+        return self.err.count("> ")
+
+    def wait_prompt(self, n):
+        """Waits for the nth "> " on stderr."""
+        self.wait("prompt %d" % n, lambda: self.prompts() >= n)
+
+    def type(self, text):
+        os.write(self.master, text.encode("utf-8"))
+
+    def turn(self, line, n, reply):
+        """Types line at the nth prompt; waits for reply on stdout and prompt n + 1."""
+        self.wait_prompt(n)
+        before = len(self.out)
+        self.type(line + "\n")
+        want = (reply + "\n").encode("utf-8")
+        self.wait("the reply %r" % reply, lambda: self.out[before:] == want and
+                  self.prompts() > n)
+
+    def finish(self, rc, secs=10):
+        try:
+            got = self.p.wait(timeout=self.h.timeout(secs))
+        except subprocess.TimeoutExpired:
+            self.close()
+            raise Fail("wisp-chat still running; stderr %r" % self.err[-300:])
+        for t in self.readers:
+            t.join(5)
+        self.close()
+        if self.h.opts.valgrind and got == VALGRIND_EXIT:
+            raise Fail("valgrind found errors: " + self.err[-500:])
+        check(got == rc, "exit %d, want %d; stderr %r" % (got, rc, self.err[-300:]))
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+        if self.master is not None:
+            os.close(self.master)
+            self.master = None
+
+
+def session_messages(h, key):
+    """The messages of each request the server got under key, as (role, text)."""
+    return [[(m["role"], m["content"]) for m in r["body"]["messages"]]
+            for r in recorded(h, key)]
+
+
+def failure_lines(err):
+    return [l for l in err.replace("> ", "").splitlines() if l.startswith("wisp-chat: ")
+            and "/reset" not in l]
+
+
+def check_turn_not_kept(h, s, key, what):
+    """After turn 1 ("first") and a second turn that failed (what), a third
+    turn works and its request carries turn 1 only; Ctrl-D then ends it."""
+    s.turn("third", 3, "echo: third")
+    s.type("\x04")
+    s.finish(EXIT_OK)
+    got = session_messages(h, key)
+    check(len(got) == 3 and got[2] == [("user", "first"), ("assistant", "echo: first"),
+                                       ("user", "third")],
+          "the turn after %s carried %r" % (what, got[-1:]))
+
+
+for _mode, _margs in MODES:
+    def t_session_two_turns(h, margs=_margs):
+        url, key = h.url("session")
+        s = Session(h, ["-u", url] + margs)
+        s.turn("first question", 1, "echo: first question")
+        s.turn("second question", 2, "echo: second question")
+        s.type("\x04")
+        s.finish(EXIT_OK)
+        check(s.out == b"echo: first question\necho: second question\n", "stdout %s" % show(s.out))
+        got = session_messages(h, key)
+        check(got == [[("user", "first question")],
+                      [("user", "first question"), ("assistant", "echo: first question"),
+                       ("user", "second question")]], "requests %r" % (got,))
+        check(failure_lines(s.err) == [], "stderr %r" % s.err)
+    add("interactive/two-turns/" + _mode, t_session_two_turns)
+
+
+@test("interactive/reset")
+def t_session_reset(h):
+    url, key = h.url("session")
+    s = Session(h, ["-u", url, "-s", "be brief"])
+    s.turn("one", 1, "echo: one")
+    s.turn("two", 2, "echo: two")
+    s.wait_prompt(3)
+    s.type("/reset\n")
+    s.turn("three", 4, "echo: three")
+    s.type("/exit\n")
+    s.finish(EXIT_OK)
+    got = session_messages(h, key)
+    check(len(got) == 3 and got[1][:2] == [("system", "be brief"), ("user", "one")],
+          "requests %r" % (got,))
+    check(got[2] == [("system", "be brief"), ("user", "three")],
+          "after /reset: %r, want the system message and the new question" % (got[2],))
+
+
+@test("interactive/ctrl-c-mid-reply", flags=["slow"])
+def t_session_ctrl_c(h):
+    url, key = h.url("session")
+    s = Session(h, ["-u", url])
+    s.turn("first", 1, "echo: first")
+    s.wait_prompt(2)
+    before = len(s.out)
+    s.type("slow reply, please\n")
+    s.wait("the slow reply's first piece", lambda: len(s.out) > before)
+    s.type("\x03")
+    s.wait("the prompt after Ctrl-C, the line ended",
+           lambda: s.prompts() >= 3 and s.out.endswith(b"\n"))
+    part = s.out[before:].decode("utf-8")
+    slow = "echo: slow reply, please"
+    check(part.endswith("\n") and slow.startswith(part[:-1]) and len(part) - 1 < len(slow),
+          "the cancelled reply on stdout: %r" % part)
+    check("wisp-chat: interrupted" in failure_lines(s.err), "stderr %r" % s.err)
+    check_turn_not_kept(h, s, key, "Ctrl-C")
+
+
+for _name, _key, _rc in (("ctrl-c-at-prompt", "\x03", 130), ("ctrl-d", "\x04", EXIT_OK)):
+    def t_session_end(h, key_typed=_key, rc=_rc):
+        """Ctrl-C or Ctrl-D at the prompt ends the session (130, 0)."""
+        url, key = h.url("session")
+        s = Session(h, ["-u", url])
+        s.turn("first", 1, "echo: first")
+        s.wait_prompt(2)
+        s.type(key_typed)
+        s.finish(rc)
+        check(s.out == b"echo: first\n", "stdout %s" % show(s.out))
+        check(h.stats(key)["attempts"] == 1, "server saw %d requests" % h.stats(key)["attempts"])
+    add("interactive/" + _name, t_session_end)
+
+
+@test("interactive/http-error-goes-on")
+def t_session_error(h):
+    url, key = h.url("session")
+    s = Session(h, ["-u", url])
+    s.turn("first", 1, "echo: first")
+    s.wait_prompt(2)
+    s.type("fail this one\n")
+    s.wait_prompt(3)
+    lines = failure_lines(s.err)
+    check(len(lines) == 1 and re.search(r"HTTP 400.*refused on purpose", lines[0]),
+          "want one wisp-chat: line for the 400: %r" % lines)
+    check(s.out == b"echo: first\n", "stdout %s" % show(s.out))
+    check_turn_not_kept(h, s, key, "the error")
+
+
+@test("interactive/tools-refused")
+def t_session_tools(h):
+    url, key = h.url("session")
+    tools = tools_file(h, json.dumps([{"type": "function", "function": {"name": "f"}}]))
+    s = Session(h, ["-u", url, "--tools", tools])
+    s.finish(EXIT_USAGE)
+    check(re.search(r"^wisp-chat: --tools", s.err, re.M), "stderr %r" % s.err)
+    check(h.stats(key)["attempts"] == 0, "a request was sent")
+
+
 @test("minimal/tls")
 def t_minimal(h):
     """examples/wisp-chat/minimal.c: one question over TLS, streamed."""

@@ -1369,6 +1369,45 @@ for _n in range(len(REPLY_SHAPES)):
     scenario("shape-chunks-%d" % _n)(_shape_chunks(_n))
 
 
+# ---- W5b: a conversation, turn by turn ------------------------------------
+
+def session_fault(msgs):
+    """What is wrong with a session's history, or None: an optional system
+    message first, then user and assistant in turn, ending with a user
+    message; each assistant message is this server's echo of the user
+    message before it (what it answered then)."""
+    i = 1 if msgs and msgs[0]["role"] == "system" else 0
+    turns = msgs[i:]
+    for k, m in enumerate(turns):
+        want = "user" if k % 2 == 0 else "assistant"
+        if m["role"] != want:
+            return "message %d is %s, want %s" % (i + k, m["role"], want)
+        if want == "assistant" and m.get("content") != "echo: " + content_text(turns[k - 1]["content"]):
+            return "message %d is not the reply to the message before it" % (i + k)
+    if not turns or len(turns) % 2 == 0:
+        return "the history does not end with a user message"
+    return None
+
+
+@scenario("session")
+def sc_session(ctx):
+    """The echo, after checking the history (session_fault: 400 when it is
+    not a well-formed conversation of this server's replies).  A last user
+    message starting "slow" is streamed one event every 200 ms; one
+    starting "fail" is refused with a 400."""
+    fault = session_fault(ctx.req.json["messages"])
+    last = content_text(ctx.req.json["messages"][-1]["content"])
+    if fault is not None:
+        ctx.send_json(400, "Bad Request", error_json("session: " + fault))
+    elif last.startswith("fail"):
+        ctx.send_json(400, "Bad Request", error_json("session: refused on purpose"))
+    elif last.startswith("slow") and ctx.stream:
+        ctx.send_chunked(200, "OK", "text/event-stream",
+                         ctx.events(split_text(ctx.echo, 6)), SSE_HEADERS, delay=0.2)
+    else:
+        sc_ok(ctx)
+
+
 @scenario("demo")
 def sc_demo(ctx):
     """make demo: a short friendly reply, streamed word by word."""
