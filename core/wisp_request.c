@@ -833,14 +833,17 @@ void wisp_write_body(wisp_out *o, const wisp_request *req)
     put_str(o, "}");
 }
 
-void wisp_write_head(wisp_out *o, const wisp_url *url, const char *api_key,
-                     const wisp_header *headers, size_t header_count,
-                     size_t content_length, const wisp_request *req)
+/* One head for every request: a POST (req set) has its body's fields and
+ * its Idempotency-Key, a GET neither. */
+static void write_head(wisp_out *o, const wisp_url *url, const char *endpoint,
+                       const char *api_key, const wisp_header *headers, size_t header_count,
+                       size_t content_length, const wisp_request *req)
 {
     size_t i;
-    put_str(o, "POST ");
+    put_str(o, req != NULL ? "POST " : "GET ");
     wisp_out_put(o, url->path, url->path_len);
-    put_str(o, "/chat/completions HTTP/1.1\r\nHost: ");
+    put_str(o, endpoint);
+    put_str(o, " HTTP/1.1\r\nHost: ");
     if (url->host_is_ipv6) {
         put_str(o, "[");
         put_str(o, url->host);
@@ -853,15 +856,17 @@ void wisp_write_head(wisp_out *o, const wisp_url *url, const char *api_key,
         put_uint(o, url->port);
     }
     put_str(o, "\r\nUser-Agent: wisp/" WISP_VERSION "\r\nAccept: ");
-    put_str(o, req->stream ? "text/event-stream" : "application/json");
-    put_str(o, "\r\nAccept-Encoding: identity\r\nContent-Type: application/json\r\n"
-               "Content-Length: ");
-    put_uint(o, content_length);
+    put_str(o, req != NULL && req->stream ? "text/event-stream" : "application/json");
+    put_str(o, "\r\nAccept-Encoding: identity");
+    if (req != NULL) {
+        put_str(o, "\r\nContent-Type: application/json\r\nContent-Length: ");
+        put_uint(o, content_length);
+    }
     if (api_key != NULL && api_key[0] != '\0') {
         put_str(o, "\r\nAuthorization: Bearer ");
         put_str(o, api_key);
     }
-    if (req->idempotency_key != NULL) {
+    if (req != NULL && req->idempotency_key != NULL) {
         put_str(o, "\r\nIdempotency-Key: ");
         put_str(o, req->idempotency_key);
     }
@@ -873,4 +878,18 @@ void wisp_write_head(wisp_out *o, const wisp_url *url, const char *api_key,
         put_str(o, "\r\n");
     }
     put_str(o, "\r\n");
+}
+
+void wisp_write_head(wisp_out *o, const wisp_url *url, const char *api_key,
+                     const wisp_header *headers, size_t header_count,
+                     size_t content_length, const wisp_request *req)
+{
+    write_head(o, url, "/chat/completions", api_key, headers, header_count, content_length, req);
+}
+
+void wisp_write_get_head(wisp_out *o, const wisp_url *url, const char *endpoint,
+                         const char *api_key, const wisp_header *headers,
+                         size_t header_count)
+{
+    write_head(o, url, endpoint, api_key, headers, header_count, 0, NULL);
 }

@@ -36,5 +36,10 @@ void wisp_write_body(wisp_out *o, const wisp_request *req);
 void wisp_write_head(wisp_out *o, const wisp_url *url, const char *api_key,
                      const wisp_header *headers, size_t header_count,
                      size_t content_length, const wisp_request *req);
+/* The head of a GET of {base path}{endpoint} ("/models"): the chat's
+ * fields but the body's, Accept: application/json. */
+void wisp_write_get_head(wisp_out *o, const wisp_url *url, const char *endpoint,
+                         const char *api_key, const wisp_header *headers,
+                         size_t header_count);
 
 #endif /* WISP_REQUEST_H */
