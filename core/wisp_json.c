@@ -378,18 +378,13 @@ static int match_emit(void *ctx, const char *s, size_t n)
     return 0;
 }
 
-bool wisp_json_eq(const char *js, const wisp_token *tk, const char *s)
+bool wisp_json_text_eq(const char *p, size_t n, const char *s)
 {
-    const wisp_token *t = tk;
-    const char *p;
-    size_t n;
     wisp_unescape u;
     match m;
 
-    if (js == NULL || t == NULL || s == NULL || t->type != WISP_TOK_STRING)
+    if (p == NULL || s == NULL)
         return false;
-    p = js + t->start;
-    n = (size_t)(t->end - t->start);
     if (memchr(p, '\\', n) == NULL)
         return strlen(s) == n && memcmp(p, s, n) == 0;
     m.s = s;
@@ -397,6 +392,15 @@ bool wisp_json_eq(const char *js, const wisp_token *tk, const char *s)
     wisp_unescape_init(&u);
     return wisp_unescape_feed(&u, p, n, false, match_emit, &m) == WISP_OK &&
            m.ok && *m.s == '\0';
+}
+
+bool wisp_json_eq(const char *js, const wisp_token *tk, const char *s)
+{
+    const wisp_token *t = tk;
+
+    if (js == NULL || t == NULL || t->type != WISP_TOK_STRING)
+        return false;
+    return wisp_json_text_eq(js + t->start, (size_t)(t->end - t->start), s);
 }
 
 int wisp_json_find(const char *js, const wisp_token *toks, int count, int obj,

@@ -58,6 +58,9 @@ int wisp_json_find(const char *js, const wisp_token *toks, int count, int obj,
                    const char *key);
 /* True when token t is a string equal to s (after unescaping). */
 bool wisp_json_eq(const char *js, const wisp_token *t, const char *s);
+/* The same for the n bytes between a string's quotes, found without
+ * tokens (the model list's splitter reads keys as they stream by). */
+bool wisp_json_text_eq(const char *raw, size_t n, const char *s);
 /* True when token t is the literal null. */
 bool wisp_json_is_null(const char *js, const wisp_token *t);
 /* Reads an integer primitive (no fraction, no exponent, no overflow;
