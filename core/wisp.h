@@ -725,6 +725,43 @@ wisp_status wisp_conv_ask(wisp_client *client, wisp_conv *conv, const wisp_reque
                           const char *text, wisp_response *resp, wisp_tool_loop *loop,
                           wisp_event_fn on_event, void *user);
 
+/* ------------------------------------------------------------------------ */
+/* Model lists.                                                              */
+
+/* Called for each model of a list, in the list's order.  id is the model's
+ * "id", unescaped, NUL-terminated valid UTF-8, valid only during the call;
+ * one longer than WISP_MODEL_CAP - 1 bytes is cut at a character boundary
+ * and cut is set.  An entry too large for the work buffer, or with more
+ * JSON tokens than the token array holds, comes as "" with cut set: a model
+ * is there, its id could not be read.  Return non-zero to stop: the call
+ * then returns WISP_ERR_CANCELLED.  It must not call wisp_chat,
+ * wisp_list_models or wisp_client_close on the same client. */
+typedef int (*wisp_model_fn)(void *user, const char *id, bool cut);
+
+/*
+ * GET {base}/models: each model's id to on_model (NULL: only counted) as
+ * the list arrives; *count (may be NULL) is set to the models handed over,
+ * on failure too.  The list is read one entry at a time, so a list of any
+ * length goes through the same work buffer: one entry (one model's object)
+ * must fit in work_size - WISP_RX_CHUNK - WISP_MODEL_CAP bytes and its
+ * tokens in the token array (OpenAI's take about 80 bytes and 9 tokens,
+ * OpenRouter's about 1.5 KB and 75 to 100).  Members around "data"
+ * (one-api's "success", llama.cpp's "models") are skipped; "data": null is
+ * an empty list.  The same head, keep-alive, timeouts, retries (never once
+ * a model was handed over) and error reading as wisp_chat; a cut id sets
+ * resp->fields_truncated.
+ * Returns WISP_OK, or: WISP_ERR_ARG, WISP_ERR_HEADER_VALUE, WISP_ERR_DNS,
+ * WISP_ERR_CONNECT, WISP_ERR_TIMEOUT, WISP_ERR_IO, WISP_ERR_CLOSED,
+ * WISP_ERR_TLS, WISP_ERR_CERT, WISP_ERR_HTTP (a page, or no body),
+ * WISP_ERR_JSON (not one JSON object with a "data" array, cut short, an
+ * entry that is not an object with a string "id", nesting deeper than
+ * WISP_MODELS_MAX_DEPTH, 32), WISP_ERR_TOO_LARGE (a header line),
+ * WISP_ERR_HTTP_STATUS (details in resp: http_status, error_*,
+ * request_id), WISP_ERR_CANCELLED, WISP_ERR_UNSUPPORTED.
+ */
+wisp_status wisp_list_models(wisp_client *client, wisp_response *resp,
+                             wisp_model_fn on_model, void *user, size_t *count);
+
 #ifdef __cplusplus
 }
 #endif

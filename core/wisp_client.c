@@ -3,14 +3,20 @@
  * request, read the response through the HTTP reader and then either the
  * JSON reader or the SSE decoder, retry what may be retried.
  *
+ * wisp_list_models runs the same exchange, retries and error reading with
+ * a GET, and its 200 body goes through the model list's splitter.
+ *
  * Work buffer layout while receiving:
- *   [0, work_size - WISP_RX_CHUNK)   header line / SSE event / whole body
+ *   [0, work_size - WISP_RX_CHUNK)   header line / SSE event / whole body /
+ *                                    one model list element, then the id
+ *                                    of a model (its last WISP_MODEL_CAP)
  *   [work_size - WISP_RX_CHUNK, end) bytes straight from the transport
  * While sending, the whole work buffer stages the request.
  */
 #include "wisp.h"
 #include "wisp_http.h"
 #include "wisp_json.h"
+#include "wisp_models.h"
 #include "wisp_request.h"
 #include "wisp_sse.h"
 #include "wisp_reply.h"
@@ -23,19 +29,30 @@ typedef enum body_kind {
     BODY_JSON,    /* one chat.completion object, whole in the buffer */
     BODY_SSE,     /* server-sent events, one at a time */
     BODY_ERROR,   /* non-2xx: its start is kept for the message */
-    BODY_PAGE     /* 2xx that is neither JSON nor a stream (a portal page) */
+    BODY_PAGE,    /* 2xx that is neither JSON nor a stream (a portal page) */
+    BODY_MODELS   /* a model list, element by element */
 } body_kind;
 
-/* State of one wisp_chat call. */
+/* What a wisp_list_models call adds to its call. */
+typedef struct listing {
+    wisp_models_split split;
+    wisp_model_fn cb;
+    void *user;
+    size_t delivered; /* models handed to cb */
+} listing;
+
+/* State of one wisp_chat or wisp_list_models call. */
 typedef struct call {
     wisp_client *c;
-    const wisp_request *req;
+    const wisp_request *req; /* a chat's */
+    listing *list;           /* a model list's (then req is NULL) */
+    size_t body_len;         /* of the request */
     wisp_response *resp;
     wisp_event_fn cb;
     void *user;
     uint32_t start_ms;
     uint32_t total_ms;
-    bool delivered; /* text reached the caller: never retry after that */
+    bool delivered; /* text or a model reached the caller: never retry after that */
 } call;
 
 /* One response being read. */
@@ -332,14 +349,19 @@ static size_t body_size(const wisp_request *request)
     return counter.total;
 }
 
-static wisp_status send_request(call *k, size_t body_len)
+static wisp_status send_request(call *k)
 {
     wisp_client *c = k->c;
     wisp_out o;
     wisp_out_sender(&o, c->work, c->work_size, send_all, k);
-    wisp_write_head(&o, &c->url, c->cfg.api_key, c->cfg.headers, c->cfg.header_count,
-                    body_len, k->req);
-    wisp_write_body(&o, k->req);
+    if (k->list != NULL) {
+        wisp_write_get_head(&o, &c->url, "/models", c->cfg.api_key, c->cfg.headers,
+                            c->cfg.header_count);
+    } else {
+        wisp_write_head(&o, &c->url, c->cfg.api_key, c->cfg.headers, c->cfg.header_count,
+                        k->body_len, k->req);
+        wisp_write_body(&o, k->req);
+    }
     return wisp_out_finish(&o);
 }
 
@@ -348,6 +370,20 @@ static wisp_status send_request(call *k, size_t body_len)
 static size_t acc_cap(const wisp_client *c)
 {
     return c->work_size - WISP_RX_CHUNK;
+}
+
+/* A streamed reply was asked for (never for a model list). */
+static bool wants_stream(const call *k)
+{
+    return k->list == NULL && k->req->stream;
+}
+
+/* A model list: elements gathered in the buffer but its last
+ * WISP_MODEL_CAP bytes, which take each id. */
+static void start_models(call *k, reading *r)
+{
+    r->kind = BODY_MODELS;
+    wisp_models_init(&k->list->split, (char *)k->c->work, acc_cap(k->c) - WISP_MODEL_CAP);
 }
 
 static void start_reply(call *k, reading *r)
@@ -375,6 +411,12 @@ static void on_headers(call *k, reading *r)
     }
     if (h->status < 200 || h->status > 299) {
         r->kind = BODY_ERROR;
+    } else if (k->list != NULL) {
+        if (h->is_json) {
+            start_models(k, r);
+        } else {
+            r->kind = BODY_UNKNOWN; /* a portal page, or JSON unlabelled */
+        }
     } else if (h->is_event_stream) {
         start_sse(k, r);
     } else if (h->is_json) {
@@ -396,9 +438,11 @@ static void sniff_body(call *k, reading *r, uint8_t first)
 {
     if (first == '<') {
         r->kind = BODY_PAGE;
+    } else if (k->list != NULL) {
+        start_models(k, r);
     } else if (first == '{' || first == '[') {
         r->kind = BODY_JSON;
-    } else if (k->req->stream) {
+    } else if (wants_stream(k)) {
         start_sse(k, r);
     } else {
         r->kind = BODY_JSON;
@@ -442,11 +486,62 @@ static wisp_status stream_finish(call *k, reading *r)
     return st;
 }
 
+/* One element of a model list: its id to the caller.  One too large for
+ * the buffer or too complex for the token array comes as "" and cut. */
+static wisp_status deliver_model(call *k, const wisp_models_out *out)
+{
+    listing *l = k->list;
+    char *id = (char *)k->c->work + acc_cap(k->c) - WISP_MODEL_CAP;
+    bool cut = false;
+    wisp_status st = WISP_ERR_TOO_LARGE;
+    if (out->event == WISP_MODELS_ELEMENT) {
+        st = wisp_models_id(out->data, out->len, k->c->tokens, k->c->token_count, id,
+                            WISP_MODEL_CAP, &cut);
+    }
+    if (st == WISP_ERR_TOO_LARGE || st == WISP_ERR_TOO_COMPLEX) {
+        id[0] = '\0';
+        cut = true;
+    } else if (st != WISP_OK) {
+        return st;
+    }
+    k->resp->fields_truncated |= cut;
+    k->delivered = true;
+    l->delivered++;
+    if (l->cb != NULL && l->cb(l->user, id, cut) != 0) {
+        return WISP_ERR_CANCELLED;
+    }
+    return WISP_OK;
+}
+
+WISP_NOINLINE static wisp_status models_body(call *k, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        size_t used = 0;
+        wisp_models_out out;
+        wisp_status st = wisp_models_feed(&k->list->split, data, len, &used, &out);
+        if (st != WISP_OK) {
+            return st;
+        }
+        data += used;
+        len -= used;
+        if (out.event != WISP_MODELS_NEED_MORE) {
+            st = deliver_model(k, &out);
+            if (st != WISP_OK) {
+                return st;
+            }
+        }
+    }
+    return WISP_OK;
+}
+
 static wisp_status on_body(call *k, reading *r, const uint8_t *data, size_t len)
 {
     size_t room;
     if (len > 0 && r->kind == BODY_UNKNOWN) {
         sniff_body(k, r, data[0]);
+    }
+    if (r->kind == BODY_MODELS) {
+        return models_body(k, data, len);
     }
     if (r->kind == BODY_SSE) {
         while (len > 0 && !r->reply.done) {
@@ -506,8 +601,10 @@ static wisp_status on_complete(call *k, reading *r)
     switch (r->kind) {
     case BODY_SSE:
         return stream_finish(k, r);
+    case BODY_MODELS:
+        return wisp_models_finish(&k->list->split);
     case BODY_UNKNOWN: /* 2xx with no body at all (204, Content-Length: 0) */
-        return k->req->stream && r->http.body_mode != WISP_BODY_NONE
+        return wants_stream(k) && r->http.body_mode != WISP_BODY_NONE
                    ? WISP_ERR_STREAM_TRUNCATED
                    : WISP_ERR_HTTP;
     case BODY_JSON:
@@ -578,8 +675,7 @@ static wisp_status finish_drained(call *k, reading *r)
  * connection turned out dead before any byte of the reply arrived: the
  * caller then reopens it once.
  */
-static wisp_status exchange_on(call *k, reading *r, size_t body_len, bool reused,
-                               bool *stale)
+static wisp_status exchange_on(call *k, reading *r, bool reused, bool *stale)
 {
     wisp_client *c = k->c;
     const wisp_transport *tr = c->cfg.transport;
@@ -590,7 +686,7 @@ static wisp_status exchange_on(call *k, reading *r, size_t body_len, bool reused
     *stale = false;
     c->requests++;
     k->resp->attempts++;
-    st = send_request(k, body_len);
+    st = send_request(k);
     if (st != WISP_OK) {
         *stale = reused && (st == WISP_ERR_CLOSED || st == WISP_ERR_IO);
         return st;
@@ -678,14 +774,14 @@ static wisp_status exchange_on(call *k, reading *r, size_t body_len, bool reused
     }
 }
 
-/* A connection is kept only after a complete message that allows it. */
-static wisp_status exchange(call *k, size_t body_len, bool reused, bool *stale)
+/* A connection is kept only after a complete message that allows it.  r
+ * is the caller's: one frame holds it for every attempt. */
+static wisp_status exchange(call *k, reading *r, bool reused, bool *stale)
 {
-    reading r;
     wisp_status st;
-    memset(&r, 0, sizeof r);
-    st = exchange_on(k, &r, body_len, reused, stale);
-    if (st != WISP_OK && !r.complete) {
+    memset(r, 0, sizeof *r);
+    st = exchange_on(k, r, reused, stale);
+    if (st != WISP_OK && !r->complete) {
         wisp_client_close(k->c);
     }
     return st;
@@ -724,14 +820,10 @@ static uint32_t backoff_ms(call *k, int retry)
     return step - (next_random(k->c) % (step / 4u + 1u));
 }
 
-wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
-                      wisp_response *resp, wisp_event_fn on_event, void *user)
+/* What every call checks first: the response's buffers and the head
+ * strings (borrowed: they may have changed since init).  resp is reset. */
+static wisp_status begin_call(const wisp_client *client, wisp_response *resp)
 {
-    call k;
-    size_t body_len;
-    wisp_status st;
-    int retry;
-
     if (client == NULL || client->work == NULL || resp == NULL ||
         (resp->content.cap > 0 && resp->content.buf == NULL) ||
         (resp->reasoning.cap > 0 && resp->reasoning.buf == NULL)) {
@@ -739,7 +831,16 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
     }
     resp->attempts = 0;
     reset_response(resp);
-    st = check_head_strings(&client->cfg); /* borrowed: may have changed */
+    return check_head_strings(&client->cfg);
+}
+
+/* What wisp_chat checks before anything is sent, and the body's size.
+ * Not inlined: its locals are gone before the call's deep frames come. */
+WISP_NOINLINE static wisp_status check_chat(const wisp_client *client,
+                                            const wisp_request *request,
+                                            wisp_response *resp, size_t *body_len)
+{
+    wisp_status st = begin_call(client, resp);
     if (st != WISP_OK) {
         return st;
     }
@@ -750,14 +851,36 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
     if (key_twice(&client->cfg, request)) {
         return WISP_ERR_HEADER_VALUE;
     }
-    body_len = body_size(request); /* checked just above */
-    if (body_len == SIZE_MAX) {
+    *body_len = body_size(request); /* checked just above */
+    if (*body_len == SIZE_MAX) {
         return WISP_ERR_ARG; /* images beyond what size_t can count */
     }
+    return WISP_OK;
+}
+
+/*
+ * A chat (list NULL) or a model list: checks, then connects
+ * (or reuses the kept connection), exchanges, and retries what may be
+ * retried.  One function for both, so that the public calls are thin and
+ * the call, its reading and the retry loop share one frame.
+ */
+static wisp_status perform(wisp_client *client, const wisp_request *request, listing *list,
+                           wisp_response *resp, wisp_event_fn on_event, void *user)
+{
+    call k;
+    reading r;
+    wisp_status st;
+    int retry;
 
     memset(&k, 0, sizeof k);
+    st = list == NULL ? check_chat(client, request, resp, &k.body_len)
+                      : begin_call(client, resp);
+    if (st != WISP_OK) {
+        return st;
+    }
     k.c = client;
     k.req = request;
+    k.list = list;
     k.resp = resp;
     k.cb = on_event;
     k.user = user;
@@ -782,7 +905,7 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
             connect_failed = st != WISP_OK;
         }
         if (st == WISP_OK) {
-            st = exchange(&k, body_len, reused, &stale);
+            st = exchange(&k, &r, reused, &stale);
             if (stale) {
                 /* The kept-alive connection had died while idle: reopen it
                  * once, without counting a retry. */
@@ -791,7 +914,7 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
                 st = open_connection(&k);
                 connect_failed = st != WISP_OK;
                 if (st == WISP_OK) {
-                    st = exchange(&k, body_len, false, &stale);
+                    st = exchange(&k, &r, false, &stale);
                 }
             }
         }
@@ -814,6 +937,28 @@ wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
             client->cfg.sleep_ms(client->cfg.platform_ctx, wait);
         }
     }
+}
+
+wisp_status wisp_chat(wisp_client *client, const wisp_request *request,
+                      wisp_response *resp, wisp_event_fn on_event, void *user)
+{
+    return perform(client, request, NULL, resp, on_event, user);
+}
+
+wisp_status wisp_list_models(wisp_client *client, wisp_response *resp,
+                             wisp_model_fn on_model, void *user, size_t *count)
+{
+    listing l;
+    wisp_status st;
+
+    memset(&l, 0, sizeof l);
+    l.cb = on_model;
+    l.user = user;
+    st = perform(client, NULL, &l, resp, NULL, NULL);
+    if (count != NULL) {
+        *count = l.delivered;
+    }
+    return st;
 }
 
 size_t wisp_request_body_size(const wisp_request *request)
