@@ -807,6 +807,7 @@ static void test_cancel_from_callback(void **state)
     assert_int_equal(list(e, &count), WISP_OK);
     assert_int_equal(count, 3);
     assert_int_equal(e->fake.connects, 2);
+    free(reply);
 }
 
 /* A list and then a chat on the one kept-alive connection, and the other
