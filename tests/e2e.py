@@ -1694,6 +1694,63 @@ def t_session_tools(h):
     check(h.stats(key)["attempts"] == 0, "a request was sent")
 
 
+# ---- model lists (W5b): --list-models --------------------------------------
+
+SHORT_MODELS = ["gpt-4o", "gemini-2.5-flash", "llama-3.1-8b-instruct"]  # tests/server.py
+
+
+def models_run(h, scenario, rc, ids=None, err=None, listener="plain", extra=()):
+    """--list-models against a model list: exit rc, stdout the ids a line each."""
+    url, key = h.url(scenario, listener)
+    res = h.run(["-u", url, "--list-models"] + list(extra), timeout=60)
+    if ids is None:
+        expect(res, rc, err=err)  # stdout empty
+    else:
+        want = "".join(i + "\n" for i in ids).encode("utf-8")
+        check(res.rc == rc, "exit %d, want %d; stderr: %s" % (res.rc, rc, res.err_tail()))
+        check(res.out == want, "stdout %s, want %s" % (show(res.out), show(want)))
+        check(err is None or re.search(err, res.err, re.M), "stderr %s" % res.err_tail())
+    check(h.stats(key)["attempts"] == 1, "server saw %d requests" % h.stats(key)["attempts"])
+    return res
+
+
+for _sc in ("models", "models-oneapi"):
+    def t_models_short(h, sc=_sc):
+        models_run(h, sc, EXIT_OK, SHORT_MODELS)
+    add({"models": "models/short", "models-oneapi": "models/oneapi-success-first"}[_sc],
+        t_models_short)
+
+
+@test("models/long-chunked", flags=["big"])
+def t_models_long(h):
+    """5000 OpenRouter-shaped entries (2.8 MB), chunked at odd places."""
+    ids = ["provider-%d/model-%05d:free" % (i % 37, i) for i in range(5000)]
+    models_run(h, "models-long", EXIT_OK, ids)
+
+
+@test("models/tls")
+def t_models_tls(h):
+    models_run(h, "models", EXIT_OK, SHORT_MODELS, listener="tls-good",
+               extra=["--cacert", h.ca()])
+
+
+@test("models/id-cut")
+def t_models_cut(h):
+    """An id longer than the build keeps: printed as far as kept, exit 4."""
+    cut = ("vendor/" + "x" * 93)[:63]
+    models_run(h, "models-cut", EXIT_RESPONSE, ["a", cut, "b"], err=r"^wisp-chat: 1 model id was cut")
+
+
+@test("models/401")
+def t_models_401(h):
+    models_run(h, "models-401", EXIT_SERVER, err=r"^wisp-chat: .*HTTP 401.*Invalid API key")
+
+
+@test("models/no-prompt")
+def t_models_prompt(h):
+    usage_error(h, ["--list-models"], "--list-models")
+
+
 @test("minimal/tls")
 def t_minimal(h):
     """examples/wisp-chat/minimal.c: one question over TLS, streamed."""

@@ -41,6 +41,10 @@ headers as received, Content-Length, the body exactly as read (base64) and
 how many bytes came after the body on the connection.  tests/e2e.py parses
 the bodies itself, strictly.
 
+Model lists: GET .../models (wisp_list_models, wisp-chat --list-models)
+answers the list its segment names (models, models-long, models-oneapi,
+models-cut, models-401: MODEL_LISTS), kept alive, counted in /stats.
+
 Statistics: GET /stats on any HTTP listener answers JSON with per-listener
 counters (accepted, handshakes, resumed, handshake_failures) and every
 connection (listener, requests served, TLS version, resumed); GET
@@ -526,15 +530,19 @@ def sse(obj, eol="\n", ascii_only=True):
 # --------------------------------------------------------------------------
 # Scenarios.  Each answers one request; returns nothing, sets ctx.keep_alive.
 
+def registry(table):
+    """A decorator that files a function in table under each name given."""
+    def register(*names):
+        def deco(fn):
+            for n in names:
+                table[n] = fn
+            return fn
+        return deco
+    return register
+
+
 SCENARIOS = {}
-
-
-def scenario(*names):
-    def deco(fn):
-        for n in names:
-            SCENARIOS[n] = fn
-        return fn
-    return deco
+scenario = registry(SCENARIOS)
 
 
 @scenario("ok")
@@ -1423,6 +1431,112 @@ def sc_demo(ctx):
         ctx.send_json(200, "OK", ctx.completion(text))
 
 
+# ---- W5b: model lists (GET {base}/models) --------------------------------
+#
+# Keyed like the chat scenarios: GET /s/models-long.t7/v1/models.  Each
+# answers the list with a request id; tests/e2e.py restates the ids.
+
+MODEL_LISTS = {}
+model_list = registry(MODEL_LISTS)
+
+
+SHORT_MODELS = ["gpt-4o", "gemini-2.5-flash", "llama-3.1-8b-instruct"]
+LONG_MODEL_COUNT = 5000
+CUT_MODEL_ID = "vendor/" + "x" * 93  # 100 bytes: past WISP_MODEL_CAP
+
+
+def long_model_id(i):
+    return "provider-%d/model-%05d:free" % (i % 37, i)
+
+
+def openai_model(mid):
+    return {"id": mid, "object": "model", "created": CREATED, "owned_by": "wisp-test"}
+
+
+def openrouter_model(mid, i):
+    """About 400 bytes, nested the way OpenRouter's entries are."""
+    return {"id": mid, "name": "Model %d" % i, "created": CREATED + i,
+            "description": "A model with a \"quoted\" word, caf\u00e9 and \\ in its text.",
+            "context_length": 8192 * (1 + i % 16),
+            "architecture": {"input_modalities": ["text", "image"], "output_modalities": ["text"],
+                             "tokenizer": "Other", "instruct_type": None},
+            "pricing": {"prompt": "0.000001", "completion": "0.000002", "image": "0"},
+            "top_provider": {"context_length": 8192, "max_completion_tokens": None,
+                             "is_moderated": i % 2 == 0},
+            "supported_parameters": ["tools", "temperature", "top_p"]}
+
+
+def send_list(conn, req, name, attempt, body, pieces=0):
+    """200 with body: Content-Length, or chunked in pieces of odd sizes."""
+    head = ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            "x-request-id: req-%s-%d\r\nConnection: keep-alive\r\n" % (name, attempt))
+    if not pieces:
+        conn.send(("%sContent-Length: %d\r\n\r\n" % (head, len(body))).encode() + body)
+        return
+    conn.send((head + "Transfer-Encoding: chunked\r\n\r\n").encode())
+    out, i, k = [], 0, 0
+    while i < len(body):
+        n = pieces + (k * 7919) % pieces  # pieces..2*pieces-1 bytes, cutting anywhere
+        p = body[i:i + n]
+        out.append(b"%x\r\n%s\r\n" % (len(p), p))
+        i, k = i + n, k + 1
+        if len(out) >= 64:
+            conn.send(b"".join(out))
+            out = []
+    conn.send(b"".join(out) + b"0\r\n\r\n")
+
+
+@model_list("models")
+def ml_short(conn, req, name, attempt):
+    """OpenAI's shape: {"object": "list", "data": [...]}, three models."""
+    send_list(conn, req, name, attempt, jbytes(
+        {"object": "list", "data": [openai_model(m) for m in SHORT_MODELS]}))
+
+
+@model_list("models-long")
+def ml_long(conn, req, name, attempt):
+    """OpenRouter's shape, LONG_MODEL_COUNT entries (2.8 MB), chunked at odd places."""
+    data = [openrouter_model(long_model_id(i), i) for i in range(LONG_MODEL_COUNT)]
+    send_list(conn, req, name, attempt, jbytes({"data": data}), pieces=997)
+
+
+@model_list("models-oneapi")
+def ml_oneapi(conn, req, name, attempt):
+    """one-api's shape: "success" before "data", "object" after."""
+    body = b'{"success":true,"data":%s,"object":"list"}' % jbytes(
+        [openai_model(m) for m in SHORT_MODELS])
+    send_list(conn, req, name, attempt, body)
+
+
+@model_list("models-cut")
+def ml_cut(conn, req, name, attempt):
+    """A model whose id is longer than the client keeps, between two others."""
+    send_list(conn, req, name, attempt, jbytes(
+        {"object": "list", "data": [openai_model(m) for m in ("a", CUT_MODEL_ID, "b")]}))
+
+
+@model_list("models-401")
+def ml_401(conn, req, name, attempt):
+    """401 invalid API key."""
+    body = jbytes({"error": {"message": "Invalid API key", "type": "invalid_request_error",
+                             "code": "invalid_api_key"}})
+    conn.send(("HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
+               "Content-Length: %d\r\nConnection: keep-alive\r\n\r\n" % len(body)).encode()
+              + body)
+
+
+def answer_models(conn, req):
+    """GET .../models: the list the path's segment names."""
+    key = path_segment(req.path) or "models"
+    name = key.split(".", 1)[0]
+    attempt = STATS.count_request(conn.rec, key)
+    fn = MODEL_LISTS.get(name)
+    if fn is None:
+        answer_error(conn, 404, "Not Found", "unknown model list %r" % name, True)
+    else:
+        fn(conn, req, name, attempt)
+
+
 # --------------------------------------------------------------------------
 # Serving.
 
@@ -1506,6 +1620,9 @@ def serve_http(conn):
         if req.method == "GET" and req.path == "/requests":
             answer_recorded(conn, req)
             return
+        if req.method == "GET" and req.path.endswith("/models"):
+            answer_models(conn, req)
+            continue
         extra = bytes_after_body(conn, req)
         try:
             check_chat_request(req)

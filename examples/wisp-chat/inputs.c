@@ -256,11 +256,14 @@ static int refuse_interactive(const char *option, const char *why)
     return usage_hint();
 }
 
-int inputs_load(const options *o, bool interactive)
+int inputs_load(const options *o, inputs_mode mode)
 {
+    bool interactive = mode == INPUTS_SESSION;
     size_t i;
     int rc;
 
+    if (mode == INPUTS_NONE && o->word_count > 0)
+        return usage_error("--list-models takes no prompt", NULL);
     if (interactive && o->tools_file != NULL)
         return refuse_interactive("--tools", "an interactive session cannot send tool "
                                              "results yet");
@@ -280,6 +283,8 @@ int inputs_load(const options *o, bool interactive)
         }
         fclose(f);
     }
+    if (mode == INPUTS_NONE)
+        return -1;
     if (o->tool_choice != NULL && o->tools_file == NULL)
         return usage_error("--tool-choice needs --tools", NULL);
     if (o->tools_file != NULL) {

@@ -11,13 +11,21 @@
 #define PROMPT_MAX (1024u * 1024u) /* 1 MiB, from argv, stdin or one line */
 #define CALL_SLOTS 16u             /* tool calls kept from one reply */
 
+/* What the run needs besides the options. */
+typedef enum inputs_mode {
+    INPUTS_PROMPT,  /* one question: the words, else stdin */
+    INPUTS_SESSION, /* an interactive session: lines come later */
+    INPUTS_NONE     /* --list-models: no prompt at all */
+} inputs_mode;
+
 /*
  * Reads and checks every file the options name, in the options' order of
  * precedence (--cacert, --tools, --json-schema, each --image), then the
- * prompt (the words, else stdin) unless interactive.  Returns -1 to go on,
- * else the exit code after printing why.
+ * prompt for INPUTS_PROMPT; refuses what the mode cannot do (--tools in a
+ * session, a prompt with --list-models).  Returns -1 to go on, else the
+ * exit code after printing why.
  */
-int inputs_load(const options *o, bool interactive);
+int inputs_load(const options *o, inputs_mode mode);
 
 /* The prompt read by inputs_load; in interactive mode, the line buffer
  * (PROMPT_MAX + 1 bytes). */

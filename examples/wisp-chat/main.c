@@ -30,8 +30,9 @@
  *
  * The parts: options.c (the command line), inputs.c (the files and the
  * prompt it names, the request), output.c (stdout and stderr), cancel.c
- * (Ctrl-C), interactive.c (the session), this file (the connection and
- * one question).  minimal.c beside them is the smallest complete program.
+ * (Ctrl-C), interactive.c (the session), this file (the connection, one
+ * question, the model list).  minimal.c beside them is the smallest
+ * complete program.
  *
  * All memory is static: the library allocates nothing, and neither does
  * this program (mbedTLS allocates its own record buffers).
@@ -259,6 +260,21 @@ static int ask_once(const options *o, connection *l, const wisp_request *req)
     return output_reply(o, st, &resp, &state, &l->posix, l->transport);
 }
 
+/* --list-models: one id a line.  Returns the exit code. */
+static int list_models(const options *o, connection *l)
+{
+    wisp_response resp;
+    models_state state;
+    size_t count = 0;
+    wisp_status st;
+
+    wisp_response_init(&resp, NULL, 0, NULL, 0);
+    memset(&state, 0, sizeof state);
+    cancel_catch(&l->posix, true);
+    st = wisp_list_models(&l->client, &resp, output_on_model, &state, &count);
+    return output_models(o, st, &resp, &state, count, &l->posix, l->transport);
+}
+
 int main(int argc, char **argv)
 {
     static options o;
@@ -273,14 +289,19 @@ int main(int argc, char **argv)
     rc = options_parse(&o, argc, argv);
     if (rc >= 0)
         return rc;
-    interactive = o.word_count == 0 && isatty(STDIN_FILENO);
-    rc = inputs_load(&o, interactive);
+    interactive = !o.list_models && o.word_count == 0 && isatty(STDIN_FILENO);
+    rc = inputs_load(&o, o.list_models ? INPUTS_NONE : interactive ? INPUTS_SESSION : INPUTS_PROMPT);
     if (rc >= 0)
         return rc;
     pick_defaults(&o, &l);
     rc = open_link(&l, &o);
     if (rc >= 0)
         return rc;
+    if (o.list_models) {
+        rc = list_models(&o, &l);
+        close_link(&l);
+        return rc;
+    }
 
     /* Everything is checked before anything is sent. */
     inputs_request(&o, &req, msgs);

@@ -40,7 +40,8 @@ enum {
     OPT_SEED,
     OPT_MAX_COMPLETION_TOKENS,
     OPT_PARAM,
-    OPT_IDEMPOTENCY_KEY
+    OPT_IDEMPOTENCY_KEY,
+    OPT_LIST_MODELS
 };
 
 static const struct option k_long[] = {
@@ -67,6 +68,7 @@ static const struct option k_long[] = {
     {"max-completion-tokens", required_argument, NULL, OPT_MAX_COMPLETION_TOKENS},
     {"param", required_argument, NULL, OPT_PARAM},
     {"idempotency-key", required_argument, NULL, OPT_IDEMPOTENCY_KEY},
+    {"list-models", no_argument, NULL, OPT_LIST_MODELS},
     {NULL, 0, NULL, 0}};
 
 /* "-": words come back as option 1, in order; ":": a missing value is
@@ -116,6 +118,8 @@ static void print_usage(FILE *out)
         "                        OpenAI \"tools\" shape); tool calls of the reply\n"
         "                        go to stdout after the text, one JSON line each\n"
         "      --tool-choice C   auto, none, required, or a function's name\n"
+        "      --list-models     the models the server offers, one id a line\n"
+        "                        (GET {URL}/models), instead of a chat\n"
         "  -v, --verbose         to stderr: id, model, finish_reason, usage,\n"
         "                        request id, attempts; streamed reasoning\n"
         "  -h, --help            this text\n"
@@ -391,6 +395,9 @@ static int apply_option(options *o, int code, char *value)
         break;
     case OPT_PARAM:
         return add_param(o, value);
+    case OPT_LIST_MODELS:
+        o->list_models = true;
+        break;
     case OPT_IDEMPOTENCY_KEY:
         if (!printable_ascii(value))
             return bad_value(long_name(code), value, "printable ASCII, not empty");

@@ -28,6 +28,7 @@ typedef struct options {
     bool no_stream;
     bool insecure;
     bool verbose;
+    bool list_models; /* --list-models: no chat */
     uint32_t max_tokens; /* 0: not sent */
     uint32_t max_completion_tokens;
     bool has_temperature;

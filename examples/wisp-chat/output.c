@@ -141,6 +141,14 @@ static void put_field(const char *name, const char *value)
     fputc('\n', stderr);
 }
 
+/* -v: the request id, the attempts and connections of the exchange. */
+static void print_exchange(const wisp_response *r, const wisp_posix *posix)
+{
+    put_field("request id", r->request_id);
+    fprintf(stderr, PROG ": attempts: %u, connections: %lu\n",
+            (unsigned)r->attempts, (unsigned long)posix->connects);
+}
+
 static void print_metadata(const wisp_response *r, const wisp_posix *posix)
 {
     if (r->http_status != 0)
@@ -161,9 +169,7 @@ static void print_metadata(const wisp_response *r, const wisp_posix *posix)
                 (unsigned long)r->usage.reasoning_tokens);
     else
         fputs(PROG ": usage: not reported\n", stderr);
-    put_field("request id", r->request_id);
-    fprintf(stderr, PROG ": attempts: %u, connections: %lu\n",
-            (unsigned)r->attempts, (unsigned long)posix->connects);
+    print_exchange(r, posix);
     if (r->fields_truncated)
         fputs(PROG ": (some fields above were cut to fit)\n", stderr);
 }
@@ -269,20 +275,37 @@ static int print_whole(const options *o, const wisp_response *resp, bool calls, 
     return rc;
 }
 
+/* The status as the person should hear it (Ctrl-C, whatever the last
+ * wait reported), with the TLS detail taken from the transport when the
+ * client did not copy it. */
+static wisp_status settle(wisp_status st, wisp_response *resp, const wisp_transport *transport)
+{
+    if (st != WISP_OK && cancel_requested())
+        st = WISP_ERR_CANCELLED;
+    if ((st == WISP_ERR_TLS || st == WISP_ERR_CERT) && resp->tls_detail[0] == '\0' &&
+        transport->last_error != NULL)
+        resp->tls_error =
+            transport->last_error(transport->ctx, resp->tls_detail, sizeof resp->tls_detail);
+    return st;
+}
+
+/* The last of stdout written out.  A broken stdout outranks what the call
+ * reported (the callback's cancel, for one). */
+static void flush_stdout(bool *failed, int *why)
+{
+    if (fflush(stdout) != 0 && !*failed && !(errno == EINTR && cancel_requested())) {
+        *failed = true;
+        *why = errno;
+    }
+}
+
 int output_reply(const options *o, wisp_status st, wisp_response *resp, chat_state *state,
                  const wisp_posix *posix, const wisp_transport *transport)
 {
     bool calls;
     int rc;
 
-    if (st != WISP_OK && cancel_requested())
-        st = WISP_ERR_CANCELLED; /* whatever the last wait reported */
-    /* TLS failures: take the detail from the transport if the client did
-     * not copy it. */
-    if ((st == WISP_ERR_TLS || st == WISP_ERR_CERT) && resp->tls_detail[0] == '\0' &&
-        transport->last_error != NULL)
-        resp->tls_error =
-            transport->last_error(transport->ctx, resp->tls_detail, sizeof resp->tls_detail);
+    st = settle(st, resp, transport);
     if (state->reasoning_open)
         fputc('\n', stderr);
 
@@ -294,12 +317,7 @@ int output_reply(const options *o, wisp_status st, wisp_response *resp, chat_sta
         fputc('\n', stdout); /* ends the streamed text; after a failure, tidies the line */
     if (calls && !print_tool_calls(resp) && rc == EXIT_OKAY)
         rc = EXIT_RESPONSE;
-    /* A broken stdout outranks what the call reported (the callback's
-     * cancel, for one). */
-    if (fflush(stdout) != 0 && !state->stdout_failed && !(errno == EINTR && cancel_requested())) {
-        state->stdout_failed = true;
-        state->stdout_errno = errno;
-    }
+    flush_stdout(&state->stdout_failed, &state->stdout_errno);
     if (o->verbose)
         print_metadata(resp, posix);
     if (state->stdout_failed) {
@@ -313,5 +331,60 @@ int output_reply(const options *o, wisp_status st, wisp_response *resp, chat_sta
         fputs(PROG ": interrupted\n", stderr);
     else if (st != WISP_OK)
         print_failure(st, resp);
+    return rc;
+}
+
+/* ---- model lists --------------------------------------------------------------- */
+
+int output_on_model(void *user, const char *id, bool cut)
+{
+    models_state *s = (models_state *)user;
+    const char *c;
+
+    if (cancel_requested())
+        return 1;
+    for (c = id; *c != '\0'; c++)
+        putchar((unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c);
+    if (putchar('\n') == EOF) {
+        if (!(errno == EINTR && cancel_requested())) {
+            s->stdout_failed = true;
+            s->stdout_errno = errno;
+        }
+        return 1;
+    }
+    if (cut)
+        s->cut++;
+    return cancel_requested() ? 1 : 0;
+}
+
+int output_models(const options *o, wisp_status st, wisp_response *resp, models_state *state,
+                  size_t count, const wisp_posix *posix, const wisp_transport *transport)
+{
+    int rc;
+
+    st = settle(st, resp, transport);
+    rc = exit_code_for(st);
+    flush_stdout(&state->stdout_failed, &state->stdout_errno);
+    if (o->verbose) {
+        if (resp->http_status != 0)
+            fprintf(stderr, PROG ": http status: %d\n", resp->http_status);
+        fprintf(stderr, PROG ": models: %lu\n", (unsigned long)count);
+        print_exchange(resp, posix);
+    }
+    if (state->stdout_failed) {
+        fprintf(stderr, PROG ": cannot write the list to stdout: %s\n",
+                strerror(state->stdout_errno));
+        return EXIT_NETWORK;
+    }
+    if (st == WISP_ERR_CANCELLED) {
+        fputs(PROG ": interrupted\n", stderr);
+    } else if (st != WISP_OK) {
+        print_failure(st, resp);
+    } else if (state->cut > 0) {
+        fprintf(stderr, PROG ": %lu model id%s cut to fit (this build keeps %u bytes of each)\n",
+                (unsigned long)state->cut, state->cut == 1 ? " was" : "s were",
+                (unsigned)(WISP_MODEL_CAP - 1));
+        rc = EXIT_RESPONSE;
+    }
     return rc;
 }

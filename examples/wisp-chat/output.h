@@ -48,6 +48,23 @@ int output_on_event(void *user, const wisp_event *ev);
 int output_reply(const options *o, wisp_status st, wisp_response *resp, chat_state *state,
                  const wisp_posix *posix, const wisp_transport *transport);
 
+/* --list-models: the state of the listing. */
+typedef struct models_state {
+    size_t cut; /* ids cut to fit (or too large to read: "") */
+    bool stdout_failed;
+    int stdout_errno;
+} models_state;
+
+/* For wisp_list_models: the id as one line on stdout, control bytes as
+ * '?' (an id cannot break the one-a-line list or drive the terminal). */
+int output_on_model(void *user, const char *id, bool cut);
+
+/* Everything after the listing returned st with count models: -v's
+ * figures, the failure line, the note on cut ids.  Returns the exit code:
+ * that of a chat, 4 when an id was cut. */
+int output_models(const options *o, wisp_status st, wisp_response *resp, models_state *state,
+                  size_t count, const wisp_posix *posix, const wisp_transport *transport);
+
 /* The one failure line: the status, then every detail that exists. */
 void print_failure(wisp_status st, const wisp_response *r);
 
