@@ -51,7 +51,7 @@ extern "C" {
     X(WISP_ERR_CANCELLED, "cancelled by the caller")                          \
     X(WISP_ERR_TOOL_SCHEMA, "a tool's parameters are not one well-formed JSON value, or nest too deep") \
     X(WISP_ERR_SIGNATURE_TOO_LARGE, "a tool call's thought signature is larger than its buffer") \
-    X(WISP_ERR_ARENA_FULL, "the tool loop's history does not fit its arena")  \
+    X(WISP_ERR_ARENA_FULL, "the history (a conversation or the tool loop's) does not fit its arena")  \
     X(WISP_ERR_TOOL_CALL_CUT, "a tool call did not fit: more calls than slots, or arguments cut") \
     X(WISP_ERR_TOOL_ROUNDS, "the model still called tools after the last allowed round") \
     X(WISP_ERR_REQUEST_JSON, "a response schema or an extra parameter is not one well-formed JSON value, or nests too deep") \
