@@ -48,7 +48,7 @@ LIB_SRC   := $(CORE_SRC) $(POSIX_SRC) $(TLS_SRC) $(SERIAL_SRC)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
 .PHONY: all lib deps test unit e2e e2e-valgrind valgrind asan variants check-core check-readme check-softfloat size fuzz fuzz-replay \
-        bench demo install clean test-mbedtls3 static test-static armhf test-armhf test-musl static-size
+        bench demo install clean test-mbedtls3 static test-static armhf test-armhf test-musl static-size test-lwip lwip-variants
 
 # The library and the CLI; test programs are built by the targets that run them.
 all: lib $(BUILD)/wisp-chat $(BUILD)/wisp-minimal
@@ -222,11 +222,57 @@ test: deps
 	$(MAKE) --no-print-directory variants || fail=1; \
 	$(MAKE) --no-print-directory e2e || fail=1; \
 	$(MAKE) --no-print-directory e2e-valgrind || fail=1; \
+	$(MAKE) --no-print-directory test-lwip || fail=1; \
 	$(MAKE) --no-print-directory fuzz-replay || fail=1; \
 	$(MAKE) --no-print-directory test-firmware || fail=1; \
 	$(MAKE) --no-print-directory test-static || fail=1; \
 	$(MAKE) --no-print-directory test-armhf || fail=1; \
 	sh tests/summary.sh || fail=1; \
+	exit $$fail
+
+# ---- lwIP: port/lwip over lwIP's own TCP (Debian's liblwip, 2.1.3) ---------------
+#
+# tests/lwip/test_lwip.c brings lwIP up in-process with a loopback netif and
+# serves every wire fixture from an lwIP socket in a second thread; it runs
+# plain, under valgrind memcheck and under ASan + UBSan.  The port is also compiled with the resolver
+# on (LWIP_DNS 1) and with select instead of poll, which Debian's build
+# lacks: tests/lwip/opts_*/lwipopts.h put those options over Debian's.
+
+LWIP_PKGS   := liblwip-dev libcmocka-dev clang libclang-rt-dev
+LWIP_INC    ?= /usr/include/lwip
+# Debian's lwIP headers want POSIX's ssize_t: _DEFAULT_SOURCE for them.
+LWIP_CFLAGS := -D_DEFAULT_SOURCE -Iport/lwip -Itests
+LWIP_TEST_SRC := tests/lwip/test_lwip.c port/lwip/wisp_lwip.c
+LWIP_TEST_DEPS := $(LWIP_TEST_SRC) port/lwip/wisp_lwip.h tests/wire_fixtures.h tests/expect_format.h
+
+$(BUILD)/lwip/test_lwip: $(LWIP_TEST_DEPS) $(BUILD)/libwisp.a $(BUILD_FLAGS_FILE) $(TEST_STAMPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) $(LWIP_CFLAGS) -I$(LWIP_INC) $(LWIP_TEST_SRC) -o $@ \
+	    $(TEST_LIBS) -llwip
+
+# Compile-only: the branches Debian's options leave out.
+lwip-variants: | $(DEPS_FIRST)
+	@mkdir -p $(BUILD)/lwip
+	@for v in dns select; do \
+	    $(CC) $(ALL_CFLAGS) $(LWIP_CFLAGS) -Itests/lwip/opts_$$v -I$(LWIP_INC) \
+	        -c port/lwip/wisp_lwip.c -o $(BUILD)/lwip/wisp_lwip_$$v.o || exit 1; \
+	done
+	@nm -u $(BUILD)/lwip/wisp_lwip_dns.o | grep -q lwip_getaddrinfo && \
+	    nm -u $(BUILD)/lwip/wisp_lwip_select.o | grep -q lwip_select && \
+	    echo "ok   lwip-variants: the port builds with LWIP_DNS and with select" && \
+	    echo "lwip-variants all 2 0" >>$(WISP_RESULTS)
+
+test-lwip: deps
+	@sh tests/deps.sh $(LWIP_PKGS)
+	@fail=0; \
+	$(MAKE) --no-print-directory $(BUILD)/lwip/test_lwip || fail=1; \
+	WISP_LABEL=lwip sh tests/run_units.sh $(BUILD)/lwip lwip || fail=1; \
+	VALGRIND=1 sh tests/run_units.sh $(BUILD)/lwip lwip || fail=1; \
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CC=clang \
+	    OPT="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	    $(BUILD)/asan/lwip/test_lwip || fail=1; \
+	WISP_LABEL=lwip-asan sh tests/run_units.sh $(BUILD)/asan/lwip lwip || fail=1; \
+	$(MAKE) --no-print-directory lwip-variants || fail=1; \
 	exit $$fail
 
 # ---- mbedTLS builds from Debian trixie's 3.6 source ------------------------------
