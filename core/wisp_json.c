@@ -89,6 +89,30 @@ static bool primitive_ok(const char *p, size_t n)
            literal_is(p, n, "null") || number_ok(p, n);
 }
 
+/* True when some byte of s[0..n) is a control byte (below 0x20), which a
+ * JSON string may not hold raw.  String contents are most of a reply's
+ * bytes, so this looks at a word at a time: HAS_LESS_20(v) is non-zero
+ * exactly when some byte of v is below 0x20. */
+typedef size_t json_word;
+#define JSON_ONES ((json_word)-1 / 0xFFu)
+#define HAS_LESS_20(v) (((v) - JSON_ONES * 0x20u) & ~(v) & (JSON_ONES * 0x80u))
+
+static bool has_control_byte(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (n - i >= sizeof(json_word)) {
+        json_word v;
+        memcpy(&v, s + i, sizeof v);
+        if (HAS_LESS_20(v))
+            return true;
+        i += sizeof v;
+    }
+    for (; i < n; i++)
+        if ((unsigned char)s[i] < 0x20)
+            return true;
+    return false;
+}
+
 /*
  * jsmn's strict mode still lets through missing or doubled commas and
  * colons, several top-level values, bad literals and numbers, and raw
@@ -99,7 +123,7 @@ static bool primitive_ok(const char *p, size_t n)
 static bool grammar_ok(const char *js, size_t len, const wisp_token *t,
                        int count)
 {
-    size_t pos = 0, k;
+    size_t pos = 0;
     int next = 0, open = -1, type;
     bool done = false;  /* a value (or key) was just read */
     bool key = false;   /* a key is due, or was just read */
@@ -149,9 +173,8 @@ static bool grammar_ok(const char *js, size_t len, const wisp_token *t,
                 continue;
             }
             if (type == WISP_TOK_STRING) {
-                for (k = pos + 1; k < (size_t)tok->end; k++)
-                    if ((unsigned char)js[k] < 0x20)
-                        return false;
+                if (has_control_byte(js + pos + 1, (size_t)tok->end - pos - 1))
+                    return false;
             } else if (!primitive_ok(js + pos, (size_t)(tok->end - tok->start))) {
                 return false;
             }

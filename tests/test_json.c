@@ -506,6 +506,50 @@ static void test_unescape_bad_escapes(void **state)
     assert_int_equal(unescape_all(LIT("\\ud83c\\uZZZZ"), &k), WISP_ERR_JSON);
 }
 
+/* A raw control byte anywhere in any string (a key or a value the reader
+ * never looks at) makes the document invalid, wherever it falls against
+ * the word-at-a-time scan; every byte from 0x20 up is fine. */
+static void test_tokenize_control_byte_anywhere(void **state)
+{
+    static const unsigned char fine[] = {0x20, 0x7F, 0x80, 0xA0, 0xFF, '~', '!'};
+    wisp_token toks[8];
+    char doc[64];
+    size_t len, at, f;
+    int count;
+    (void)state;
+    for (len = 1; len <= 40; len++) {
+        for (at = 0; at < len; at++) {
+            unsigned c;
+            for (c = 0; c < 0x20; c++) {
+                size_t n = 0;
+                doc[n++] = '{';
+                doc[n++] = '"';
+                memset(doc + n, 'k', len);
+                doc[n + at] = (char)c;
+                n += len;
+                memcpy(doc + n, "\":1}", 4);
+                n += 4;
+                assert_int_equal(wisp_json_tokenize(doc, n, toks, 8, &count), WISP_ERR_JSON);
+                /* the same in a value */
+                memcpy(doc, "{\"k\":\"", 6);
+                memset(doc + 6, 'v', len);
+                doc[6 + at] = (char)c;
+                memcpy(doc + 6 + len, "\"}", 2);
+                assert_int_equal(wisp_json_tokenize(doc, 8 + len, toks, 8, &count),
+                                 WISP_ERR_JSON);
+            }
+            for (f = 0; f < sizeof fine; f++) {
+                memcpy(doc, "{\"k\":\"", 6);
+                memset(doc + 6, 'v', len);
+                doc[6 + at] = (char)fine[f];
+                memcpy(doc + 6 + len, "\"}", 2);
+                assert_int_equal(wisp_json_tokenize(doc, 8 + len, toks, 8, &count), WISP_OK);
+                assert_int_equal(count, 3);
+            }
+        }
+    }
+}
+
 static void test_unescape_runs_and_cancel(void **state)
 {
     char big[300];
@@ -1544,6 +1588,7 @@ int main(void)
         cmocka_unit_test(test_html_scripts_entities),
         cmocka_unit_test(test_html_plain_text),
         cmocka_unit_test(test_html_truncated),
+        cmocka_unit_test(test_tokenize_control_byte_anywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
