@@ -216,6 +216,7 @@ test: deps
 	$(MAKE) --no-print-directory check-core || fail=1; \
 	$(MAKE) --no-print-directory check-readme || fail=1; \
 	$(MAKE) --no-print-directory check-softfloat || fail=1; \
+	$(MAKE) --no-print-directory size || fail=1; \
 	$(MAKE) --no-print-directory unit || fail=1; \
 	$(MAKE) --no-print-directory valgrind || fail=1; \
 	$(MAKE) --no-print-directory asan || fail=1; \
@@ -382,6 +383,10 @@ ARM_SIZE ?= arm-none-eabi-size
 SIZE_FLAGS := -std=c99 -Os -mcpu=cortex-m4 -mthumb -ffunction-sections -fdata-sections \
               -Wall -Wextra -Wpedantic -Werror -Icore -I$(JSMN_ONLY_INC)
 
+# Besides the table: a streamed text chat (tests/size_driver.c) linked over
+# a stub transport, against the budget in tests/size_budget.txt.
+SIZE_LINK := --specs=nano.specs --specs=nosys.specs -Wl,--gc-sections
+
 size:
 	@sh tests/deps.sh gcc-arm-none-eabi libjsmn-dev
 	$(COPY_JSMN)
@@ -393,6 +398,16 @@ size:
 	    awk 'NR==1 {printf "%-22s %7s %6s %6s\n", "file", "text", "data", "bss"; next} \
 	         {n=$$6; sub(".*/", "", n); if (n=="(TOTALS)") n="total"; \
 	          printf "%-22s %7d %6d %6d\n", n, $$1, $$2, $$3}'
+	@sh tests/deps.sh libnewlib-arm-none-eabi python3
+	@$(ARM_CC) $(SIZE_FLAGS) -Itests -c tests/size_driver.c -o $(BUILD)/size/size_driver.o
+	@$(ARM_CC) $(SIZE_FLAGS) -DSIZE_EMPTY_MAIN -c tests/size_driver.c -o $(BUILD)/size/empty_main.o
+	@$(ARM_CC) $(SIZE_FLAGS) $(SIZE_LINK) $(BUILD)/size/size_driver.o \
+	    $(patsubst core/%.c,$(BUILD)/size/%.o,$(CORE_SRC)) -Wl,-Map=$(BUILD)/size/call.map -o $(BUILD)/size/call.elf
+	@$(ARM_CC) $(SIZE_FLAGS) $(SIZE_LINK) $(BUILD)/size/empty_main.o \
+	    -Wl,-Map=$(BUILD)/size/empty.map -o $(BUILD)/size/empty.elf
+	@$(PYTHON) tests/size_report.py "streamed call, full config" $(BUILD)/size/call.map \
+	    $(BUILD)/size/empty.map $$(awk '$$1 == "full" {print $$2}' tests/size_budget.txt) && \
+	    echo "size all 1 0" >>$(WISP_RESULTS) || { echo "size all 0 1" >>$(WISP_RESULTS); exit 1; }
 
 # A streamed chat with every request parameter, linked for a Cortex-M4
 # without FPU (newlib-nano, --gc-sections): no soft-float and no 64-bit

@@ -7,53 +7,8 @@
  */
 #include <string.h>
 
+#include "stub_transport.h"
 #include "wisp.h"
-
-static const char reply[] =
-    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 192\r\n\r\n"
-    "data: {\"id\":\"c\",\"created\":1764694173,\"choices\":[{\"index\":0,\"delta\":"
-    "{\"content\":\"hi\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,"
-    "\"completion_tokens\":1,\"total_tokens\":4}}\n\ndata: [DONE]\n\n";
-
-static size_t g_pos;
-
-static wisp_status stub_connect(void *ctx, const char *host, uint16_t port, uint32_t t)
-{
-    (void)ctx;
-    (void)host;
-    (void)port;
-    (void)t;
-    g_pos = 0;
-    return WISP_OK;
-}
-
-static wisp_status stub_send(void *ctx, const uint8_t *buf, size_t len, size_t *sent, uint32_t t)
-{
-    (void)ctx;
-    (void)buf;
-    (void)t;
-    *sent = len;
-    return WISP_OK;
-}
-
-static wisp_status stub_recv(void *ctx, uint8_t *buf, size_t cap, size_t *got, uint32_t t)
-{
-    size_t n = sizeof reply - 1 - g_pos;
-    (void)ctx;
-    (void)t;
-    if (n > cap) {
-        n = cap;
-    }
-    memcpy(buf, reply + g_pos, n);
-    g_pos += n;
-    *got = n;
-    return WISP_OK;
-}
-
-static void stub_close(void *ctx)
-{
-    (void)ctx;
-}
 
 static const uint8_t image[] = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10};
 
@@ -64,7 +19,7 @@ int main(void)
     static char content[256];
     static const char *const stops[] = {"END"};
     static const wisp_param extra = {"top_k", "40", 0};
-    wisp_transport tr = {NULL, stub_connect, stub_send, stub_recv, stub_close, NULL};
+    wisp_transport tr = STUB_TRANSPORT;
     wisp_config cfg;
     wisp_client client;
     wisp_part parts[2];
