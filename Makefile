@@ -244,7 +244,8 @@ LWIP_INC    ?= /usr/include/lwip
 # Debian's lwIP headers want POSIX's ssize_t: _DEFAULT_SOURCE for them.
 LWIP_CFLAGS := -D_DEFAULT_SOURCE -Iport/lwip -Itests
 LWIP_TEST_SRC := tests/lwip/test_lwip.c port/lwip/wisp_lwip.c
-LWIP_TEST_DEPS := $(LWIP_TEST_SRC) port/lwip/wisp_lwip.h tests/wire_fixtures.h tests/expect_format.h
+LWIP_TEST_DEPS := $(LWIP_TEST_SRC) port/lwip/wisp_lwip.h tests/wire_fixtures.h tests/expect_format.h \
+                  $(wildcard port/mbedtls/*.h)
 
 $(BUILD)/lwip/test_lwip: $(LWIP_TEST_DEPS) $(BUILD)/libwisp.a $(BUILD_FLAGS_FILE) $(TEST_STAMPS)
 	@mkdir -p $(dir $@)

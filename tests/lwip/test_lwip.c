@@ -9,7 +9,8 @@
  * scripts: the port's contract case by case, then every recorded reply in
  * tests/fixtures through wisp_chat, whole, byte by byte and split at
  * random, on both sides of the connection, held to the same .expect as
- * test_wire.c.
+ * test_wire.c; and HTTPS, wisp_tls over this port against an mbedTLS
+ * server on lwIP sockets.
  */
 /* Built with -D_DEFAULT_SOURCE: Debian's lwIP headers want POSIX ssize_t. */
 #include <pthread.h>
@@ -30,12 +31,22 @@
 #include "lwip/sys.h"
 #include "lwip/tcpip.h"
 
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/version.h>
+#include <mbedtls/x509_crt.h>
+
 #include "wisp.h"
 #include "wisp_lwip.h"
+#include "wisp_tls.h"
 #include "wire_fixtures.h"
 
 #define SERVER_PORT 8080
 #define CLOSED_PORT 8081
+#define TLS_PORT 8443
 #define IO_WAIT_MS 10000 /* the server's bound on any wait: a hang fails */
 
 /* ---- lwIP in this process -------------------------------------------- */
@@ -145,6 +156,7 @@ typedef struct script {
     uint32_t seed;
     wire_end end;
     bool v6;           /* accept on [::1] instead of 127.0.0.1 */
+    bool tls;          /* SERVE_REPLY over TLS (mbedTLS), on TLS_PORT */
     /* Filled by the server. */
     size_t received;   /* bytes read from the client */
     uint32_t sink_sum; /* SERVE_SINK: a checksum of what came */
@@ -153,7 +165,7 @@ typedef struct script {
 
 static script g_script;
 static sys_sem_t g_go, g_done;
-static int g_listen_fd = -1, g_listen6_fd = -1;
+static int g_listen_fd = -1, g_listen6_fd = -1, g_listen_tls_fd = -1;
 static volatile size_t g_client_got; /* bytes the client side has received */
 
 static uint32_t next_rand(uint32_t *seed)
@@ -162,7 +174,7 @@ static uint32_t next_rand(uint32_t *seed)
     return (*seed >> 16) & 0x7FFFu;
 }
 
-static int open_listener(int family)
+static int open_listener(int family, uint16_t port)
 {
     int fd = lwip_socket(family, SOCK_STREAM, 0), one = 1;
     assert_true(fd >= 0);
@@ -171,7 +183,7 @@ static int open_listener(int family)
         struct sockaddr_in sa;
         memset(&sa, 0, sizeof sa);
         sa.sin_family = AF_INET;
-        sa.sin_port = lwip_htons(SERVER_PORT);
+        sa.sin_port = lwip_htons(port);
         sa.sin_addr.s_addr = lwip_htonl(0x7f000001u);
         assert_int_equal(lwip_bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     } else {
@@ -179,7 +191,7 @@ static int open_listener(int family)
         struct sockaddr_in6 sa;
         memset(&sa, 0, sizeof sa);
         sa.sin6_family = AF_INET6;
-        sa.sin6_port = lwip_htons(SERVER_PORT);
+        sa.sin6_port = lwip_htons(port);
         assert_int_equal(lwip_inet_pton(AF_INET6, "::1", &sa.sin6_addr), 1);
         assert_int_equal(lwip_bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
 #endif
@@ -334,6 +346,132 @@ static void serve_one(int fd, script *s)
     }
 }
 
+/* ---- a TLS server on lwIP sockets (mbedTLS), for wisp_tls over the port -- */
+
+static char g_cert_dir[] = "/tmp/wisp_lwip_tls_XXXXXX";
+static char g_ca_path[64];
+static mbedtls_ssl_config g_srv_conf;
+static mbedtls_x509_crt g_srv_cert;
+static mbedtls_pk_context g_srv_key;
+static mbedtls_entropy_context g_srv_entropy;
+static mbedtls_ctr_drbg_context g_srv_drbg;
+static bool g_tls_ready;
+
+static int srv_send(void *ctx, const unsigned char *buf, size_t len)
+{
+    ssize_t n = lwip_send(*(int *)ctx, buf, len, 0);
+    return n > 0 ? (int)n : MBEDTLS_ERR_NET_CONN_RESET;
+}
+
+static int srv_recv(void *ctx, unsigned char *buf, size_t len)
+{
+    ssize_t n = lwip_recv(*(int *)ctx, buf, len, 0);
+    return n >= 0 ? (int)n : MBEDTLS_ERR_NET_CONN_RESET;
+}
+
+/* A CA and a certificate for localhost signed by it, made by the openssl
+ * CLI, and a server configuration that uses them. */
+static void tls_server_init(void)
+{
+    char cmd[1024], path[96];
+    if (mkdtemp(g_cert_dir) == NULL)
+        return;
+    snprintf(cmd, sizeof cmd,
+             "cd %s && EC='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' && "
+             "openssl req -x509 $EC -keyout ca.key -out ca.pem -days 30 -subj /CN=wisp-lwip-ca "
+             "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign 2>/dev/null && "
+             "openssl req -new $EC -keyout srv.key -out srv.csr -subj /CN=localhost 2>/dev/null && "
+             "printf 'subjectAltName=DNS:localhost\\n' >ext.cnf && "
+             "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 "
+             "-extfile ext.cnf -out srv.pem 2>/dev/null",
+             g_cert_dir);
+    if (system(cmd) != 0)
+        return;
+    snprintf(g_ca_path, sizeof g_ca_path, "%s/ca.pem", g_cert_dir);
+    mbedtls_ssl_config_init(&g_srv_conf);
+    mbedtls_x509_crt_init(&g_srv_cert);
+    mbedtls_pk_init(&g_srv_key);
+    mbedtls_entropy_init(&g_srv_entropy);
+    mbedtls_ctr_drbg_init(&g_srv_drbg);
+    if (mbedtls_ctr_drbg_seed(&g_srv_drbg, mbedtls_entropy_func, &g_srv_entropy, NULL, 0) != 0)
+        return;
+    snprintf(path, sizeof path, "%s/srv.pem", g_cert_dir);
+    if (mbedtls_x509_crt_parse_file(&g_srv_cert, path) != 0)
+        return;
+    snprintf(path, sizeof path, "%s/srv.key", g_cert_dir);
+#if MBEDTLS_VERSION_MAJOR >= 3
+    if (mbedtls_pk_parse_keyfile(&g_srv_key, path, NULL, mbedtls_ctr_drbg_random, &g_srv_drbg) != 0)
+        return;
+#else
+    if (mbedtls_pk_parse_keyfile(&g_srv_key, path, NULL) != 0)
+        return;
+#endif
+    if (mbedtls_ssl_config_defaults(&g_srv_conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                    MBEDTLS_SSL_PRESET_DEFAULT) != 0 ||
+        mbedtls_ssl_conf_own_cert(&g_srv_conf, &g_srv_cert, &g_srv_key) != 0)
+        return;
+    mbedtls_ssl_conf_rng(&g_srv_conf, mbedtls_ctr_drbg_random, &g_srv_drbg);
+    g_tls_ready = true;
+}
+
+static void tls_server_free(void)
+{
+    char cmd[128];
+    mbedtls_ssl_config_free(&g_srv_conf);
+    mbedtls_x509_crt_free(&g_srv_cert);
+    mbedtls_pk_free(&g_srv_key);
+    mbedtls_ctr_drbg_free(&g_srv_drbg);
+    mbedtls_entropy_free(&g_srv_entropy);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_cert_dir);
+    (void)system(cmd);
+}
+
+/* One TLS connection: `replies` requests, each answered with the reply. */
+static void serve_tls(int fd, script *s)
+{
+    mbedtls_ssl_context ssl;
+    static unsigned char buf[16384];
+    int k, r;
+
+    set_wait(fd);
+    mbedtls_ssl_init(&ssl);
+    if (mbedtls_ssl_setup(&ssl, &g_srv_conf) != 0)
+        goto done;
+    mbedtls_ssl_set_bio(&ssl, &fd, srv_send, srv_recv, NULL);
+    while ((r = mbedtls_ssl_handshake(&ssl)) != 0)
+        if (r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE)
+            goto done;
+    for (k = 0; k < (s->replies > 0 ? s->replies : 1); k++) {
+        size_t len = 0, need = 0, off = 0;
+        while (need == 0 || len < need) {
+            char *end;
+            r = mbedtls_ssl_read(&ssl, buf + len, sizeof buf - 1 - len);
+            if (r <= 0)
+                goto done;
+            len += (size_t)r;
+            s->received += (size_t)r;
+            buf[len] = '\0';
+            end = strstr((char *)buf, "\r\n\r\n");
+            if (end != NULL && need == 0) {
+                char *cl = strstr((char *)buf, "Content-Length: ");
+                need = (size_t)(end + 4 - (char *)buf) + (cl ? strtoul(cl + 16, NULL, 10) : 0);
+            }
+        }
+        s->requests++;
+        while (off < s->reply_len) {
+            r = mbedtls_ssl_write(&ssl, s->reply + off, s->reply_len - off);
+            if (r <= 0)
+                goto done;
+            off += (size_t)r;
+        }
+    }
+    /* Wait for the client to close: its close_notify, or the TCP end. */
+    while (mbedtls_ssl_read(&ssl, buf, sizeof buf) > 0)
+        ;
+done:
+    mbedtls_ssl_free(&ssl);
+}
+
 static void *server_main(void *arg)
 {
     (void)arg;
@@ -342,15 +480,19 @@ static void *server_main(void *arg)
         sys_sem_wait(&g_go);
         if (g_script.reply_len == SIZE_MAX)
             return NULL; /* told to stop */
-        lfd = g_script.v6 ? g_listen6_fd : g_listen_fd;
+        lfd = g_script.v6 ? g_listen6_fd : g_script.tls ? g_listen_tls_fd : g_listen_fd;
         fd = lwip_accept(lfd, NULL, NULL);
-        if (fd >= 0) {
+        if (fd >= 0 && g_script.tls) {
+            serve_tls(fd, &g_script);
+            (void)lwip_close(fd);
+        } else if (fd >= 0) {
             serve_one(fd, &g_script);
             (void)lwip_close(fd);
         }
         sys_sem_signal(&g_done);
     }
 }
+
 
 static pthread_t g_server;
 
@@ -759,6 +901,74 @@ static void test_chat_keeps_the_connection(void **state)
     assert_int_equal(p.connects, 1); /* three requests, one connection */
 }
 
+
+/* HTTPS the way an ESP-IDF product does it: wisp_tls over wisp_lwip, the
+ * certificate checked against its CA and host name, two chats on one
+ * connection; then a host name the certificate does not carry. */
+static void test_tls_over_lwip(void **state)
+{
+    static wisp_lwip p;
+    static wisp_tls tls;
+    wisp_transport plain, secure;
+    wisp_tls_config tc;
+    wisp_client client;
+    wisp_config cfg;
+    wisp_request req;
+    wisp_response resp;
+    wisp_message msg = {.role = WISP_ROLE_USER, .content = "hi"};
+    static uint8_t work[4096];
+    static wisp_token tokens[128];
+    char content[64];
+    script s = {.how = SERVE_REPLY, .reply = ok_reply, .reply_len = sizeof ok_reply - 1,
+                .replies = 2, .tls = true};
+    int i;
+    (void)state;
+    assert_true(g_tls_ready);
+
+    memset(&tc, 0, sizeof tc);
+    tc.ca_file = g_ca_path;
+    tc.server_name = "localhost";
+    tc.now_ms = wisp_lwip_now_ms;
+    wisp_lwip_init(&p, &plain);
+    assert_int_equal(wisp_tls_init(&tls, &tc, &plain, &secure), WISP_OK);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.base_url = "https://127.0.0.1:8443/v1";
+    cfg.api_key = "test-key-not-real";
+    cfg.transport = &secure;
+    cfg.now_ms = wisp_lwip_now_ms;
+    cfg.sleep_ms = wisp_lwip_sleep_ms;
+    cfg.platform_ctx = &p;
+    assert_int_equal(wisp_client_init(&client, &cfg, work, sizeof work, tokens, 128), WISP_OK);
+    memset(&req, 0, sizeof req);
+    req.model = "gemini-2.5-flash";
+    req.messages = &msg;
+    req.message_count = 1;
+    serve(&s);
+    for (i = 0; i < 2; i++) {
+        wisp_response_init(&resp, content, sizeof content, NULL, 0);
+        assert_int_equal(wisp_chat(&client, &req, &resp, NULL, NULL), WISP_OK);
+        assert_string_equal(content, "over lwIP");
+    }
+    wisp_client_close(&client);
+    s = served();
+    assert_int_equal(s.requests, 2);
+    assert_int_equal(p.connects, 1);
+    wisp_tls_free(&tls);
+
+    /* The certificate is for localhost: another name is refused. */
+    tc.server_name = "api.example";
+    wisp_lwip_init(&p, &plain);
+    assert_int_equal(wisp_tls_init(&tls, &tc, &plain, &secure), WISP_OK);
+    assert_int_equal(wisp_client_init(&client, &cfg, work, sizeof work, tokens, 128), WISP_OK);
+    s.replies = 1;
+    serve(&s);
+    wisp_response_init(&resp, content, sizeof content, NULL, 0);
+    assert_int_equal(wisp_chat(&client, &req, &resp, NULL, NULL), WISP_ERR_CERT);
+    wisp_client_close(&client);
+    (void)served();
+    wisp_tls_free(&tls);
+}
+
 static int g_fixture_runs;
 
 static void replay_lwip(const fixture *fx, wire_split split, uint32_t seed, outcome *o)
@@ -802,6 +1012,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ipv6_loopback),
         cmocka_unit_test(test_clock_and_sleep),
         cmocka_unit_test(test_chat_keeps_the_connection),
+        cmocka_unit_test(test_tls_over_lwip),
     };
     int rc;
 
@@ -812,10 +1023,12 @@ int main(int argc, char **argv)
     stack_init();
     assert_int_equal(sys_sem_new(&g_go, 0), ERR_OK);
     assert_int_equal(sys_sem_new(&g_done, 0), ERR_OK);
-    g_listen_fd = open_listener(AF_INET);
+    g_listen_fd = open_listener(AF_INET, SERVER_PORT);
+    g_listen_tls_fd = open_listener(AF_INET, TLS_PORT);
 #if LWIP_IPV6
-    g_listen6_fd = open_listener(AF_INET6);
+    g_listen6_fd = open_listener(AF_INET6, SERVER_PORT);
 #endif
+    tls_server_init();
     if (pthread_create(&g_server, NULL, server_main, NULL) != 0)
         return 1;
 
@@ -832,5 +1045,7 @@ int main(int argc, char **argv)
     (void)lwip_close(g_listen_fd);
     if (g_listen6_fd >= 0)
         (void)lwip_close(g_listen6_fd);
+    (void)lwip_close(g_listen_tls_fd);
+    tls_server_free();
     return rc;
 }
