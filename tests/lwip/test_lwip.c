@@ -858,49 +858,63 @@ static void test_clock_and_sleep(void **state)
 static const uint8_t ok_reply[] =
     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 88\r\n\r\n" OK_BODY;
 
+/* A client for `url` over t with lwIP's clock and sleep, and the one
+ * message every chat here sends. */
+static wisp_message g_hi = {.role = WISP_ROLE_USER, .content = "hi"};
+
+static void client_over(wisp_client *client, wisp_transport *t, wisp_lwip *p, const char *url,
+                        wisp_request *req)
+{
+    static uint8_t work[4096];
+    static wisp_token tokens[128];
+    wisp_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.base_url = url;
+    cfg.api_key = "test-key-not-real";
+    cfg.transport = t;
+    cfg.now_ms = wisp_lwip_now_ms;
+    cfg.sleep_ms = wisp_lwip_sleep_ms;
+    cfg.platform_ctx = p;
+    assert_int_equal(wisp_client_init(client, &cfg, work, sizeof work, tokens, 128), WISP_OK);
+    memset(req, 0, sizeof *req);
+    req->model = "gemini-2.5-flash";
+    req->messages = &g_hi;
+    req->message_count = 1;
+}
+
+/* n chats on client, each answered "over lwIP". */
+static void chat_times(wisp_client *client, const wisp_request *req, int n)
+{
+    wisp_response resp;
+    char content[64];
+    int i;
+    for (i = 0; i < n; i++) {
+        wisp_response_init(&resp, content, sizeof content, NULL, 0);
+        assert_int_equal(wisp_chat(client, req, &resp, NULL, NULL), WISP_OK);
+        assert_string_equal(content, "over lwIP");
+    }
+}
+
 static void test_chat_keeps_the_connection(void **state)
 {
     wisp_lwip p;
     wisp_transport t;
     wisp_client client;
-    wisp_config cfg;
     wisp_request req;
-    wisp_response resp;
-    wisp_message msg = {.role = WISP_ROLE_USER, .content = "hi"};
-    static uint8_t work[4096];
-    static wisp_token tokens[128];
-    char content[64];
     script s = {.how = SERVE_REPLY, .reply = ok_reply, .reply_len = sizeof ok_reply - 1,
                 .replies = 3, .end = WIRE_KEEP};
-    int i;
     (void)state;
 
     assert_int_equal(strlen(OK_BODY), 88);
     wisp_lwip_init(&p, &t);
-    memset(&cfg, 0, sizeof cfg);
-    cfg.base_url = "http://127.0.0.1:8080/v1";
-    cfg.api_key = "test-key-not-real";
-    cfg.transport = &t;
-    cfg.now_ms = wisp_lwip_now_ms;
-    cfg.sleep_ms = wisp_lwip_sleep_ms;
-    cfg.platform_ctx = &p;
-    assert_int_equal(wisp_client_init(&client, &cfg, work, sizeof work, tokens, 128), WISP_OK);
-    memset(&req, 0, sizeof req);
-    req.model = "gemini-2.5-flash";
-    req.messages = &msg;
-    req.message_count = 1;
+    client_over(&client, &t, &p, "http://127.0.0.1:8080/v1", &req);
     serve(&s);
-    for (i = 0; i < 3; i++) {
-        wisp_response_init(&resp, content, sizeof content, NULL, 0);
-        assert_int_equal(wisp_chat(&client, &req, &resp, NULL, NULL), WISP_OK);
-        assert_string_equal(content, "over lwIP");
-    }
+    chat_times(&client, &req, 3);
     wisp_client_close(&client);
     s = served();
     assert_int_equal(s.requests, 3);
     assert_int_equal(p.connects, 1); /* three requests, one connection */
 }
-
 
 /* HTTPS the way an ESP-IDF product does it: wisp_tls over wisp_lwip, the
  * certificate checked against its CA and host name, two chats on one
@@ -912,16 +926,11 @@ static void test_tls_over_lwip(void **state)
     wisp_transport plain, secure;
     wisp_tls_config tc;
     wisp_client client;
-    wisp_config cfg;
     wisp_request req;
     wisp_response resp;
-    wisp_message msg = {.role = WISP_ROLE_USER, .content = "hi"};
-    static uint8_t work[4096];
-    static wisp_token tokens[128];
     char content[64];
     script s = {.how = SERVE_REPLY, .reply = ok_reply, .reply_len = sizeof ok_reply - 1,
                 .replies = 2, .tls = true};
-    int i;
     (void)state;
     assert_true(g_tls_ready);
 
@@ -931,24 +940,9 @@ static void test_tls_over_lwip(void **state)
     tc.now_ms = wisp_lwip_now_ms;
     wisp_lwip_init(&p, &plain);
     assert_int_equal(wisp_tls_init(&tls, &tc, &plain, &secure), WISP_OK);
-    memset(&cfg, 0, sizeof cfg);
-    cfg.base_url = "https://127.0.0.1:8443/v1";
-    cfg.api_key = "test-key-not-real";
-    cfg.transport = &secure;
-    cfg.now_ms = wisp_lwip_now_ms;
-    cfg.sleep_ms = wisp_lwip_sleep_ms;
-    cfg.platform_ctx = &p;
-    assert_int_equal(wisp_client_init(&client, &cfg, work, sizeof work, tokens, 128), WISP_OK);
-    memset(&req, 0, sizeof req);
-    req.model = "gemini-2.5-flash";
-    req.messages = &msg;
-    req.message_count = 1;
+    client_over(&client, &secure, &p, "https://127.0.0.1:8443/v1", &req);
     serve(&s);
-    for (i = 0; i < 2; i++) {
-        wisp_response_init(&resp, content, sizeof content, NULL, 0);
-        assert_int_equal(wisp_chat(&client, &req, &resp, NULL, NULL), WISP_OK);
-        assert_string_equal(content, "over lwIP");
-    }
+    chat_times(&client, &req, 2);
     wisp_client_close(&client);
     s = served();
     assert_int_equal(s.requests, 2);
@@ -959,7 +953,7 @@ static void test_tls_over_lwip(void **state)
     tc.server_name = "api.example";
     wisp_lwip_init(&p, &plain);
     assert_int_equal(wisp_tls_init(&tls, &tc, &plain, &secure), WISP_OK);
-    assert_int_equal(wisp_client_init(&client, &cfg, work, sizeof work, tokens, 128), WISP_OK);
+    client_over(&client, &secure, &p, "https://127.0.0.1:8443/v1", &req);
     s.replies = 1;
     serve(&s);
     wisp_response_init(&resp, content, sizeof content, NULL, 0);
