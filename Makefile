@@ -48,7 +48,7 @@ LIB_SRC   := $(CORE_SRC) $(POSIX_SRC) $(TLS_SRC) $(SERIAL_SRC)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
 .PHONY: all lib deps test unit e2e e2e-valgrind valgrind asan variants check-core check-readme check-softfloat size fuzz fuzz-replay \
-        bench demo install clean test-mbedtls3 static test-static armhf test-armhf test-musl static-size test-lwip lwip-variants
+        bench demo install clean test-mbedtls3 static test-static armhf test-armhf test-musl static-size test-lwip lwip-variants check-manifests
 
 # The library and the CLI; test programs are built by the targets that run them.
 all: lib $(BUILD)/wisp-chat $(BUILD)/wisp-minimal
@@ -224,12 +224,25 @@ test: deps
 	$(MAKE) --no-print-directory e2e || fail=1; \
 	$(MAKE) --no-print-directory e2e-valgrind || fail=1; \
 	$(MAKE) --no-print-directory test-lwip || fail=1; \
+	$(MAKE) --no-print-directory check-manifests || fail=1; \
 	$(MAKE) --no-print-directory fuzz-replay || fail=1; \
 	$(MAKE) --no-print-directory test-firmware || fail=1; \
 	$(MAKE) --no-print-directory test-static || fail=1; \
 	$(MAKE) --no-print-directory test-armhf || fail=1; \
 	sh tests/summary.sh || fail=1; \
 	exit $$fail
+
+# ---- build manifests: ESP-IDF, Zephyr, PlatformIO, OpenWrt, wisp.mk ----------
+#
+# tests/manifest_check.py: every manifest names exactly the sources on disk;
+# the CMake, Zephyr and OpenWrt ones are run with stand-ins for their SDKs.
+
+MANIFEST_PKGS := cmake python3 make gcc libjsmn-dev libmbedtls-dev liblwip-dev
+
+check-manifests: deps
+	@sh tests/deps.sh $(MANIFEST_PKGS)
+	@$(PYTHON) tests/manifest_check.py
+	@$(PYTHON) tests/manifest_check.py --self-test
 
 # ---- lwIP: port/lwip over lwIP's own TCP (Debian's liblwip, 2.1.3) ---------------
 #

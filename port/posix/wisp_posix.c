@@ -140,13 +140,15 @@ static int open_socket(const struct addrinfo *ai)
     if (fd < 0)
         return -1;
     flags = fcntl(fd, F_GETFL, 0);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
-        fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
         int err = errno;
         close(fd);
         errno = err;
         return -1;
     }
+    /* Not inherited by programs this process starts.  A socket layer
+     * without F_SETFD (Zephyr's) starts none: its refusal is no failure. */
+    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
     set_socket_options(fd);
     return fd;
 }
