@@ -485,18 +485,8 @@ fuzz-replay: $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
 
 # ---- bench ---------------------------------------------------------------------
 
-bench: $(BUILD)/bench
-	@$(BUILD)/bench
-	@if command -v valgrind >/dev/null; then \
-	    valgrind --tool=callgrind --toggle-collect=wisp_pass --callgrind-out-file=$(BUILD)/callgrind.out \
-	        $(BUILD)/bench 1048576 >$(BUILD)/bench-cg.log 2>&1; \
-	    bytes=$$(sed -n 's/^bytes \([0-9]*\),.*/\1/p' $(BUILD)/bench-cg.log); \
-	    instr=$$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' $(BUILD)/bench-cg.log); \
-	    awk -v i=$$instr -v b=$$bytes 'BEGIN {printf "callgrind: %.1f instructions per input byte (SSE + chunk reader, %d bytes)\n", i / b, b}'; \
-	fi
-
-$(BUILD)/bench: tests/bench.c $(BUILD)/libwisp.a
-	$(CC) $(CSTD) $(WARN) -O2 -Icore -I$(JSMN_INC) $< -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS)
+# make bench: tests/bench/bench.mk (never part of make test).
+include tests/bench/bench.mk
 
 # ---- demo ------------------------------------------------------------------------
 
