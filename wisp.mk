@@ -36,6 +36,7 @@ endif
 WISP_CORE_SRCS = \
 	$(WISP_DIR)/core/wisp_client.c \
 	$(WISP_DIR)/core/wisp_conv.c \
+	$(WISP_DIR)/core/wisp_error.c \
 	$(WISP_DIR)/core/wisp_http.c \
 	$(WISP_DIR)/core/wisp_json.c \
 	$(WISP_DIR)/core/wisp_models.c \

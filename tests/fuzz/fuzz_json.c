@@ -19,9 +19,9 @@
  * UTF-8; every emitted piece must be whole characters.  abort() on failure.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Icore \
- *       tests/fuzz/fuzz_json.c core/wisp_json.c core/wisp_text.c core/wisp_reply.c
+ *       tests/fuzz/fuzz_json.c core/wisp_json.c core/wisp_error.c core/wisp_text.c core/wisp_reply.c
  *   clang -DWISP_FUZZ_MAIN -g -fsanitize=address,undefined -Icore \
- *       tests/fuzz/fuzz_json.c core/wisp_json.c core/wisp_text.c \
+ *       tests/fuzz/fuzz_json.c core/wisp_json.c core/wisp_error.c core/wisp_text.c \
  *       -o replay_json && ./replay_json FILE...
  */
 #include <stdint.h>

@@ -10,7 +10,7 @@
  * NUL-terminated within their capacity.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Icore tests/fuzz/fuzz_sse.c \
- *       core/wisp_sse.c core/wisp_reply.c core/wisp_json.c core/wisp_text.c
+ *       core/wisp_sse.c core/wisp_reply.c core/wisp_json.c core/wisp_error.c core/wisp_text.c
  * With -DWISP_FUZZ_MAIN (and without -fsanitize=fuzzer) it is a plain
  * program that replays the files named on its command line.
  */
