@@ -55,6 +55,13 @@ typedef struct call {
     bool delivered; /* text or a model reached the caller: never retry after that */
 } call;
 
+/* A model list's call; never in a build without them, so that the
+ * compiler drops their code. */
+static bool is_listing(const call *k)
+{
+    return WISP_MODELS && k->list != NULL;
+}
+
 /* One response being read. */
 typedef struct reading {
     wisp_http_reader http;
@@ -354,7 +361,7 @@ static wisp_status send_request(call *k)
     wisp_client *c = k->c;
     wisp_out o;
     wisp_out_sender(&o, c->work, c->work_size, send_all, k);
-    if (k->list != NULL) {
+    if (is_listing(k)) {
         wisp_write_get_head(&o, &c->url, "/models", c->cfg.api_key, c->cfg.headers,
                             c->cfg.header_count);
     } else {
@@ -375,7 +382,7 @@ static size_t acc_cap(const wisp_client *c)
 /* A streamed reply was asked for (never for a model list). */
 static bool wants_stream(const call *k)
 {
-    return k->list == NULL && k->req->stream;
+    return !is_listing(k) && k->req->stream;
 }
 
 /* A model list: elements gathered in the buffer but its last
@@ -411,7 +418,7 @@ static void on_headers(call *k, reading *r)
     }
     if (h->status < 200 || h->status > 299) {
         r->kind = BODY_ERROR;
-    } else if (k->list != NULL) {
+    } else if (is_listing(k)) {
         if (h->is_json) {
             start_models(k, r);
         } else {
@@ -438,7 +445,7 @@ static void sniff_body(call *k, reading *r, uint8_t first)
 {
     if (first == '<') {
         r->kind = BODY_PAGE;
-    } else if (k->list != NULL) {
+    } else if (is_listing(k)) {
         start_models(k, r);
     } else if (first == '{' || first == '[') {
         r->kind = BODY_JSON;
@@ -540,7 +547,7 @@ static wisp_status on_body(call *k, reading *r, const uint8_t *data, size_t len)
     if (len > 0 && r->kind == BODY_UNKNOWN) {
         sniff_body(k, r, data[0]);
     }
-    if (r->kind == BODY_MODELS) {
+    if (WISP_MODELS && r->kind == BODY_MODELS) {
         return models_body(k, data, len);
     }
     if (r->kind == BODY_SSE) {
@@ -602,12 +609,22 @@ static wisp_status on_complete(call *k, reading *r)
     case BODY_SSE:
         return stream_finish(k, r);
     case BODY_MODELS:
-        return wisp_models_finish(&k->list->split);
+        return WISP_MODELS ? wisp_models_finish(&k->list->split) : WISP_ERR_ARG;
     case BODY_UNKNOWN: /* 2xx with no body at all (204, Content-Length: 0) */
         return wants_stream(k) && r->http.body_mode != WISP_BODY_NONE
                    ? WISP_ERR_STREAM_TRUNCATED
                    : WISP_ERR_HTTP;
     case BODY_JSON:
+        if (!WISP_NONSTREAM) {
+            /* A reply object this build does not read; an error in one
+             * (some gateways answer 200) still reads. */
+            if (wisp_error_read(body, r->body_len, false, k->c->tokens, k->c->token_count,
+                                k->resp) == WISP_OK) {
+                return WISP_ERR_API;
+            }
+            k->resp->error_message[0] = '\0';
+            return WISP_ERR_UNSUPPORTED;
+        }
         st = whole_reply(k, r, body);
         if (st == WISP_ERR_JSON && !r->http.is_json && !r->reply.delivered) {
             /* Not JSON and not labelled JSON: keep its words for a person. */
@@ -921,7 +938,7 @@ static wisp_status perform(wisp_client *client, const wisp_request *request, lis
         if (client->connected) {
             client->idle_since = now_ms(client);
         }
-        if (st == WISP_OK || k.delivered || retry >= client->cfg.max_retries) {
+        if (!WISP_RETRIES || st == WISP_OK || k.delivered || retry >= client->cfg.max_retries) {
             return st;
         }
         if (!((connect_failed && (st == WISP_ERR_CONNECT || st == WISP_ERR_TIMEOUT)) ||
@@ -951,6 +968,12 @@ wisp_status wisp_list_models(wisp_client *client, wisp_response *resp,
     listing l;
     wisp_status st;
 
+    if (!WISP_MODELS) {
+        if (count != NULL) {
+            *count = 0;
+        }
+        return WISP_ERR_UNSUPPORTED;
+    }
     memset(&l, 0, sizeof l);
     l.cb = on_model;
     l.user = user;

@@ -63,6 +63,91 @@
 #define WISP_TOOL_SCHEMA_DEPTH 32 /* 1..64 */
 #endif
 
+/* ---- features -------------------------------------------------------------
+ * Each is 1 (built in) by default; 0 leaves its code out of the image.  A
+ * request that needs a feature left out is refused with
+ * WISP_ERR_UNSUPPORTED before anything is sent; what a reply holds of one
+ * is counted, never read as something else.  README ("Feature switches")
+ * gives each one's flash on Cortex-M4; core/wisp_config_minimal.h turns
+ * them all off. */
+
+/* Non-streamed replies (stream false): one chat.completion object read
+ * whole from the work buffer.  0: only streamed requests are sent, and a
+ * 2xx answered with a JSON object instead of events is
+ * WISP_ERR_UNSUPPORTED. */
+#ifndef WISP_NONSTREAM
+#define WISP_NONSTREAM 1
+#endif
+
+/* A portal's or proxy's HTML error page read as one line of text in
+ * error_message (tags, scripts and styles dropped, entities decoded).  0:
+ * the page is kept as it is, tags included (white space still collapsed,
+ * control bytes dropped, cut at a UTF-8 boundary). */
+#ifndef WISP_HTML
+#define WISP_HTML 1
+#endif
+
+/* Error bodies in the shapes of other servers besides OpenAI's
+ * {"error": {"message", "type", "code", "param"}}: Gemini's array and
+ * "status", {"errors": [...]}, {"error": "text"}, {"message": ...}, vLLM,
+ * Mistral's nested detail, FastAPI's {"detail": ...}.  0: OpenAI's shape
+ * only; the others keep their text through the fallback below. */
+#ifndef WISP_ERROR_SHAPES
+#define WISP_ERROR_SHAPES 1
+#endif
+
+/* Content as a list of parts: text parts in request messages (parts,
+ * part_count), and reply content given as [{"type": "text", ...}]
+ * (Mistral, reasoning in "thinking" parts).  0: a message with parts is
+ * refused; reply content as a list is WISP_ERR_UNSUPPORTED. */
+#ifndef WISP_PARTS
+#define WISP_PARTS 1
+#endif
+
+/* Image parts in user messages (URLs, and bytes sent as base64 data URLs,
+ * read through a callback).  Needs WISP_PARTS. */
+#ifndef WISP_IMAGES
+#define WISP_IMAGES 1
+#endif
+
+/* Tools: their definitions, tool_choice, assistant tool calls and tool
+ * results in requests, tool calls in replies.  0: a request with any of
+ * them is refused; a reply that still holds calls has tool_calls_dropped
+ * set (to 1: they are not read, so not counted). */
+#ifndef WISP_TOOLS
+#define WISP_TOOLS 1
+#endif
+
+/* The request parameters beyond model, messages, max_tokens and
+ * max_completion_tokens: temperature, top_p, the penalties, seed, stop,
+ * response_format, reasoning_effort, user and the extra params.  0: a
+ * request that sets any of them is refused. */
+#ifndef WISP_PARAMS
+#define WISP_PARAMS 1
+#endif
+
+/* Retries with backoff, and the Retry-After header they honour.  0: every
+ * call makes one attempt (a dead kept-alive connection is still reopened
+ * once) and retry_after_ms stays 0. */
+#ifndef WISP_RETRIES
+#define WISP_RETRIES 1
+#endif
+
+/* The model list (wisp_list_models).  0: it returns WISP_ERR_UNSUPPORTED. */
+#ifndef WISP_MODELS
+#define WISP_MODELS 1
+#endif
+
+/* wisp_strerror's one-line texts.  0: it returns one fixed text saying
+ * that names are left out; the status values are the same. */
+#ifndef WISP_STATUS_NAMES
+#define WISP_STATUS_NAMES 1
+#endif
+
+#if WISP_IMAGES && !WISP_PARTS
+#error "WISP_IMAGES needs WISP_PARTS (images are parts of a message)"
+#endif
+
 /* wisp_request_check names the field and the fault in *why ("stop: more
  * than four strings"); 0 leaves the text out (about 1.8 KB of flash) and
  * *why is "".  Default 1. */

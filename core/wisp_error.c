@@ -69,13 +69,13 @@ static void error_fields(const doc *d, int obj)
 {
     int m = find(d, obj, "message");
     int status;
-    if (m >= 0 && type_of(d, m) == WISP_TOK_OBJECT)
+    if (WISP_ERROR_SHAPES && m >= 0 && type_of(d, m) == WISP_TOK_OBJECT)
         nested_message(d, m);
     else
         (void)COPY_KEY(d, obj, "message", error_message);
     /* Gemini names the kind in "status" ("INVALID_ARGUMENT"); a numeric
      * status (Azure) is only the HTTP code again. */
-    if (!COPY_KEY(d, obj, "type", error_type)) {
+    if (!COPY_KEY(d, obj, "type", error_type) && WISP_ERROR_SHAPES) {
         status = find(d, obj, "status");
         if (status >= 0 && type_of(d, status) == WISP_TOK_STRING)
             (void)copy_value(d, status, d->resp->error_type, sizeof d->resp->error_type);
@@ -90,6 +90,13 @@ static bool find_error(const doc *d)
     int root = 0, e, v;
 
     clear_error(d->resp);
+    if (!WISP_ERROR_SHAPES) { /* OpenAI's {"error": {...}} only */
+        e = type_of(d, 0) == WISP_TOK_OBJECT ? find(d, 0, "error") : -1;
+        if (e < 0 || type_of(d, e) != WISP_TOK_OBJECT)
+            return false;
+        error_fields(d, e);
+        return true;
+    }
     if (type_of(d, 0) == WISP_TOK_ARRAY && d->toks[0].size > 0)
         root = 1; /* Gemini: [{"error": {...}}] */
     if (type_of(d, root) != WISP_TOK_OBJECT)

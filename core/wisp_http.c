@@ -293,10 +293,14 @@ static wisp_status apply_field(wisp_http_reader *r)
         return WISP_OK;
     }
     case F_RETRY_AFTER:
-        retry_after(r, v, n);
+        if (WISP_RETRIES) { /* only retries wait for it */
+            retry_after(r, v, n);
+        }
         return WISP_OK;
     case F_RETRY_AFTER_MS:
-        retry_after_ms(r, v, n);
+        if (WISP_RETRIES) {
+            retry_after_ms(r, v, n);
+        }
         return WISP_OK;
     case F_REQUEST_ID:
         if (n > 0) { /* an empty one does not hide x-oneapi-request-id */

@@ -488,6 +488,11 @@ WISP_NOINLINE static wisp_status read_tool_calls(const doc *d, int arr)
     if (!is_type(d, arr, WISP_TOK_ARRAY))
         return WISP_ERR_JSON;
     n = d->r->toks[arr].size;
+    if (!WISP_TOOLS) { /* calls nobody asked for: flagged, not read */
+        if (n > 0 && d->r->resp->tool_calls_dropped == 0)
+            d->r->resp->tool_calls_dropped = 1;
+        return WISP_OK;
+    }
     j = arr + 1;
     while (n-- > 0 && j < d->count && s == WISP_OK) {
         s = read_call(d, j);
@@ -527,7 +532,7 @@ static wisp_status read_message(const doc *d, int msg)
         s = put_string(d->r, CONTENT, d->js, &toks[i]);
     } else if (is_type(d, i, WISP_TOK_ARRAY)) {
         d->r->content_seen = true;
-        s = put_parts(d, i, CONTENT);
+        s = WISP_PARTS ? put_parts(d, i, CONTENT) : WISP_ERR_UNSUPPORTED;
     } else if (!is_null(d, i)) {
         s = WISP_ERR_JSON;
     }
@@ -718,7 +723,8 @@ static wisp_status finish_calls(wisp_reply *r)
  * prompt plus completion. */
 static bool spent_on_reasoning(const wisp_response *resp)
 {
-    return strcmp(resp->finish_reason, "length") == 0 && resp->content.full_len == 0 &&
+    return memcmp(resp->finish_reason, "length", sizeof "length") == 0 &&
+           resp->content.full_len == 0 &&
            resp->tool_call_count + resp->tool_calls_dropped == 0 &&
            (resp->usage.reasoning_tokens > 0 || resp->reasoning.full_len > 0 ||
             (resp->usage.present && resp->usage.total_tokens > resp->usage.prompt_tokens &&
@@ -737,7 +743,7 @@ static wisp_status finalize(wisp_reply *r)
     s = put_rest(r, REASONING);
     if (s == WISP_OK)
         s = put_rest(r, CONTENT);
-    if (s == WISP_OK)
+    if (s == WISP_OK && WISP_TOOLS)
         s = finish_calls(r);
     if (s != WISP_OK)
         return s;

@@ -422,7 +422,7 @@ static const char *message_fault(const wisp_message *m)
             return WHY("messages: a tool call without a name");
         }
     }
-    for (i = 0; i < m->part_count; i++) {
+    for (i = 0; WISP_PARTS && i < m->part_count; i++) {
         const char *fault = part_fault(&m->parts[i], m->role);
         if (fault != NULL) {
             return fault;
@@ -519,12 +519,33 @@ static wisp_status check_tools(const wisp_request *req, const char **why)
     return WISP_OK;
 }
 
-/* stop, response_format, reasoning_effort, the extra parameters and the
+/* The Idempotency-Key header's value. */
+static wisp_status check_key(const wisp_request *req, const char **why)
+{
+    const char *key = req->idempotency_key;
+    size_t i;
+    if (key != NULL) {
+        /* Servers strip the spaces around a header value: " k" would be
+         * "k", and "  " an empty key. */
+        if (key[0] == '\0' || key[0] == ' ' || key[strlen(key) - 1] == ' ') {
+            return refuse(why, WISP_ERR_HEADER_VALUE,
+                          WHY("idempotency_key: empty, or a space at either end"));
+        }
+        for (i = 0; key[i] != '\0'; i++) {
+            if ((uint8_t)key[i] < 0x20 || (uint8_t)key[i] > 0x7E) {
+                return refuse(why, WISP_ERR_HEADER_VALUE,
+                              WHY("idempotency_key: not printable ASCII"));
+            }
+        }
+    }
+    return WISP_OK;
+}
+
+/* stop, response_format, reasoning_effort, the extra parameters, then the
  * idempotency key. */
 static wisp_status check_options(const wisp_request *req, const char **why)
 {
     const wisp_response_format *f = &req->response_format;
-    const char *key = req->idempotency_key;
     size_t i, k;
     if (req->stop_count > 4 || (req->stop_count > 0 && req->stop == NULL)) {
         return refuse(why, WISP_ERR_ARG, WHY("stop: more than four strings, or none given"));
@@ -572,42 +593,71 @@ static wisp_status check_options(const wisp_request *req, const char **why)
             }
         }
     }
-    if (key != NULL) {
-        /* Servers strip the spaces around a header value: " k" would be
-         * "k", and "  " an empty key. */
-        if (key[0] == '\0' || key[0] == ' ' || key[strlen(key) - 1] == ' ') {
-            return refuse(why, WISP_ERR_HEADER_VALUE,
-                          WHY("idempotency_key: empty, or a space at either end"));
+    return check_key(req, why);
+}
+
+/* What this request needs that the build left out (wisp_config.h), or
+ * NULL. */
+static const char *left_out(const wisp_request *req)
+{
+    size_t i, k;
+    if (!WISP_NONSTREAM && !req->stream) {
+        return WHY("stream: false, and this build reads streamed replies only (WISP_NONSTREAM 0)");
+    }
+    if (!WISP_TOOLS && (req->tool_count > 0 || req->tool_choice != WISP_TOOL_CHOICE_UNSET ||
+                        req->has_parallel_tool_calls)) {
+        return WHY("tools: left out of this build (WISP_TOOLS 0)");
+    }
+    if (!WISP_PARAMS &&
+        (req->has_temperature || req->has_top_p || req->has_presence_penalty ||
+         req->has_frequency_penalty || req->has_seed || req->stop_count > 0 ||
+         req->response_format.type != WISP_FORMAT_UNSET ||
+         req->reasoning_effort != WISP_REASONING_UNSET || req->user != NULL ||
+         req->param_count > 0)) {
+        return WHY("sampling, seed, stop, response_format, reasoning_effort, user or params: "
+                   "left out of this build (WISP_PARAMS 0)");
+    }
+    for (i = 0; i < req->message_count; i++) {
+        const wisp_message *m = &req->messages[i];
+        if (!WISP_TOOLS && (m->tool_call_count > 0 || m->role == WISP_ROLE_TOOL)) {
+            return WHY("messages: tool calls and results are left out of this build (WISP_TOOLS 0)");
         }
-        for (i = 0; key[i] != '\0'; i++) {
-            if ((uint8_t)key[i] < 0x20 || (uint8_t)key[i] > 0x7E) {
-                return refuse(why, WISP_ERR_HEADER_VALUE,
-                              WHY("idempotency_key: not printable ASCII"));
+        if (!WISP_PARTS && m->part_count > 0) {
+            return WHY("messages: parts are left out of this build (WISP_PARTS 0)");
+        }
+        for (k = 0; !WISP_IMAGES && m->parts != NULL && k < m->part_count; k++) {
+            if (m->parts[k].type != WISP_PART_TEXT) {
+                return WHY("messages: images are left out of this build (WISP_IMAGES 0)");
             }
         }
     }
-    return WISP_OK;
+    return NULL;
 }
 
 wisp_status wisp_request_check(const wisp_request *req, const char **why)
 {
     size_t i;
     wisp_status st;
+    const char *fault;
     if (req == NULL || req->model == NULL || req->model[0] == '\0') {
         return refuse(why, WISP_ERR_ARG, WHY("model: not set"));
     }
     if (req->messages == NULL || req->message_count == 0) {
         return refuse(why, WISP_ERR_ARG, WHY("messages: none"));
     }
+    fault = left_out(req);
+    if (fault != NULL) {
+        return refuse(why, WISP_ERR_UNSUPPORTED, fault);
+    }
     for (i = 0; i < req->message_count; i++) {
-        const char *fault = message_fault(&req->messages[i]);
+        fault = message_fault(&req->messages[i]);
         if (fault != NULL) {
             return refuse(why, WISP_ERR_ARG, fault);
         }
     }
-    st = check_tools(req, why);
-    if (st != WISP_OK) {
-        return st;
+    st = WISP_TOOLS ? check_tools(req, why) : WISP_OK;
+    if (st != WISP_OK || !WISP_PARAMS) {
+        return st != WISP_OK ? st : check_key(req, why);
     }
     if (!milli_in(req->has_temperature, req->temperature_milli, 0, 2000) ||
         !milli_in(req->has_top_p, req->top_p_milli, 0, 1000) ||
@@ -644,7 +694,7 @@ static void put_image_part(wisp_out *o, const wisp_part *p)
 static void put_content(wisp_out *o, const wisp_message *m)
 {
     size_t i;
-    if (m->part_count == 0) {
+    if (!WISP_PARTS || m->part_count == 0) {
         if (m->content != NULL) {
             put_json_string(o, m->content);
         } else {
@@ -659,7 +709,7 @@ static void put_content(wisp_out *o, const wisp_message *m)
             put_str(o, "{\"type\":\"text\",\"text\":");
             put_json_string(o, p->text);
             put_str(o, "}");
-        } else {
+        } else if (WISP_IMAGES) {
             put_image_part(o, p);
         }
     }
@@ -675,11 +725,11 @@ static void put_message(wisp_out *o, const wisp_message *m, bool first)
     put_str(o, role_name(m->role));
     put_str(o, "\",\"content\":");
     put_content(o, m);
-    if (m->role == WISP_ROLE_TOOL) {
+    if (WISP_TOOLS && m->role == WISP_ROLE_TOOL) {
         put_str(o, ",\"tool_call_id\":");
         put_json_string(o, m->tool_call_id);
     }
-    if (m->tool_call_count > 0) {
+    if (WISP_TOOLS && m->tool_call_count > 0) {
         put_str(o, ",\"tool_calls\":[");
         for (k = 0; k < m->tool_call_count; k++) {
             const wisp_call_ref *c = &m->tool_calls[k];
@@ -779,20 +829,11 @@ static void put_format(wisp_out *o, const wisp_response_format *f)
     }
 }
 
-void wisp_write_body(wisp_out *o, const wisp_request *req)
+/* The sampling and output parameters, in the order OpenAI documents them. */
+static void put_params(wisp_out *o, const wisp_request *req)
 {
     static const char *const efforts[] = {NULL, "none", "minimal", "low", "medium", "high"};
     size_t i;
-    put_str(o, "{\"model\":");
-    put_json_string(o, req->model);
-    put_str(o, ",\"messages\":[");
-    for (i = 0; i < req->message_count; i++) {
-        put_message(o, &req->messages[i], i == 0);
-    }
-    put_str(o, "]");
-    put_tools(o, req);
-    put_count(o, ",\"max_tokens\":", req->max_tokens);
-    put_count(o, ",\"max_completion_tokens\":", req->max_completion_tokens);
     put_sampling(o, ",\"temperature\":", req->has_temperature, req->temperature_milli);
     put_sampling(o, ",\"top_p\":", req->has_top_p, req->top_p_milli);
     put_sampling(o, ",\"presence_penalty\":", req->has_presence_penalty,
@@ -820,10 +861,30 @@ void wisp_write_body(wisp_out *o, const wisp_request *req)
         put_str(o, ",\"user\":");
         put_json_string(o, req->user);
     }
+}
+
+void wisp_write_body(wisp_out *o, const wisp_request *req)
+{
+    size_t i;
+    put_str(o, "{\"model\":");
+    put_json_string(o, req->model);
+    put_str(o, ",\"messages\":[");
+    for (i = 0; i < req->message_count; i++) {
+        put_message(o, &req->messages[i], i == 0);
+    }
+    put_str(o, "]");
+    if (WISP_TOOLS) {
+        put_tools(o, req);
+    }
+    put_count(o, ",\"max_tokens\":", req->max_tokens);
+    put_count(o, ",\"max_completion_tokens\":", req->max_completion_tokens);
+    if (WISP_PARAMS) {
+        put_params(o, req);
+    }
     if (req->stream) {
         put_str(o, ",\"stream\":true,\"stream_options\":{\"include_usage\":true}");
     }
-    for (i = 0; i < req->param_count; i++) {
+    for (i = 0; WISP_PARAMS && i < req->param_count; i++) {
         const wisp_param *p = &req->params[i];
         put_str(o, ",");
         put_json_string(o, p->name);

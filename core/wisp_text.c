@@ -539,7 +539,7 @@ bool wisp_html_to_text(const char *s, size_t n, char *dst, size_t cap)
         return false;
     while (i < n && is_blank((unsigned char)s[i]))
         i++;
-    html = i < n && s[i] == '<';
+    html = WISP_HTML && i < n && s[i] == '<'; /* 0: tags stay as text */
 
     while (i < n && !t.truncated) {
         c = (unsigned char)s[i];

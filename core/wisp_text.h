@@ -78,7 +78,9 @@ int wisp_ascii_imatch(const char *s, size_t n, const char *lit);
  * <script> and <style> dropped, entities &lt; &gt; &amp; &quot; &apos;
  * &nbsp; and &#NN; / &#xHH; decoded.  Any body: white space collapsed to
  * single spaces and trimmed, control bytes dropped, invalid UTF-8 turned
- * into U+FFFD, cut at a character boundary.  Returns true when it cut. */
+ * into U+FFFD, cut at a character boundary.  Returns true when it cut.
+ * Built with WISP_HTML 0, HTML is kept as it is (tags and entities as
+ * text), the rest the same. */
 bool wisp_html_to_text(const char *s, size_t n, char *dst, size_t cap);
 
 #endif /* WISP_TEXT_H */
