@@ -48,7 +48,7 @@ LIB_SRC   := $(CORE_SRC) $(POSIX_SRC) $(TLS_SRC) $(SERIAL_SRC)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
 .PHONY: all lib deps test unit e2e e2e-valgrind valgrind asan variants check-core check-readme check-softfloat size fuzz fuzz-replay \
-        bench demo install clean test-mbedtls3 static test-static armhf test-armhf test-musl static-size test-lwip lwip-variants check-manifests
+        bench demo install clean test-mbedtls3 static test-static armhf test-armhf test-musl static-size test-lwip lwip-variants check-manifests test-minimal switches
 
 # The library and the CLI; test programs are built by the targets that run them.
 all: lib $(BUILD)/wisp-chat $(BUILD)/wisp-minimal
@@ -174,6 +174,27 @@ variants: deps
 	    OPT="-Os -g -fshort-enums" unit
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/no-reasons WISP_LABEL=no-reasons \
 	    OPT="-O2 -g -DWISP_CHECK_REASONS=0" unit
+	@$(MAKE) --no-print-directory test-minimal
+	@$(MAKE) --no-print-directory switches
+
+# The unit suite in core/wisp_config_minimal.h: what it left out skips, by
+# name (tests/needs.h).
+test-minimal: deps
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/minimal WISP_LABEL=minimal \
+	    OPT='-O2 -g -DWISP_CONFIG_FILE=\"wisp_config_minimal.h\"' unit
+
+# Each feature switch of wisp_config.h at 0 alone, the others on: the core
+# builds clean, and tests/test_config.c finds it does what it says.
+switches: deps
+	@fail=0; for s in $(SIZE_SWITCHES); do \
+	    x=; [ $$s = PARTS ] && x=-DWISP_IMAGES=0; \
+	    mkdir -p $(BUILD)/switches/$$s; \
+	    $(CC) $(CSTD) $(WARN) -O1 -g -Icore -Itests $(CMOCKA_CFLAGS) -I$(JSMN_INC) -DWISP_$$s=0 $$x \
+	        $(CORE_SRC) tests/test_config.c $(CMOCKA_LIBS) -o $(BUILD)/switches/$$s/test_config || \
+	        { echo "FAIL switches: the core does not build with WISP_$$s 0"; \
+	          echo "no-$$s config 0 1" >>$(WISP_RESULTS); fail=1; continue; }; \
+	    WISP_LABEL=no-$$s sh tests/run_units.sh $(BUILD)/switches/$$s config || fail=1; \
+	done; exit $$fail
 
 # End-to-end: build/wisp-chat against the local test server.
 e2e: all $(BUILD)/keepalive_check $(BUILD)/tools-device | $(DEPS_FIRST)
@@ -400,6 +421,8 @@ SIZE_FLAGS := -std=c99 -Os -mcpu=cortex-m4 -mthumb -ffunction-sections -fdata-se
 # Besides the table: a streamed text chat (tests/size_driver.c) linked over
 # a stub transport, against the budget in tests/size_budget.txt.
 SIZE_LINK := --specs=nano.specs --specs=nosys.specs -Wl,--gc-sections
+SIZE_CALL = ARM_CC='$(ARM_CC)' SIZE_FLAGS='$(SIZE_FLAGS)' SIZE_LINK='$(SIZE_LINK)' sh tests/size_call.sh
+SIZE_SWITCHES := NONSTREAM HTML ERROR_SHAPES PARTS IMAGES TOOLS PARAMS RETRIES MODELS STATUS_NAMES CHECK_REASONS
 
 size:
 	@sh tests/deps.sh gcc-arm-none-eabi libjsmn-dev
@@ -413,15 +436,23 @@ size:
 	         {n=$$6; sub(".*/", "", n); if (n=="(TOTALS)") n="total"; \
 	          printf "%-22s %7d %6d %6d\n", n, $$1, $$2, $$3}'
 	@sh tests/deps.sh libnewlib-arm-none-eabi python3
-	@$(ARM_CC) $(SIZE_FLAGS) -Itests -c tests/size_driver.c -o $(BUILD)/size/size_driver.o
 	@$(ARM_CC) $(SIZE_FLAGS) -DSIZE_EMPTY_MAIN -c tests/size_driver.c -o $(BUILD)/size/empty_main.o
-	@$(ARM_CC) $(SIZE_FLAGS) $(SIZE_LINK) $(BUILD)/size/size_driver.o \
-	    $(patsubst core/%.c,$(BUILD)/size/%.o,$(CORE_SRC)) -Wl,-Map=$(BUILD)/size/call.map -o $(BUILD)/size/call.elf
 	@$(ARM_CC) $(SIZE_FLAGS) $(SIZE_LINK) $(BUILD)/size/empty_main.o \
 	    -Wl,-Map=$(BUILD)/size/empty.map -o $(BUILD)/size/empty.elf
-	@$(PYTHON) tests/size_report.py "streamed call, full config" $(BUILD)/size/call.map \
-	    $(BUILD)/size/empty.map $$(awk '$$1 == "full" {print $$2}' tests/size_budget.txt) && \
-	    echo "size all 1 0" >>$(WISP_RESULTS) || { echo "size all 0 1" >>$(WISP_RESULTS); exit 1; }
+	@$(SIZE_CALL) $(BUILD)/size/full
+	@$(SIZE_CALL) $(BUILD)/size/minimal -DWISP_CONFIG_FILE='"wisp_config_minimal.h"'
+	@fail=0; for c in full minimal; do \
+	    $(PYTHON) tests/size_report.py "streamed call, $$c config" $(BUILD)/size/$$c/call.map \
+	        $(BUILD)/size/empty.map $$(awk -v c=$$c '$$1 == c {print $$2}' tests/size_budget.txt) || fail=1; \
+	done; \
+	echo "what each switch saves alone, the others on (wisp_config.h):"; \
+	for s in $(SIZE_SWITCHES); do \
+	    x=; [ $$s = PARTS ] && x=-DWISP_IMAGES=0; \
+	    $(SIZE_CALL) $(BUILD)/size/no-$$s -DWISP_$$s=0 $$x || { fail=1; continue; }; \
+	    $(PYTHON) tests/size_report.py --saves "WISP_$$s 0$${x:+ (and IMAGES 0)}" \
+	        $(BUILD)/size/no-$$s/call.map $(BUILD)/size/full/call.map; \
+	done; \
+	if [ $$fail = 0 ]; then echo "size all 1 0" >>$(WISP_RESULTS); else echo "size all 0 1" >>$(WISP_RESULTS); exit 1; fi
 
 # A streamed chat with every request parameter, linked for a Cortex-M4
 # without FPU (newlib-nano, --gc-sections): no soft-float and no 64-bit

@@ -431,6 +431,17 @@ static const char *message_fault(const wisp_message *m)
     return NULL;
 }
 
+/* strcmp(a, b) == 0, without newlib's word-at-a-time strcmp (0.7 KB on
+ * Cortex-M4) for the few short names compared here. */
+static bool same_name(const char *a, const char *b)
+{
+    while (*a != '\0' && *a == *b) {
+        a++;
+        b++;
+    }
+    return *a == *b;
+}
+
 /* The members wisp writes itself, and whether this request writes each:
  * an extra parameter may not repeat one (a duplicate key is read
  * differently by different servers). */
@@ -450,7 +461,7 @@ static bool writes_member(const wisp_request *r, const char *name)
         true, true /* the framing is wisp's, streamed or not */};
     size_t i;
     for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (sent[i] && strcmp(names[i], name) == 0) {
+        if (sent[i] && same_name(names[i], name)) {
             return true;
         }
     }
@@ -588,7 +599,7 @@ static wisp_status check_options(const wisp_request *req, const char **why)
             return refuse(why, WISP_ERR_ARG, WHY("params: a name the request already sends"));
         }
         for (k = 0; k < i; k++) {
-            if (strcmp(req->params[k].name, p->name) == 0) {
+            if (same_name(req->params[k].name, p->name)) {
                 return refuse(why, WISP_ERR_ARG, WHY("params: a name given twice"));
             }
         }

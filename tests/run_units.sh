@@ -2,7 +2,9 @@
 # Runs unit test programs and records their counts for tests/summary.sh.
 #   run_units.sh BINDIR NAME...    (VALGRIND=1: under valgrind memcheck)
 # Each program is a cmocka suite; its "[  PASSED  ] N" / "[  FAILED  ] N"
-# lines are added up.  Exit status: non-zero when any program failed.
+# lines are added up, and its skips (tests of what the build left out,
+# tests/needs.h) are counted and named.  Exit status: non-zero when any
+# program failed.
 bindir=$1; shift
 results=${WISP_RESULTS:-build/test-results.txt}
 label=${WISP_LABEL:-unit}
@@ -20,6 +22,7 @@ for name in "$@"; do
     rc=$?
     passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
     failed=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+    skipped=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
     if [ $rc -ne 0 ] && [ "$failed" = 0 ]; then
         failed=1 # crashed, or valgrind found errors
     fi
@@ -29,7 +32,12 @@ for name in "$@"; do
         echo "FAIL $label test_$name (exit $rc):"
         tail -n 40 "$log"
     else
-        echo "ok   $label test_$name: $passed passed"
+        if [ "$skipped" != 0 ]; then
+            echo "ok   $label test_$name: $passed passed, $skipped skipped (left out of this build):" \
+                "$(sed -n 's/^\[  SKIPPED \] \([a-z_].*\)/\1/p' "$log" | sort -u | tr '\n' ' ')"
+        else
+            echo "ok   $label test_$name: $passed passed"
+        fi
     fi
 done
 exit $status

@@ -1,7 +1,8 @@
 /*
  * size_driver.c - what a product that streams text pays in flash: one
- * streamed wisp_chat of one user message over a stub transport, with the
- * default configuration or the one named by WISP_CONFIG_FILE.  make size
+ * streamed wisp_chat of one user message over a stub transport, and the
+ * text of its status, with the default configuration or the one named by
+ * WISP_CONFIG_FILE.  make size
  * links it for Cortex-M4 (newlib-nano, --gc-sections) beside an empty
  * main (SIZE_EMPTY_MAIN) and reports the difference, split into wisp,
  * libc and libgcc.
@@ -11,6 +12,10 @@
 #ifndef SIZE_EMPTY_MAIN
 #include "stub_transport.h"
 #include "wisp.h"
+
+/* Where a product would print why a call failed: keeps wisp_strerror (and
+ * with it the status names) in the link. */
+const char *volatile size_driver_last_error;
 
 static int on_event(void *user, const wisp_event *ev)
 {
@@ -29,6 +34,7 @@ int main(void)
     wisp_message msg;
     wisp_request req;
     wisp_response resp;
+    wisp_status st;
 
     memset(&cfg, 0, sizeof cfg);
     cfg.base_url = "http://192.0.2.1:8080/v1";
@@ -45,7 +51,9 @@ int main(void)
     if (wisp_client_init(&client, &cfg, work, sizeof work, tokens, 64) != WISP_OK)
         return 1;
     wisp_response_init(&resp, content, sizeof content, NULL, 0);
-    return wisp_chat(&client, &req, &resp, on_event, NULL) == WISP_OK ? 0 : 2;
+    st = wisp_chat(&client, &req, &resp, on_event, NULL);
+    size_driver_last_error = wisp_strerror(st);
+    return st == WISP_OK ? 0 : 2;
 }
 #else
 int main(void)

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "needs.h"
+
 #include "fake_transport.h"
 #include "wisp.h"
 
@@ -197,6 +199,8 @@ static void test_url_rejects(void **state)
 
 static void test_request_bytes(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_PARAMS);
     env *e = (env *)*state;
     char head[2048], body[2048];
     wisp_message msgs[2] = {{.role = WISP_ROLE_SYSTEM, .content = "be \"brief\"\n\\ok\x01"},
@@ -298,6 +302,7 @@ static void test_reserved_and_control_headers(void **state)
 
 static void test_base_url_is_copied(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
     env *e = (env *)*state;
     char url[64];
     char head[2048], body[2048];
@@ -313,6 +318,8 @@ static void test_base_url_is_copied(void **state)
 
 static void test_bad_arguments(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_PARAMS);
     env *e = (env *)*state;
     assert_int_equal(wisp_client_init(&e->client, &e->cfg, e->work, 100, e->tokens, 96),
                      WISP_ERR_ARG);
@@ -334,6 +341,7 @@ static void test_bad_arguments(void **state)
 
 static void test_keep_alive_reuses_connection(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
     env *e = (env *)*state;
     fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
     fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
@@ -349,6 +357,7 @@ static void test_keep_alive_reuses_connection(void **state)
 
 static void test_long_idle_connection_not_reused(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
     env *e = (env *)*state;
     fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
     fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
@@ -365,6 +374,7 @@ static void test_long_idle_connection_not_reused(void **state)
 
 static void test_connection_close_reconnects(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
     env *e = (env *)*state;
     fake_add(&e->fake, close_reply, strlen(close_reply), END_KEEP);
     fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
@@ -376,6 +386,7 @@ static void test_connection_close_reconnects(void **state)
 
 static void test_stale_connection_reopened_once(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
     env *e = (env *)*state;
     fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
     fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
@@ -391,6 +402,7 @@ static void test_stale_connection_reopened_once(void **state)
 
 static void test_no_hang_after_complete_response(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
     env *e = (env *)*state;
     /* END_KEEP: a further recv would time out; the client must not ask. */
     fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
@@ -411,6 +423,8 @@ static const char R400[] = "HTTP/1.1 400 Bad Request\r\nContent-Type: applicatio
 
 static void test_retry_after_429(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_RETRIES);
     env *e = (env *)*state;
     fake_add(&e->fake, R429, strlen(R429), END_KEEP);
     fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
@@ -426,6 +440,8 @@ static void test_retry_after_429(void **state)
 
 static void test_retries_exhausted(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_RETRIES);
     env *e = (env *)*state;
     int i;
     for (i = 0; i < 4; i++) {
@@ -444,6 +460,7 @@ static void test_retries_exhausted(void **state)
 
 static void test_no_retry_on_400(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
     env *e = (env *)*state;
     fake_add(&e->fake, R400, strlen(R400), END_KEEP);
     fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
@@ -457,6 +474,7 @@ static void test_no_retry_on_400(void **state)
  * caller and nothing is retried. */
 static void test_no_retry_on_402(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
     static const char body402[] =
         "{\"error\":{\"message\":\"quota exhausted\",\"type\":\"insufficient_quota\"}}";
     static char r402[512];
@@ -480,6 +498,8 @@ static void test_no_retry_on_402(void **state)
 /* The caller's Idempotency-Key goes out on every attempt of one call. */
 static void test_idempotency_key_on_every_retry(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_RETRIES);
     env *e = (env *)*state;
     char head[2048], body[2048];
     size_t i;
@@ -532,6 +552,9 @@ static wisp_status failing_read(void *ctx, size_t offset, uint8_t *buf, size_t l
  * connection (with half a body on it) closed, nothing retried. */
 static void test_image_read_failure_abandons_request(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_PARTS);
+    WISP_NEEDS(WISP_IMAGES);
     env *e = (env *)*state;
     wisp_part part;
     size_t calls = 0;
@@ -558,6 +581,9 @@ static void test_image_read_failure_abandons_request(void **state)
 /* A body past what size_t counts is refused before connecting. */
 static void test_uncountable_body_refused(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_PARTS);
+    WISP_NEEDS(WISP_IMAGES);
     static const uint8_t byte = 0xFF;
     env *e = (env *)*state;
     wisp_part parts[2];
@@ -578,6 +604,7 @@ static void test_uncountable_body_refused(void **state)
  * budget; with any text it did not. */
 static void test_reasoning_spent_budget(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
     static const char spent[] =
         "{\"id\":\"c\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
         "\"content\":null},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":5,"
@@ -624,6 +651,8 @@ static void test_reasoning_spent_budget(void **state)
 
 static void test_retry_connect_failure(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_RETRIES);
     env *e = (env *)*state;
     fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
     e->fake.connect_failures = 1;
@@ -651,6 +680,8 @@ static void test_retry_connect_failure(void **state)
 
 static void test_retry_after_beyond_total_timeout(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_RETRIES);
     env *e = (env *)*state;
     e->cfg.total_timeout_ms = 2000; /* Retry-After: 3 s does not fit */
     fake_add(&e->fake, R429, strlen(R429), END_KEEP);
@@ -745,6 +776,7 @@ static void test_stream_cut_not_retried(void **state)
  * still gets the whole text, even when the response buffer is tiny. */
 static void test_stream_answered_with_json(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
     env *e = (env *)*state;
     static const char body[] =
         "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":"
@@ -769,6 +801,8 @@ static void test_stream_answered_with_json(void **state)
 /* The same with content sent as a list of parts. */
 static void test_stream_answered_with_json_parts(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_PARTS);
     env *e = (env *)*state;
     static const char body[] =
         "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":"

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "needs.h"
+
 #include "fake_transport.h"
 #include "wisp.h"
 
@@ -122,6 +124,7 @@ static void expect_history(const wisp_conv *c, const char *const *want, size_t n
 
 static void test_second_request_carries_the_first_turn(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
     static const char *const after[] = {"Be brief.", "hi", "hello", "and?", "more"};
     env *e = setup_env(sizeof g_env.arena, 64, "Be brief.");
     (void)state;
@@ -151,6 +154,7 @@ static void test_second_request_carries_the_first_turn(void **state)
  * stays, and every text is intact after the moves. */
 static void test_eviction_drops_oldest_whole_turns(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
     env *e = setup_env(24 * (sizeof(wisp_message) + sizeof(size_t)) + 320, 24, "SYS");
     char q[48], a[48];
     int i;
@@ -188,6 +192,7 @@ static void test_eviction_drops_oldest_whole_turns(void **state)
 /* A failed exchange leaves the history exactly as it was. */
 static void test_failed_exchange_rolls_back(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
     static const char *const kept[] = {"S", "one", "uno"};
     static const char r500[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
     env *e = setup_env(sizeof g_env.arena, 16, "S");
@@ -257,6 +262,8 @@ static void expect_pairs(const wisp_conv *c)
  * answer; the signature and ids survive the moves. */
 static void test_tool_turns_kept_in_pairs(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_TOOLS);
     static const wisp_tool tools[] = {{.name = "get_temperature"}};
     env *e = setup_env(24 * (sizeof(wisp_message) + sizeof(size_t)) + 900, 24, "SYS");
     wisp_tool_loop loop;
@@ -318,6 +325,7 @@ static void test_tool_turns_kept_in_pairs(void **state)
  * turns, whole and in order, text intact, whatever moved. */
 static void test_random_turns_against_a_model(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
     static char qs[200][320], as[200][320];
     static const char r500[] = "HTTP/1.1 500 X\r\nContent-Length: 0\r\n\r\n";
     env *e = setup_env(16 * (sizeof(wisp_message) + sizeof(size_t)) + 1500, 16, "S");
@@ -366,6 +374,7 @@ static void test_random_turns_against_a_model(void **state)
 
 static void test_arguments(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
     env *e = setup_env(sizeof g_env.arena, 8, NULL);
     uint64_t small[4];
     wisp_conv c;

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "needs.h"
+
 #include "wisp_http.h"
 
 #define BODY_MAX 16384
@@ -578,6 +580,7 @@ static void test_bare_lf(void **state)
 
 static void test_status_line_forms(void **state)
 {
+    WISP_NEEDS(WISP_RETRIES);
     char *in = malloc(6000);
     (void)state;
     RUN("HTTP/1.0 404\r\nContent-Length: 1\r\n\r\nx", 256, false);
@@ -963,6 +966,7 @@ static void test_content_encoding(void **state)
 
 static void test_retry_after(void **state)
 {
+    WISP_NEEDS(WISP_RETRIES);
     static const struct {
         const char *headers;
         uint32_t ms;

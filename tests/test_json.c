@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "needs.h"
+
 #include "wisp_json.h"
 #include "wisp_reply.h"
 
@@ -1104,6 +1106,7 @@ static void test_completion_null_and_missing_content(void **state)
 
 static void test_completion_content_parts(void **state)
 {
+    WISP_NEEDS(WISP_PARTS);
     wisp_response r;
     (void)state;
     resp_init(&r, sizeof g_content);
@@ -1207,6 +1210,7 @@ static void test_completion_truncation(void **state)
 
 static void test_completion_error_inside(void **state)
 {
+    WISP_NEEDS(WISP_ERROR_SHAPES);
     wisp_response r;
     (void)state;
     resp_init(&r, sizeof g_content);
@@ -1299,6 +1303,7 @@ static void test_error_openai(void **state)
 
 static void test_error_string_shapes(void **state)
 {
+    WISP_NEEDS(WISP_ERROR_SHAPES);
     wisp_response r;
     (void)state;
     resp_init(&r, sizeof g_content);
@@ -1324,6 +1329,7 @@ static void test_error_string_shapes(void **state)
 
 static void test_error_gemini_and_openrouter(void **state)
 {
+    WISP_NEEDS(WISP_ERROR_SHAPES);
     wisp_response r;
     (void)state;
     resp_init(&r, sizeof g_content);
@@ -1355,6 +1361,7 @@ static void test_error_gemini_and_openrouter(void **state)
 
 static void test_error_other_shapes(void **state)
 {
+    WISP_NEEDS(WISP_ERROR_SHAPES);
     wisp_response r;
     (void)state;
     resp_init(&r, sizeof g_content);
@@ -1450,6 +1457,7 @@ static void html(const char *s, wisp_response *r)
 
 static void test_html_nginx(void **state)
 {
+    WISP_NEEDS(WISP_HTML);
     wisp_response r;
     (void)state;
     resp_init(&r, sizeof g_content);
@@ -1463,6 +1471,7 @@ static void test_html_nginx(void **state)
 
 static void test_html_scripts_entities(void **state)
 {
+    WISP_NEEDS(WISP_HTML);
     wisp_response r;
     (void)state;
     resp_init(&r, sizeof g_content);

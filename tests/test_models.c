@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "needs.h"
+
 #include "fake_transport.h"
 #include "wisp.h"
 #include "wisp_models.h"
@@ -612,6 +614,7 @@ static void sent_text(env *e, char *out, size_t cap)
 
 static void test_request_head_bytes(void **state)
 {
+    WISP_NEEDS(WISP_MODELS);
     env *e = (env *)*state;
     wisp_header extra[2] = {{"X-Route", "eu-1"}, {"HTTP-Referer", "https://example.org/app"}};
     char *reply = http_reply(k_openai, "length", "application/json", 0);
@@ -643,6 +646,7 @@ static void test_request_head_bytes(void **state)
 
 static void test_request_head_no_key_ipv6(void **state)
 {
+    WISP_NEEDS(WISP_MODELS);
     env *e = (env *)*state;
     char *reply = http_reply(k_openai, "length", "application/json", 0);
     char head[2048];
@@ -664,6 +668,7 @@ static void test_request_head_no_key_ipv6(void **state)
 /* Every framing, every content type a server gives a list, every split. */
 static void test_framings_and_splits(void **state)
 {
+    WISP_NEEDS(WISP_MODELS);
     static const char *const framings[] = {"length", "chunked", "close"};
     static const char *const types[] = {"application/json", "application/json; charset=utf-8",
                                         NULL, "text/plain"};
@@ -695,6 +700,7 @@ static void test_framings_and_splits(void **state)
  * memory does not grow with the list. */
 static void test_1mb_list_in_2kb(void **state)
 {
+    WISP_NEEDS(WISP_MODELS);
     env *e = (env *)*state;
     size_t cap = 1200 * 1024, n = 0, i, count = 0;
     char *body = malloc(cap);
@@ -732,6 +738,7 @@ static void test_1mb_list_in_2kb(void **state)
 
 static void test_http_401_error_body(void **state)
 {
+    WISP_NEEDS(WISP_MODELS);
     env *e = (env *)*state;
     static const char body[] =
         "{\"error\":{\"message\":\"Incorrect API key provided\",\"type\":\"invalid_request_error\","
@@ -760,6 +767,8 @@ static void test_http_401_error_body(void **state)
  * handed over. */
 static void test_retry_then_list(void **state)
 {
+    WISP_NEEDS(WISP_RETRIES);
+    WISP_NEEDS(WISP_MODELS);
     env *e = (env *)*state;
     static const char r503[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n"
                                "Content-Type: text/plain\r\n\r\nbusy";
@@ -790,6 +799,7 @@ static void test_retry_then_list(void **state)
 
 static void test_cancel_from_callback(void **state)
 {
+    WISP_NEEDS(WISP_MODELS);
     env *e = (env *)*state;
     char *reply = http_reply(k_openai, "chunked", "application/json", 50);
     size_t count = 0;
@@ -814,6 +824,8 @@ static void test_cancel_from_callback(void **state)
  * way round. */
 static void test_keep_alive_after_list(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_MODELS);
     env *e = (env *)*state;
     static const char chat_body[] =
         "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
@@ -852,6 +864,7 @@ static void test_keep_alive_after_list(void **state)
  * array, comes as "" with cut, and the list goes on. */
 static void test_client_skips_large_elements(void **state)
 {
+    WISP_NEEDS(WISP_MODELS);
     env *e = (env *)*state;
     static char body[4096];
     size_t room = WISP_WORK_MIN - WISP_RX_CHUNK - WISP_MODEL_CAP, count = 0;
@@ -885,6 +898,8 @@ static void test_client_skips_large_elements(void **state)
  * empty bodies are errors of their own. */
 static void test_client_not_a_list(void **state)
 {
+    WISP_NEEDS(WISP_HTML);
+    WISP_NEEDS(WISP_MODELS);
     env *e = (env *)*state;
     static const char page[] = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 47\r\n"
                                "\r\n<html><body><h1>Log in first</h1></body></html>";
@@ -917,6 +932,7 @@ static void test_client_not_a_list(void **state)
 
 static void test_client_arguments(void **state)
 {
+    WISP_NEEDS(WISP_MODELS);
     env *e = (env *)*state;
     size_t count = 5;
     wisp_response bad;

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "needs.h"
+
 #include "wisp.h"
 #include "wisp_json.h"
 #include "wisp_request.h"
@@ -93,6 +95,7 @@ static wisp_request base_request(void)
 
 static void test_nothing_unset_is_sent(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
     wisp_request r = base_request();
     (void)state;
     assert_string_equal(body_of(&r), MINIMAL "}");
@@ -100,6 +103,7 @@ static void test_nothing_unset_is_sent(void **state)
 
 static void test_every_parameter(void **state)
 {
+    WISP_NEEDS(WISP_PARAMS);
     static const char *const stops[] = {"END", "\"q\"\n"};
     static const wisp_param params[] = {{"top_k", "40", 0},
                                         {"logit_bias", " {\"50256\": -100} ", 0},
@@ -144,6 +148,8 @@ static void test_every_parameter(void **state)
 
 static void test_formats_and_efforts(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_PARAMS);
     static const char *const efforts[] = {"none", "minimal", "low", "medium", "high"};
     wisp_request r = base_request();
     char want[256];
@@ -168,6 +174,8 @@ static void test_formats_and_efforts(void **state)
 
 static void test_sampling_in_thousandths(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_PARAMS);
     static const struct {
         int32_t milli;
         const char *text;
@@ -192,6 +200,8 @@ static void test_sampling_in_thousandths(void **state)
 
 static void test_seed_without_64bit_division(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_PARAMS);
     static const int64_t seeds[] = {0, 1, -1, 9999, 10000, -10000, 123456789012345678,
                                     4294967295, 4294967296, INT64_MAX, INT64_MIN,
                                     INT64_MIN + 1, 100000000, 1000000000000000000};
@@ -211,6 +221,8 @@ static void test_seed_without_64bit_division(void **state)
  * temperature with more than three decimals, say). */
 static void test_param_may_name_an_unsent_member(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_PARAMS);
     static const wisp_param p = {"temperature", "0.7321", 0};
     wisp_request r = base_request();
     (void)state;
@@ -281,6 +293,10 @@ static void param_stream_unstreamed(wisp_request *r, wisp_message *m, wisp_part 
 
 static void test_every_refusal_has_its_reason(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_PARTS);
+    WISP_NEEDS(WISP_IMAGES);
+    WISP_NEEDS(WISP_PARAMS);
     static const struct {
         spoil_fn spoil;
         wisp_status status;
@@ -442,6 +458,9 @@ static size_t decoded_image(const char *body, const char *prefix)
 
 static void test_image_bytes_every_size_every_buffer(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_PARTS);
+    WISP_NEEDS(WISP_IMAGES);
     static const size_t caps[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 64, 255, 4096};
     size_t size, k, i;
     (void)state;
@@ -482,6 +501,9 @@ static void test_image_bytes_every_size_every_buffer(void **state)
 
 static void test_parts_exact(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_PARTS);
+    WISP_NEEDS(WISP_IMAGES);
     static const uint8_t jpeg[] = {0xFF, 0xD8, 0xFF, 0xDB, 0x00};
     wisp_request r = base_request();
     wisp_part parts[3];
@@ -520,6 +542,9 @@ static void test_parts_exact(void **state)
  * and writes nothing after it. */
 static void test_image_read_failure(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_PARTS);
+    WISP_NEEDS(WISP_IMAGES);
     static uint8_t out[512];
     wisp_request r = base_request();
     wisp_part part;
@@ -548,6 +573,9 @@ static void test_image_read_failure(void **state)
  * Content-Length that wrapped round to a few bytes. */
 static void test_body_count_never_wraps(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_PARTS);
+    WISP_NEEDS(WISP_IMAGES);
     static const uint8_t byte = 0xFF;
     wisp_request r = base_request();
     wisp_part parts[2];
@@ -665,6 +693,8 @@ static wisp_status checker_flush(void *ctx, const uint8_t *buf, size_t len)
 
 static void test_several_mb_image_through_a_small_buffer(void **state)
 {
+    WISP_NEEDS(WISP_PARTS);
+    WISP_NEEDS(WISP_IMAGES);
     static uint8_t out[2048]; /* a firmware's work buffer */
     const size_t size = 5u * 1024u * 1024u + 1u;
     wisp_request r = base_request();

@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "needs.h"
+
 /* Under valgrind the stack below the stack pointer counts as undefined:
  * tell memcheck that reading the paint back is intended. */
 #if defined(__has_include)
@@ -245,6 +247,8 @@ static void test_stack_does_not_grow_with_reply(void **state)
  * buffer and the same stack. */
 static void test_stack_does_not_grow_with_image(void **state)
 {
+    WISP_NEEDS(WISP_PARTS);
+    WISP_NEEDS(WISP_IMAGES);
     job *small = calloc(1, sizeof *small);
     job *large = calloc(1, sizeof *large);
     size_t peak_small, peak_large, len;
@@ -308,6 +312,8 @@ static const char k_completion[] =
 /* Every way a reply or an error can come, each under the same budget. */
 static void test_stack_every_path(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_PARTS);
     (void)state;
     (void)peak_of("non-streamed", 200, "application/json", k_completion, false, WISP_OK);
     {

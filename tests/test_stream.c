@@ -27,6 +27,8 @@
 
 #include <cmocka.h>
 
+#include "needs.h"
+
 #include "expect_format.h"
 
 #include "wisp_sse.h"
@@ -282,16 +284,6 @@ static void result_free(result *r)
     free(r->log.s);
 }
 
-static const char *status_name(wisp_status s)
-{
-    static const char *const names[] = {
-#define X_NAME(name, text) #name,
-        WISP_STATUS_LIST(X_NAME)
-#undef X_NAME
-    };
-    return (unsigned)s < WISP_STATUS_COUNT ? names[s] : "?";
-}
-
 /* Everything that must not depend on how the input was split. */
 static void same_result(const result *a, const result *b, const char *what, uint32_t split)
 {
@@ -503,6 +495,7 @@ static void test_fixture(void **state)
     char *body;
     const char *v;
 
+    WISP_FIXTURE_NEEDS(fx_get(fx, "needs"));
     o.sse_cap = (size_t)fx_num(fx, "work", 4096) - WISP_RX_CHUNK;
     o.ntoks = (size_t)fx_num(fx, "tokens", 128);
     o.content_cap = (size_t)fx_num(fx, "content_cap", 65536);
@@ -783,6 +776,7 @@ static void test_odd_but_valid_chunks(void **state)
  * whole body (test_json's completion cases); what came before it stays. */
 static void test_wrong_types_fail(void **state)
 {
+    WISP_NEEDS(WISP_PARTS);
     static const char *const bad[] = {
         "{\"choices\":[{\"index\":0,\"delta\":{\"content\":42}}]}",
         "{\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":[1]}}]}",
@@ -829,6 +823,7 @@ static void test_long_fields_cut(void **state)
 
 static void test_errors(void **state)
 {
+    WISP_NEEDS(WISP_ERROR_SHAPES);
     bytes b = {0};
     result r;
     (void)state;

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "needs.h"
+
 #include "fake_transport.h"
 #include "wisp_json.h"
 #include "wisp_reply.h"
@@ -59,6 +61,8 @@ static const char *body_of(const wisp_request *req)
 
 static void test_tools_in_the_request(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_TOOLS);
     static const wisp_tool tools[] = {
         {"get_temperature", "Reads the room sensor.",
          "{\"type\":\"object\",\"properties\":{\"room\":{\"type\":\"string\"}},\"required\":[\"room\"]}", 0, NULL, 0},
@@ -109,6 +113,8 @@ static void test_tools_in_the_request(void **state)
 /* A whole function object given as text goes as it is ("strict" too). */
 static void test_function_json(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_TOOLS);
     wisp_tool t = {.name = "f", .function_json = "{\"name\":\"f\",\"strict\":true,\"parameters\":{}}"};
     wisp_message msg = {.role = WISP_ROLE_USER, .content = "hi"};
     wisp_request req;
@@ -125,6 +131,8 @@ static void test_function_json(void **state)
 /* A schema must be one JSON value: checked before anything is sent. */
 static void test_schema_check(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_TOOLS);
     static const char *const bad[] = {
         "", "{", "{\"a\":1", "{\"a\":1}}", "{\"a\":1} {}", "{\"a\" 1}", "{\"a\":1,}", "[1,]",
         "{\"a\":tru}", "{\"a\":01}", "{\"a\":\"x\ny\"}", "{\"a\":\"\\q\"}", "{\"a\":\"\\u12\"}",
@@ -185,6 +193,8 @@ static void test_schema_check(void **state)
  * came with), then one tool message per call. */
 static void test_tool_messages(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_TOOLS);
     static const wisp_call_ref calls[] = {
         {"call_1", "get_temperature", "{\"room\":\"kitchen\"}", NULL},
         {NULL, "set_led", NULL, "c2ln\"x"},
@@ -328,6 +338,7 @@ static void expect_call(const reply *r, size_t i, uint32_t index, const char *id
  * delta only, finish_reason tool_calls. */
 static void test_openai_parallel_stream(void **state)
 {
+    WISP_NEEDS(WISP_TOOLS);
     reply r;
     (void)state;
     reply_init(&r, 64, 32);
@@ -355,6 +366,7 @@ static void test_openai_parallel_stream(void **state)
  * but for the pieces. */
 static void test_openai_whole(void **state)
 {
+    WISP_NEEDS(WISP_TOOLS);
     reply r;
     (void)state;
     reply_init(&r, 64, 32);
@@ -374,6 +386,7 @@ static void test_openai_whole(void **state)
  * one chunk, finish_reason stop; Gemini's thought signature kept. */
 static void test_no_index_whole_calls(void **state)
 {
+    WISP_NEEDS(WISP_TOOLS);
     reply r;
     (void)state;
     reply_init(&r, 64, 32);
@@ -396,6 +409,7 @@ static void test_no_index_whole_calls(void **state)
  * an id goes on the last call. */
 static void test_server_quirks(void **state)
 {
+    WISP_NEEDS(WISP_TOOLS);
     reply r;
     (void)state;
     reply_init(&r, 64, 32);
@@ -431,6 +445,7 @@ static void test_server_quirks(void **state)
  * surrogate pair split across two deltas of one call. */
 static void test_text_objects_and_carries(void **state)
 {
+    WISP_NEEDS(WISP_TOOLS);
     reply r;
     (void)state;
     reply_init(&r, 64, 32);
@@ -451,6 +466,7 @@ static void test_text_objects_and_carries(void **state)
  * a signature that does not fit is its own error. */
 static void test_limits(void **state)
 {
+    WISP_NEEDS(WISP_TOOLS);
     reply r;
     (void)state;
     reply_init(&r, 8, 32);
@@ -519,6 +535,7 @@ static void test_limits(void **state)
 /* Wrong types are malformed, as for every known field. */
 static void test_tool_call_types(void **state)
 {
+    WISP_NEEDS(WISP_TOOLS);
     static const char *const bad[] = {
         "{\"choices\":[{\"message\":{\"tool_calls\":{}}}]}",
         "{\"choices\":[{\"message\":{\"tool_calls\":[1]}}]}",
@@ -678,6 +695,8 @@ static void loop_setup(loop_env *e, wisp_tool_loop *loop, wisp_request *req, wis
 
 static void test_tool_loop_two_rounds(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_TOOLS);
     static loop_env e;
     wisp_tool_loop loop;
     wisp_request req;
@@ -714,6 +733,8 @@ static void test_tool_loop_two_rounds(void **state)
  * first reply, so round 2 carries "KEY.2". */
 static void test_tool_loop_idempotency_key_per_round(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_TOOLS);
     static loop_env e;
     wisp_tool_loop loop;
     wisp_request req;
@@ -761,6 +782,8 @@ static void test_tool_loop_key_room_taken_first(void **state)
 
 static void test_tool_loop_limits(void **state)
 {
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_TOOLS);
     static loop_env e;
     wisp_tool_loop loop;
     wisp_request req;

@@ -17,6 +17,7 @@
 
 #include "expect_format.h"
 #include "wisp.h"
+#include "needs.h"
 
 #define MAX_FIXTURES 1024
 #define TEXT_MAX (2 * 1024 * 1024)
@@ -177,6 +178,21 @@ typedef enum wire_split { WIRE_WHOLE, WIRE_BYTES, WIRE_RANDOM } wire_split;
 
 /* What the server does after the reply, from the fixture's "end" key. */
 typedef enum wire_end { WIRE_KEEP, WIRE_CLOSE, WIRE_RESET } wire_end;
+
+/* A fixture of something this build left out ("needs" in its .expect)
+ * skips. */
+static void skip_unless_built(const fixture *fx)
+{
+    const expect *e = find(fx, "needs");
+    WISP_FIXTURE_NEEDS(e != NULL ? e->value : NULL);
+}
+
+/* A stream request, as the fixture says; always in a build without the
+ * non-streamed reader, which can only send those. */
+static bool fixture_stream(const fixture *fx)
+{
+    return num(fx, "stream", 0) != 0 || !WISP_NONSTREAM;
+}
 
 static wire_end fixture_end(const fixture *fx)
 {
