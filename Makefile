@@ -444,6 +444,9 @@ size:
 	@fail=0; for c in full minimal; do \
 	    $(PYTHON) tests/size_report.py "streamed call, $$c config" $(BUILD)/size/$$c/call.map \
 	        $(BUILD)/size/empty.map $$(awk -v c=$$c '$$1 == c {print $$2}' tests/size_budget.txt) || fail=1; \
+	    syms=$$(arm-none-eabi-nm $(BUILD)/size/$$c/call.elf | awk '{print $$NF}' | \
+	        grep -xE '$(SOFTFLOAT_HELPERS)' | tr '\n' ' '); \
+	    if [ -n "$$syms" ]; then echo "FAIL size: the $$c streamed call links $$syms"; fail=1; fi; \
 	done; \
 	echo "what each switch saves alone, the others on (wisp_config.h):"; \
 	for s in $(SIZE_SWITCHES); do \
