@@ -55,7 +55,8 @@ extern "C" {
     X(WISP_ERR_TOOL_CALL_CUT, "a tool call did not fit: more calls than slots, or arguments cut") \
     X(WISP_ERR_TOOL_ROUNDS, "the model still called tools after the last allowed round") \
     X(WISP_ERR_REQUEST_JSON, "a response schema or an extra parameter is not one well-formed JSON value, or nests too deep") \
-    X(WISP_ERR_IMAGE_READ, "an image's read callback failed; the request was abandoned")
+    X(WISP_ERR_IMAGE_READ, "an image's read callback failed; the request was abandoned") \
+    X(WISP_ERR_PROXY, "the HTTP proxy refused the tunnel (its status line is in tls_detail)")
 
 typedef enum wisp_status {
 #define WISP_X_ENUM(name, text) name,
@@ -498,6 +499,12 @@ typedef struct wisp_config {
     wisp_now_fn now_ms;          /* optional */
     wisp_sleep_fn sleep_ms;      /* optional */
     void *platform_ctx;          /* passed to now_ms and sleep_ms */
+    /* The transport reaches a plain-http server through an HTTP proxy
+     * (port/proxy's forward mode): the request line then names the whole
+     * URL ("POST http://host:port/v1/chat/completions"), as RFC 9112
+     * asks of a request to a proxy.  Ignored for https: through a proxy
+     * that goes through a CONNECT tunnel below TLS. */
+    bool absolute_form;
 } wisp_config;
 
 /* Parsed base URL.  Filled by wisp_url_parse; exposed for ports and tests. */
@@ -508,6 +515,8 @@ typedef struct wisp_url {
     uint16_t port;
     char path[WISP_PATH_CAP]; /* base path, "" if none, no trailing slash */
     size_t path_len;
+    bool absolute_form; /* request lines carry scheme and authority
+                           (wisp_config.absolute_form; not parsed) */
 } wisp_url;
 
 /* Parses "http[s]://host[:port][/base/path]" into *out (copies, nothing

@@ -227,6 +227,7 @@ wisp_status wisp_client_init(wisp_client *client, const wisp_config *cfg,
     if (st != WISP_OK) {
         return st;
     }
+    client->url.absolute_form = cfg->absolute_form && !client->url.https;
     client->cfg = *cfg;
     client->cfg.base_url = NULL; /* parsed and copied: never used again */
     if (client->cfg.connect_timeout_ms == 0) {

@@ -905,17 +905,9 @@ void wisp_write_body(wisp_out *o, const wisp_request *req)
     put_str(o, "}");
 }
 
-/* One head for every request: a POST (req set) has its body's fields and
- * its Idempotency-Key, a GET neither. */
-static void write_head(wisp_out *o, const wisp_url *url, const char *endpoint,
-                       const char *api_key, const wisp_header *headers, size_t header_count,
-                       size_t content_length, const wisp_request *req)
+/* host[:port], the port only when it is not the scheme's. */
+static void put_authority(wisp_out *o, const wisp_url *url)
 {
-    size_t i;
-    put_str(o, req != NULL ? "POST " : "GET ");
-    wisp_out_put(o, url->path, url->path_len);
-    put_str(o, endpoint);
-    put_str(o, " HTTP/1.1\r\nHost: ");
     if (url->host_is_ipv6) {
         put_str(o, "[");
         put_str(o, url->host);
@@ -927,6 +919,24 @@ static void write_head(wisp_out *o, const wisp_url *url, const char *endpoint,
         put_str(o, ":");
         put_uint(o, url->port);
     }
+}
+
+/* One head for every request: a POST (req set) has its body's fields and
+ * its Idempotency-Key, a GET neither. */
+static void write_head(wisp_out *o, const wisp_url *url, const char *endpoint,
+                       const char *api_key, const wisp_header *headers, size_t header_count,
+                       size_t content_length, const wisp_request *req)
+{
+    size_t i;
+    put_str(o, req != NULL ? "POST " : "GET ");
+    if (url->absolute_form) { /* to an HTTP proxy: the whole URL */
+        put_str(o, url->https ? "https://" : "http://");
+        put_authority(o, url);
+    }
+    wisp_out_put(o, url->path, url->path_len);
+    put_str(o, endpoint);
+    put_str(o, " HTTP/1.1\r\nHost: ");
+    put_authority(o, url);
     put_str(o, "\r\nUser-Agent: wisp/" WISP_VERSION "\r\nAccept: ");
     put_str(o, req != NULL && req->stream ? "text/event-stream" : "application/json");
     put_str(o, "\r\nAccept-Encoding: identity");

@@ -37,6 +37,7 @@ static inline int exit_code_for(wisp_status st)
     case WISP_ERR_TLS:
     case WISP_ERR_CERT:
     case WISP_ERR_STREAM_TRUNCATED:
+    case WISP_ERR_PROXY: /* the server was never reached */
         return EXIT_NETWORK;
     case WISP_ERR_HTTP_STATUS:
     case WISP_ERR_API:

@@ -238,6 +238,38 @@ static void test_request_bytes(void **state)
     assert_int_equal(wisp_request_body_size(&e->req), 189);
 }
 
+/* Through an HTTP proxy to a plain-http server the request line names the
+ * whole URL; https (a CONNECT tunnel) keeps the origin form. */
+static void test_request_absolute_form(void **state)
+{
+    static const char *const bases[] = {"http://127.0.0.1:8080/v1", "http://[::1]:80",
+                                        "https://127.0.0.1:8443/v1"};
+    static const char *const lines[] = {
+        "POST http://127.0.0.1:8080/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n",
+        "POST http://[::1]/chat/completions HTTP/1.1\r\nHost: [::1]\r\n",
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:8443\r\n"};
+    static const char sse[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                              "Content-Length: 14\r\n\r\ndata: [DONE]\n\n";
+    env *e = (env *)*state;
+    char head[2048], body[2048];
+    size_t i;
+    for (i = 0; i < 3; i++) {
+        e->cfg.base_url = bases[i];
+        e->cfg.absolute_form = true;
+        e->req.stream = true;
+        e->fake.sent_len = 0;
+        fake_add(&e->fake, sse, strlen(sse), END_CLOSE);
+        assert_int_equal(init_client(e), WISP_OK);
+        assert_int_equal(chat(e), WISP_OK);
+        split_sent(e, 0, head, sizeof head, body, sizeof body);
+        if (strncmp(head, lines[i], strlen(lines[i])) != 0) {
+            print_error("%s: %s\n", bases[i], head);
+            fail();
+        }
+        wisp_client_close(&e->client);
+    }
+}
+
 static void test_request_minimal_stream_ipv6(void **state)
 {
     env *e = (env *)*state;
@@ -946,6 +978,7 @@ int main(void)
         cmocka_unit_test(test_url_forms),
         cmocka_unit_test(test_url_rejects),
         cmocka_unit_test_setup_teardown(test_request_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_absolute_form, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_minimal_stream_ipv6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_injection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reserved_and_control_headers, setup, teardown),
