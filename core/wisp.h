@@ -427,7 +427,10 @@ typedef struct wisp_response {
     char tls_detail[WISP_TLS_DETAIL_CAP]; /* e.g. "host name mismatch" */
 
     uint32_t retry_after_ms; /* from Retry-After / retry-after-ms, 0 if none */
-    uint8_t attempts;        /* requests sent, retries included */
+    uint8_t attempts;        /* attempts, retries included; a request
+                                resent at once on a fresh connection
+                                because the kept one had died is not a
+                                second attempt */
 } wisp_response;
 
 /* Prepares a response: zeroes it and attaches the caller's text buffers. */
@@ -534,6 +537,7 @@ typedef struct wisp_client {
     size_t token_count;
     bool connected;     /* a kept-alive connection is open */
     uint32_t idle_since; /* now_ms when the kept connection last finished */
+    uint32_t server_idle_ms; /* the server's Keep-Alive: timeout, 0: none */
     uint32_t rng;       /* backoff jitter */
     uint32_t connects;  /* connections opened since init */
     uint32_t requests;  /* requests sent since init */

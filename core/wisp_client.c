@@ -703,7 +703,6 @@ static wisp_status exchange_on(call *k, reading *r, bool reused, bool *stale)
 
     *stale = false;
     c->requests++;
-    k->resp->attempts++;
     st = send_request(k);
     if (st != WISP_OK) {
         *stale = reused && (st == WISP_ERR_CLOSED || st == WISP_ERR_IO);
@@ -790,6 +789,37 @@ static wisp_status exchange_on(call *k, reading *r, bool reused, bool *stale)
             }
         }
     }
+}
+
+/* Before a kept connection carries another request: a read that does not
+ * wait finds out whether the server already closed it (an end of stream,
+ * a TLS close_notify) or reset it, so that the request goes on a fresh
+ * connection at once instead of costing a round trip on a dead one.  A
+ * TLS session ticket waiting there is consumed by the TLS port, and
+ * nothing waiting at all is the answer for a live connection. */
+static wisp_status check_kept(call *k)
+{
+    const wisp_transport *tr = k->c->cfg.transport;
+    size_t got = 0;
+    wisp_status st = tr->recv(tr->ctx, k->c->work + acc_cap(k->c), WISP_RX_CHUNK, &got, 0);
+    if (st == WISP_ERR_CANCELLED) {
+        return st;
+    }
+    if (st != WISP_ERR_TIMEOUT) { /* closed, reset, or bytes nobody asked for */
+        wisp_client_close(k->c);
+    }
+    return WISP_OK;
+}
+
+/* The idle limit of a kept connection: ours, or the server's Keep-Alive
+ * timeout when that is shorter. */
+static bool idle_too_long(const wisp_client *c, uint32_t now)
+{
+    uint32_t limit = WISP_KEEPALIVE_MAX_IDLE_MS;
+    if (c->server_idle_ms > 0 && (limit == 0 || c->server_idle_ms < limit)) {
+        limit = c->server_idle_ms;
+    }
+    return c->cfg.now_ms != NULL && limit > 0 && now - c->idle_since >= limit;
 }
 
 /* A connection is kept only after a complete message that allows it.  r
@@ -905,19 +935,23 @@ static wisp_status perform(wisp_client *client, const wisp_request *request, lis
     k.total_ms = client->cfg.total_timeout_ms;
     k.start_ms = now_ms(client);
     client->rng ^= k.start_ms;
-    if (client->connected && client->cfg.now_ms != NULL && WISP_KEEPALIVE_MAX_IDLE_MS > 0 &&
-        k.start_ms - client->idle_since > WISP_KEEPALIVE_MAX_IDLE_MS) {
-        wisp_client_close(client); /* likely dropped silently on the way */
+    if (client->connected && idle_too_long(client, k.start_ms)) {
+        wisp_client_close(client); /* the server's limit, or dropped on the way */
     }
 
     for (retry = 0;; retry++) {
         bool stale = false;
-        bool reused = client->connected;
+        bool reused;
         bool connect_failed = false;
         uint32_t wait;
 
         reset_response(resp);
-        st = WISP_OK;
+        resp->attempts++;
+        st = client->connected ? check_kept(&k) : WISP_OK;
+        if (st != WISP_OK) {
+            return st;
+        }
+        reused = client->connected;
         if (!client->connected) {
             st = open_connection(&k);
             connect_failed = st != WISP_OK;
@@ -938,6 +972,7 @@ static wisp_status perform(wisp_client *client, const wisp_request *request, lis
         }
         if (client->connected) {
             client->idle_since = now_ms(client);
+            client->server_idle_ms = r.http.keep_alive_timeout_s * 1000u;
         }
         if (!WISP_RETRIES || st == WISP_OK || k.delivered || retry >= client->cfg.max_retries) {
             return st;

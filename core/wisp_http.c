@@ -39,13 +39,14 @@ enum {
     F_RETRY_AFTER_MS,
     F_REQUEST_ID,
     F_ONEAPI_REQUEST_ID,
+    F_KEEP_ALIVE,
     F_END
 };
 
 static const char *const field_names[F_END - 1] = {
     "content-length", "transfer-encoding", "content-encoding", "connection",
     "content-type",   "retry-after",       "retry-after-ms",   "x-request-id",
-    "x-oneapi-request-id"
+    "x-oneapi-request-id", "keep-alive"
 };
 
 /* tchar (RFC 9110) bitmap for 0x20..0x7f. */
@@ -208,6 +209,28 @@ static void retry_after(wisp_http_reader *r, const uint8_t *v, size_t n)
     r->retry_after_ms = s * 1000u;
 }
 
+/* Keep-Alive: "timeout=5, max=100" (RFC 2068's list of parameters): the
+ * timeout, in whole seconds; anything else is ignored. */
+static void keep_alive(wisp_http_reader *r, const uint8_t *v, const uint8_t *end)
+{
+    while (v < end) {
+        const uint8_t *el;
+        size_t n = list_next(&v, end, &el), i = 8;
+        uint32_t s = 0;
+        if (n <= 8 || imatch(el, 8, "timeout=") != 2) {
+            continue;
+        }
+        for (; i < n && is_digit(el[i]); i++) {
+            if (s <= 86400u) { /* saturates: more digits only mean longer */
+                s = s * 10u + (uint32_t)(el[i] - '0');
+            }
+        }
+        if (i == n && i > 8) {
+            r->keep_alive_timeout_s = s < 86400u ? s : 86400u;
+        }
+    }
+}
+
 /* x-request-id, cut to fit without splitting a UTF-8 sequence. */
 static void request_id(wisp_http_reader *r, const uint8_t *v, size_t n,
                        bool cut)
@@ -307,6 +330,9 @@ static wisp_status apply_field(wisp_http_reader *r)
             request_id(r, v, n, false);
             r->request_id_primary = true;
         }
+        return WISP_OK;
+    case F_KEEP_ALIVE:
+        keep_alive(r, v, end);
         return WISP_OK;
     default: /* F_ONEAPI_REQUEST_ID: one-api gateways; x-request-id wins */
         if (!r->request_id_primary) {

@@ -104,6 +104,9 @@ typedef struct wisp_http_reader {
     /* Retry-After delta-seconds (an HTTP-date is ignored), or retry-after-ms
      * (decimal, rounded up), which wins; at most UINT32_MAX ms. */
     uint32_t retry_after_ms;
+    /* Keep-Alive: timeout=N (seconds the server keeps an idle connection
+     * open), 0 when not given; at most 86400. */
+    uint32_t keep_alive_timeout_s;
     char request_id[WISP_REQUEST_ID_CAP]; /* x-request-id, else
                                              x-oneapi-request-id; cut to
                                              fit at a UTF-8 boundary,

@@ -1466,6 +1466,33 @@ def t_tls_library_keepalive(h):
     check(st["requests"][2]["resumed"], "the reconnect was a full handshake")
 
 
+for listener in ("plain", "tls-good"):
+    def t_closing_server(h, listener=listener):
+        """llama.cpp's server advertises keep-alive and closes after every
+        streamed reply: each request is one attempt on its own connection,
+        and none is first written into the closed one."""
+        exe = os.environ.get("WISP_KEEPALIVE_CHECK") or os.path.join(
+            os.path.dirname(CLI), "keepalive_check")
+        if not os.path.exists(exe):
+            raise Fail("%s is missing (make e2e builds it)" % exe)
+        url, key = h.url("stream-llamacpp", listener,
+                         host="localhost" if listener != "plain" else "127.0.0.1")
+        ca = h.ca() if listener != "plain" else "-"
+        p = subprocess.run(PREFIX + [exe, "--closing", url, ca, "3"], capture_output=True,
+                           timeout=h.timeout(30))
+        out = p.stdout.decode("utf-8", "replace")
+        check(p.returncode == 0, "exit %d: %s %s" % (p.returncode, out.strip(),
+                                                     p.stderr.decode("utf-8", "replace").strip()))
+        st = h.stats(key)
+        conns = set(r["conn"] for r in st["requests"])
+        check(len(st["requests"]) == 3, "server saw %d requests" % len(st["requests"]))
+        check(len(conns) == 3, "server saw %d connections, want 3" % len(conns))
+        if listener != "plain":
+            check(all(r["resumed"] for r in st["requests"][1:]),
+                  "a reconnect was a full handshake")
+    test("keepalive/closing-server-" + listener.split("-")[0])(t_closing_server)
+
+
 for sc in ("reset", "cut"):
     def t_tls_broken(h, sc=sc):
         url, key = h.url(sc, "tls-good")

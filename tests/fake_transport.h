@@ -39,7 +39,14 @@ typedef struct fake_transport {
     size_t pos;
     bool open;
     bool request_seen;   /* a request came on this connection */
-    bool dead_on_reuse;  /* the next request on a reused connection sees a close */
+    bool request_pending; /* bytes were sent since the last reply began */
+    bool dead_on_reuse;  /* the next request on a reused connection sees a
+                            close, after it was sent (the server closed
+                            just as the client wrote) */
+    bool closed_idle;    /* the server closed the idle connection: the next
+                            read sees the end of stream, before any write */
+    int probes;          /* reads that came before any request on a kept
+                            connection (wisp's check that it is alive) */
     fake_split split;
     uint32_t seed;
     int connects;
@@ -70,6 +77,8 @@ static wisp_status fake_connect(void *ctx, const char *host, uint16_t port, uint
     f->open = true;
     f->cur = NULL;
     f->request_seen = false;
+    f->request_pending = false;
+    f->closed_idle = false;
     f->connects++;
     return WISP_OK;
 }
@@ -86,6 +95,7 @@ static wisp_status fake_send(void *ctx, const uint8_t *buf, size_t len, size_t *
     if (f->send_max > 0 && n > f->send_max) {
         n = f->send_max;
     }
+    f->request_pending = true;
     if (f->sent_len + n <= FAKE_SENT_CAP) {
         memcpy(f->sent + f->sent_len, buf, n);
         f->sent_len += n;
@@ -105,6 +115,16 @@ static wisp_status fake_recv(void *ctx, uint8_t *buf, size_t cap, size_t *got, u
         return WISP_ERR_CLOSED;
     }
     if (f->cur == NULL) {
+        if (!f->request_pending) { /* a read before any request: a probe */
+            f->probes++;
+            if (f->closed_idle) {
+                return WISP_OK; /* end of stream */
+            }
+            return WISP_ERR_TIMEOUT;
+        }
+        if (f->closed_idle) {
+            return WISP_OK; /* written into a connection the server had closed */
+        }
         if (f->request_seen && f->dead_on_reuse) {
             f->dead_on_reuse = false;
             return WISP_OK; /* the server had closed the idle connection */
@@ -118,6 +138,7 @@ static wisp_status fake_recv(void *ctx, uint8_t *buf, size_t cap, size_t *got, u
         f->cur = &f->replies[f->next_reply++];
         f->pos = 0;
         f->request_seen = true;
+        f->request_pending = false;
     }
     if (f->pos >= f->cur->len) {
         if (f->cur->end == END_KEEP) {

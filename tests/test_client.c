@@ -773,6 +773,97 @@ static void test_stream_keep_alive(void **state)
     assert_int_equal(e->fake.connects, 1);
 }
 
+/* A streamed reply that keeps the connection open by HTTP's rules, and a
+ * server that closes it right after (llama.cpp's server does): the next
+ * request must not be written into the dead connection first. */
+static const char STREAM_LEN[] =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 95\r\n\r\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n"
+    "data: [DONE]\n\n";
+
+static void test_closed_after_each_reply_costs_nothing(void **state)
+{
+    env *e = (env *)*state;
+    int i;
+    e->req.stream = true;
+    for (i = 0; i < 3; i++) {
+        fake_add(&e->fake, STREAM_LEN, strlen(STREAM_LEN), END_CLOSE);
+    }
+    assert_int_equal(init_client(e), WISP_OK);
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(chat(e), WISP_OK);
+        assert_string_equal(e->resp.content.buf, "Hi");
+        assert_int_equal(e->resp.attempts, 1);
+    }
+    assert_int_equal(e->fake.connects, 3);
+    assert_int_equal(e->client.requests, 3); /* none written into a dead connection */
+    assert_int_equal(e->fake.probes, 0);     /* the close was already in the stream */
+}
+
+static void test_closed_while_idle_noticed_before_writing(void **state)
+{
+    env *e = (env *)*state;
+    e->req.stream = true;
+    fake_add(&e->fake, STREAM_LEN, strlen(STREAM_LEN), END_KEEP);
+    fake_add(&e->fake, STREAM_LEN, strlen(STREAM_LEN), END_KEEP);
+    fake_add(&e->fake, STREAM_LEN, strlen(STREAM_LEN), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_OK); /* alive: reused after a probe */
+    assert_int_equal(e->fake.connects, 1);
+    assert_int_equal(e->fake.probes, 1);
+    e->fake.closed_idle = true; /* the server's FIN came while we were idle */
+    assert_int_equal(chat(e), WISP_OK);
+    assert_int_equal(e->resp.attempts, 1);
+    assert_int_equal(e->fake.connects, 2);
+    assert_int_equal(e->client.requests, 3);
+}
+
+/* The close crossed our request on the wire: reopened once, still one
+ * attempt. */
+static void test_close_racing_the_request_is_one_attempt(void **state)
+{
+    env *e = (env *)*state;
+    e->req.stream = true;
+    e->cfg.max_retries = WISP_NO_RETRIES;
+    fake_add(&e->fake, STREAM_LEN, strlen(STREAM_LEN), END_KEEP);
+    fake_add(&e->fake, STREAM_LEN, strlen(STREAM_LEN), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_OK);
+    e->fake.dead_on_reuse = true;
+    assert_int_equal(chat(e), WISP_OK);
+    assert_int_equal(e->resp.attempts, 1);
+    assert_int_equal(e->fake.connects, 2);
+    assert_int_equal(e->client.requests, 3);
+}
+
+/* Keep-Alive: timeout=2 from the server: idle 2 s or more, a new
+ * connection without asking the old one; less, the old one. */
+static void test_server_keep_alive_timeout(void **state)
+{
+    static const char reply[] =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nKeep-Alive: timeout=2, max=50\r\n"
+        "Content-Length: 95\r\n\r\n"
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n"
+        "data: [DONE]\n\n";
+    env *e = (env *)*state;
+    e->req.stream = true;
+    fake_add(&e->fake, reply, strlen(reply), END_KEEP);
+    fake_add(&e->fake, reply, strlen(reply), END_KEEP);
+    fake_add(&e->fake, reply, strlen(reply), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_OK);
+    e->clock_ms += 1900;
+    assert_int_equal(chat(e), WISP_OK);
+    assert_int_equal(e->fake.connects, 1);
+    assert_int_equal(e->fake.probes, 1);
+    e->clock_ms += 2000;
+    assert_int_equal(chat(e), WISP_OK);
+    assert_int_equal(e->fake.connects, 2);
+    assert_int_equal(e->fake.probes, 1); /* closed unasked: past the server's limit */
+    assert_int_equal(e->resp.attempts, 1);
+}
+
 static void test_stream_cancel(void **state)
 {
     env *e = (env *)*state;
@@ -1000,6 +1091,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_uncountable_body_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_after_beyond_total_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_keep_alive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_closed_after_each_reply_costs_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_closed_while_idle_noticed_before_writing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_close_racing_the_request_is_one_attempt, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_server_keep_alive_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_cut_not_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_answered_with_json, setup, teardown),

@@ -37,6 +37,7 @@ typedef struct result {
     bool json;
     bool has_ct;
     uint32_t retry_ms;
+    uint32_t idle_s;
     char request_id[WISP_REQUEST_ID_CAP];
     bool rid_cut;
     size_t body_len;
@@ -157,6 +158,7 @@ static void run(const uint8_t *in, size_t len, size_t line_cap,
     res->json = r.is_json;
     res->has_ct = r.has_content_type;
     res->retry_ms = r.retry_after_ms;
+    res->idle_s = r.keep_alive_timeout_s;
     memcpy(res->request_id, r.request_id, sizeof res->request_id);
     res->rid_cut = r.request_id_truncated;
     free(line);
@@ -178,6 +180,7 @@ static void assert_same(const result *a, const result *b)
     assert_int_equal(a->json, b->json);
     assert_int_equal(a->has_ct, b->has_ct);
     assert_int_equal(a->retry_ms, b->retry_ms);
+    assert_int_equal(a->idle_s, b->idle_s);
     assert_string_equal(a->request_id, b->request_id);
     assert_int_equal(a->rid_cut, b->rid_cut);
     assert_int_equal(a->body_len, b->body_len);
@@ -1008,6 +1011,41 @@ static void test_retry_after(void **state)
     }
 }
 
+/* Keep-Alive: timeout=N, the server's idle limit for a kept connection. */
+static void test_keep_alive_timeout(void **state)
+{
+    static const struct {
+        const char *headers;
+        uint32_t s;
+    } cases[] = {
+        { "Keep-Alive: timeout=5, max=100\r\n", 5 },
+        { "keep-alive: max=3,timeout=10\r\n", 10 },
+        { "Keep-Alive: Timeout=7\r\n", 7 },
+        { "Keep-Alive: timeout=0\r\n", 0 },
+        { "Keep-Alive: timeout=x\r\n", 0 },
+        { "Keep-Alive: timeout=\r\n", 0 },
+        { "Keep-Alive: timeout=5s\r\n", 0 },
+        { "Keep-Alive: timeouts=5\r\n", 0 },
+        { "Keep-Alive: timeout=99999999999999999999\r\n", 86400 },
+        { "Keep-Alive: max=5\r\n", 0 },
+        { "Keep-Alive: timeout=3\r\nKeep-Alive: timeout=4\r\n", 4 },
+        { "Connection: keep-alive\r\n", 0 },
+    };
+    char in[256];
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        strcpy(in, "HTTP/1.1 200 OK\r\n");
+        strcat(in, cases[i].headers);
+        strcat(in, "Content-Length: 0\r\n\r\n");
+        RUNS(in, 256, false);
+        assert_int_equal(R->status, WISP_OK);
+        if (R->idle_s != cases[i].s) {
+            fail_msg("case %u: %u s", (unsigned)i, (unsigned)R->idle_s);
+        }
+    }
+}
+
 /* One-api gateways (the first user's among them) name it
  * x-oneapi-request-id; x-request-id wins wherever it comes. */
 static void test_oneapi_request_id(void **state)
@@ -1218,6 +1256,7 @@ int main(void)
         cmocka_unit_test(test_transfer_encodings),
         cmocka_unit_test(test_content_encoding),
         cmocka_unit_test(test_retry_after),
+        cmocka_unit_test(test_keep_alive_timeout),
         cmocka_unit_test(test_request_id),
         cmocka_unit_test(test_oneapi_request_id),
         cmocka_unit_test(test_body_cut_short),
