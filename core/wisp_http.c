@@ -8,6 +8,8 @@
 #include "wisp_http.h"
 #include "wisp_text.h"
 
+#include <string.h>
+
 #if WISP_HTTP_MAX_HEAD_BYTES > 0x7fffffff
 #error "WISP_HTTP_MAX_HEAD_BYTES must fit the 32-bit line counters"
 #endif
@@ -40,13 +42,14 @@ enum {
     F_REQUEST_ID,
     F_ONEAPI_REQUEST_ID,
     F_KEEP_ALIVE,
+    F_DATE,
     F_END
 };
 
 static const char *const field_names[F_END - 1] = {
     "content-length", "transfer-encoding", "content-encoding", "connection",
     "content-type",   "retry-after",       "retry-after-ms",   "x-request-id",
-    "x-oneapi-request-id", "keep-alive"
+    "x-oneapi-request-id", "keep-alive", "date"
 };
 
 /* tchar (RFC 9110) bitmap for 0x20..0x7f. */
@@ -188,13 +191,133 @@ static void retry_after_ms(wisp_http_reader *r, const uint8_t *v, size_t n)
     r->has_retry_after_ms = true;
 }
 
-/* Retry-After: delta-seconds; an HTTP-date (or junk) is ignored. */
+/* ---- HTTP-dates (RFC 9110 5.6.7) ---------------------------------------- */
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian), by whole-year and
+ * month counts: no division of anything wider than 32 bits. */
+static bool civil_days(int32_t y, int32_t m, int32_t d, int32_t *out)
+{
+    static const int16_t before[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+    int32_t leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    int32_t dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int32_t yy = y - 1;
+    dim[1] += leap;
+    if (y < 1900 || y > 9999 || m < 1 || m > 12 || d < 1 || d > dim[m - 1]) {
+        return false;
+    }
+    /* days before Jan 1 of y, counted from Jan 1 of year 1, minus 1970's */
+    *out = yy * 365 + yy / 4 - yy / 100 + yy / 400 - 719162 + before[m - 1] +
+           (m > 2 ? leap : 0) + (d - 1);
+    return true;
+}
+
+/* An HTTP-date in any of its three forms, case as written (RFC 9110
+ * makes them case-sensitive), read by one small pattern matcher:
+ *   IMF-fixdate  Sun, 06 Nov 1994 08:49:37 GMT
+ *   RFC 850      Sunday, 06-Nov-94 08:49:37 GMT
+ *   asctime      Sun Nov  6 08:49:37 1994
+ * In a pattern, a is a weekday name (letters, not checked), b a month
+ * name, _ a space or a digit, d y h m s a digit of day, year, hours, minutes,
+ * seconds; anything else stands for itself. */
+static bool http_date(const uint8_t *v, size_t len, int32_t *day, int32_t *sec)
+{
+    static const char *const forms[] = {"a, dd b yyyy hh:mm:ss GMT", "a, dd-b-yy hh:mm:ss GMT",
+                                        "a b _d hh:mm:ss yyyy"};
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    size_t f;
+    for (f = 0; f < sizeof forms / sizeof forms[0]; f++) {
+        /* day, year, hours, minutes, seconds */
+        int32_t acc[5] = {0, 0, 0, 0, 0}, m = 0;
+        int year_digits = 0, k;
+        const char *p;
+        size_t i = 0;
+        for (p = forms[f]; *p != '\0' && i < len; p++) {
+            k = *p == 'd' || *p == '_' ? 0 : *p == 'y' ? 1 : *p == 'h' ? 2 : *p == 'm' ? 3
+                : *p == 's' ? 4 : -1;
+            if (*p == 'a') { /* the weekday, not checked: it adds nothing */
+                size_t start = i;
+                while (i < len && ((v[i] | 0x20) >= 'a' && (v[i] | 0x20) <= 'z')) {
+                    i++;
+                }
+                if (i - start < 3) {
+                    break;
+                }
+            } else if (*p == 'b') {
+                for (m = 0; m < 12 && (len - i < 3 || memcmp(v + i, months + 3 * m, 3) != 0); m++) {
+                }
+                if (m++ == 12) {
+                    break;
+                }
+                i += 3;
+            } else if (*p == '_' && v[i] == ' ') {
+                i++;
+            } else if (k >= 0) {
+                if (!is_digit(v[i])) {
+                    break;
+                }
+                acc[k] = acc[k] * 10 + (int32_t)(v[i++] - '0');
+                year_digits += k == 1;
+            } else if (v[i++] != (uint8_t)*p) {
+                break;
+            }
+        }
+        if (*p != '\0' || i != len) {
+            continue;
+        }
+        if (year_digits == 2) {
+            /* RFC 9110: a year more than 50 years ahead is the past
+             * century's; with no clock: 70..99 are 19xx, 00..69 20xx. */
+            acc[1] += acc[1] >= 70 ? 1900 : 2000;
+        }
+        if (acc[2] > 23 || acc[3] > 59 || acc[4] > 60) {
+            return false;
+        }
+        *sec = acc[2] * 3600 + acc[3] * 60 + (acc[4] == 60 ? 59 : acc[4]); /* leap second: :59 */
+        return civil_days(acc[1], m, acc[0], day);
+    }
+    return false;
+}
+
+/* The Retry-After date as a wait from the reply's Date, once both are
+ * known (at the end of the head: they may come in either order). */
+static void settle_retry_date(wisp_http_reader *r)
+{
+    const int32_t max_days = (int32_t)(UINT32_MAX / 86400000u);
+    int32_t days;
+    int32_t secs;
+    if (!r->has_retry_date || !r->has_date || r->has_retry_after_ms) {
+        return;
+    }
+    days = r->retry_day - r->date_day;
+    secs = r->retry_sec - r->date_sec;
+    if (days < 0 || (days == 0 && secs <= 0)) {
+        r->retry_after_ms = 0; /* already past: retry now */
+    } else if (days >= max_days) {
+        r->retry_after_ms = (UINT32_MAX / 1000u) * 1000u;
+    } else {
+        uint32_t s = (uint32_t)days * 86400u;
+        s = secs >= 0 ? s + (uint32_t)secs : s - (uint32_t)-secs;
+        r->retry_after_ms = s > UINT32_MAX / 1000u ? (UINT32_MAX / 1000u) * 1000u : s * 1000u;
+    }
+}
+
+/* Retry-After: delta-seconds or an HTTP-date; junk is ignored. */
 static void retry_after(wisp_http_reader *r, const uint8_t *v, size_t n)
 {
     const uint32_t cap = UINT32_MAX / 1000u;
     uint32_t s = 0;
     size_t i;
     if (n == 0 || r->has_retry_after_ms) {
+        return;
+    }
+    if (!is_digit(v[0])) { /* a valid one replaces what came before */
+        int32_t day, sec;
+        if (http_date(v, n, &day, &sec)) {
+            r->has_retry_date = true;
+            r->retry_day = day;
+            r->retry_sec = sec;
+            r->retry_after_ms = 0;
+        }
         return;
     }
     for (i = 0; i < n; i++) {
@@ -207,6 +330,7 @@ static void retry_after(wisp_http_reader *r, const uint8_t *v, size_t n)
         }
     }
     r->retry_after_ms = s * 1000u;
+    r->has_retry_date = false;
 }
 
 /* Keep-Alive: "timeout=5, max=100" (RFC 2068's list of parameters): the
@@ -334,6 +458,11 @@ static wisp_status apply_field(wisp_http_reader *r)
     case F_KEEP_ALIVE:
         keep_alive(r, v, end);
         return WISP_OK;
+    case F_DATE:
+        if (WISP_RETRIES) { /* only a Retry-After date needs it */
+            r->has_date = http_date(v, n, &r->date_day, &r->date_sec);
+        }
+        return WISP_OK;
     default: /* F_ONEAPI_REQUEST_ID: one-api gateways; x-request-id wins */
         if (!r->request_id_primary) {
             request_id(r, v, n, false);
@@ -376,6 +505,7 @@ static wisp_status head_end(wisp_http_reader *r, wisp_http_event *ev)
     }
     keep = r->minor_version >= 1 ? !r->conn_close
                                  : (r->conn_keep_alive && !r->conn_close);
+    settle_retry_date(r);
     r->count = 0; /* now bounds the chunk-size and trailer lines */
     r->state = ST_DONE;
     r->body_mode = WISP_BODY_NONE;

@@ -89,6 +89,10 @@ typedef struct wisp_http_reader {
     bool conn_close;
     bool conn_keep_alive;
     bool has_retry_after_ms; /* retry-after-ms wins over Retry-After */
+    bool has_retry_date;     /* Retry-After was an HTTP-date */
+    bool has_date;           /* a valid Date field */
+    int32_t retry_day, date_day; /* days since 1970-01-01 */
+    int32_t retry_sec, date_sec; /* seconds into that day */
 
     /* results, valid from WISP_HTTP_HEADERS on (status also on errors after
      * the status line) */
@@ -101,8 +105,11 @@ typedef struct wisp_http_reader {
     bool is_event_stream;    /* Content-Type: text/event-stream */
     bool is_json;            /* Content-Type: application/json (or +json) */
     bool has_content_type;
-    /* Retry-After delta-seconds (an HTTP-date is ignored), or retry-after-ms
-     * (decimal, rounded up), which wins; at most UINT32_MAX ms. */
+    /* Retry-After delta-seconds, or an HTTP-date (any of RFC 9110's three
+     * forms) taken as its distance from the reply's own Date field (no
+     * wall clock needed; without Date it is ignored, and a date in the
+     * past is 0), or retry-after-ms (decimal, rounded up), which wins; at
+     * most UINT32_MAX ms. */
     uint32_t retry_after_ms;
     /* Keep-Alive: timeout=N (seconds the server keeps an idle connection
      * open), 0 when not given; at most 86400. */

@@ -470,6 +470,25 @@ static void test_retry_after_429(void **state)
     assert_int_equal(e->fake.connects, 1); /* the 429 left the connection usable */
 }
 
+/* A Retry-After date is waited for as its distance from the reply's Date:
+ * no wall clock on the device. */
+static void test_retry_after_date_waited_for(void **state)
+{
+    static const char r503[] = "HTTP/1.1 503 Service Unavailable\r\nDate: Tue, 01 Dec 2026 10:00:00 GMT\r\n"
+                               "Retry-After: Tue, 01 Dec 2026 10:00:04 GMT\r\n"
+                               "Content-Length: 4\r\n\r\nbusy";
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_RETRIES);
+    env *e = (env *)*state;
+    fake_add(&e->fake, r503, strlen(r503), END_KEEP);
+    fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
+    assert_int_equal(init_client(e), WISP_OK);
+    assert_int_equal(chat(e), WISP_OK);
+    assert_int_equal(e->resp.attempts, 2);
+    assert_int_equal(e->sleeps, 1);
+    assert_int_equal(e->slept[0], 4000);
+}
+
 static void test_retries_exhausted(void **state)
 {
     WISP_NEEDS(WISP_NONSTREAM);
@@ -1081,6 +1100,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stale_connection_reopened_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_hang_after_complete_response, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_after_429, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_after_date_waited_for, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retries_exhausted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_retry_on_400, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_connect_failure, setup, teardown),

@@ -1011,6 +1011,54 @@ static void test_retry_after(void **state)
     }
 }
 
+/* Retry-After as an HTTP-date: the wait is its distance from the reply's
+ * own Date, in any of RFC 9110's three forms, in either order. */
+static void test_retry_after_date(void **state)
+{
+    WISP_NEEDS(WISP_RETRIES);
+    static const struct {
+        const char *headers;
+        uint32_t ms;
+    } cases[] = {
+        { "Date: Wed, 21 Oct 2015 07:28:00 GMT\r\nRetry-After: Wed, 21 Oct 2015 07:28:30 GMT\r\n", 30000 },
+        { "Retry-After: Wed, 21 Oct 2015 07:28:30 GMT\r\nDate: Wed, 21 Oct 2015 07:28:00 GMT\r\n", 30000 },
+        { "Date: Wed, 21 Oct 2015 07:28:00 GMT\r\nRetry-After: Wednesday, 21-Oct-15 07:29:00 GMT\r\n", 60000 },
+        { "Date: Wed, 21 Oct 2015 07:28:00 GMT\r\nRetry-After: Wed Oct 21 07:28:05 2015\r\n", 5000 },
+        { "Date: Sun, 06 Nov 1994 08:49:00 GMT\r\nRetry-After: Sun Nov  6 08:49:37 1994\r\n", 37000 },
+        { "Date: Sunday, 06-Nov-94 08:49:00 GMT\r\nRetry-After: Sun, 06 Nov 1994 08:50:00 GMT\r\n", 60000 },
+        { "Date: Thu, 31 Dec 1998 23:59:50 GMT\r\nRetry-After: Fri, 01 Jan 1999 00:00:10 GMT\r\n", 20000 },
+        { "Date: Mon, 28 Feb 2000 00:00:00 GMT\r\nRetry-After: Wed, 01 Mar 2000 00:00:00 GMT\r\n", 172800000 },
+        { "Date: Sun, 28 Feb 2100 00:00:00 GMT\r\nRetry-After: Mon, 01 Mar 2100 00:00:00 GMT\r\n", 86400000 },
+        { "Date: Wed, 28 Feb 2024 23:59:59 GMT\r\nRetry-After: Thu, 29 Feb 2024 00:00:01 GMT\r\n", 2000 },
+        { "Date: Tue, 28 Feb 2023 23:59:59 GMT\r\nRetry-After: Wed, 29 Feb 2023 00:00:01 GMT\r\n", 0 },
+        { "Date: Wed, 21 Oct 2015 07:28:00 GMT\r\nRetry-After: Wed, 21 Oct 2015 07:27:00 GMT\r\n", 0 },
+        { "Retry-After: Wed, 21 Oct 2015 07:28:30 GMT\r\n", 0 },
+        { "Date: yesterday\r\nRetry-After: Wed, 21 Oct 2015 07:28:30 GMT\r\n", 0 },
+        { "Date: Wed, 21 Oct 2015 07:28:00 gmt\r\nRetry-After: Wed, 21 Oct 2015 07:28:30 GMT\r\n", 0 },
+        { "Date: Wed, 21 Oct 2015 07:28:00 GMT\r\nRetry-After: Wed, 21 Oct 2015 07:28:30 GMT x\r\n", 0 },
+        { "Date: Wed, 21 Oct 2015 07:28:00 GMT\r\nRetry-After: Wed, 21 Oct 2015 25:28:30 GMT\r\n", 0 },
+        { "Date: Wed, 21 Oct 2015 07:28:00 GMT\r\nRetry-After: Wed, 32 Oct 2015 07:28:30 GMT\r\n", 0 },
+        { "Date: Wed, 21 Oct 2015 07:28:00 GMT\r\nRetry-After: Wed, 21 Oct 2099 07:28:30 GMT\r\n", 4294967000u },
+        { "Date: Wed, 21 Oct 2015 07:28:00 GMT\r\nRetry-After: Wed, 21 Oct 2015 07:28:30 GMT\r\n"
+          "retry-after-ms: 250\r\n", 250 },
+        { "Date: Wed, 21 Oct 2015 07:28:00 GMT\r\nRetry-After: Wed, 21 Oct 2015 07:28:59 GMT\r\n"
+          "Retry-After: 3\r\n", 3000 },
+    };
+    char in[512];
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        strcpy(in, "HTTP/1.1 503 Service Unavailable\r\n");
+        strcat(in, cases[i].headers);
+        strcat(in, "Content-Length: 0\r\n\r\n");
+        RUNS(in, 256, false);
+        assert_int_equal(R->status, WISP_OK);
+        if (R->retry_ms != cases[i].ms) {
+            fail_msg("case %u: %u ms", (unsigned)i, (unsigned)R->retry_ms);
+        }
+    }
+}
+
 /* Keep-Alive: timeout=N, the server's idle limit for a kept connection. */
 static void test_keep_alive_timeout(void **state)
 {
@@ -1257,6 +1305,7 @@ int main(void)
         cmocka_unit_test(test_content_encoding),
         cmocka_unit_test(test_retry_after),
         cmocka_unit_test(test_keep_alive_timeout),
+        cmocka_unit_test(test_retry_after_date),
         cmocka_unit_test(test_request_id),
         cmocka_unit_test(test_oneapi_request_id),
         cmocka_unit_test(test_body_cut_short),
