@@ -184,7 +184,8 @@ test-minimal: deps
 	    OPT='-O2 -g -DWISP_CONFIG_FILE=\"wisp_config_minimal.h\"' unit
 
 # Each feature switch of wisp_config.h at 0 alone, the others on: the core
-# builds clean, and tests/test_config.c finds it does what it says.
+# builds clean, and tests/test_config.c finds it does what it says.  Then
+# the model list with the largest WISP_MODEL_CAP under ASan.
 switches: deps
 	@fail=0; for s in $(SIZE_SWITCHES); do \
 	    x=; [ $$s = PARTS ] && x=-DWISP_IMAGES=0; \
@@ -194,7 +195,13 @@ switches: deps
 	        { echo "FAIL switches: the core does not build with WISP_$$s 0"; \
 	          echo "no-$$s config 0 1" >>$(WISP_RESULTS); fail=1; continue; }; \
 	    WISP_LABEL=no-$$s sh tests/run_units.sh $(BUILD)/switches/$$s config || fail=1; \
-	done; exit $$fail
+	done; \
+	mkdir -p $(BUILD)/switches/model-cap; \
+	clang $(CSTD) $(WARN) -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -DWISP_MODEL_CAP=1024 -Icore -Itests $(CMOCKA_CFLAGS) -I$(JSMN_INC) $(CORE_SRC) tests/test_models.c \
+	    $(CMOCKA_LIBS) -o $(BUILD)/switches/model-cap/test_models && \
+	WISP_LABEL=model-cap-1024 sh tests/run_units.sh $(BUILD)/switches/model-cap models || fail=1; \
+	exit $$fail
 
 # End-to-end: build/wisp-chat against the local test server.
 e2e: all $(BUILD)/keepalive_check $(BUILD)/tools-device | $(DEPS_FIRST)

@@ -751,6 +751,10 @@ wisp_status wisp_conv_ask(wisp_client *client, wisp_conv *conv, const wisp_reque
  * wisp_list_models or wisp_client_close on the same client. */
 typedef int (*wisp_model_fn)(void *user, const char *id, bool cut);
 
+/* Bytes a model list needs for one entry at least, beside the id's
+ * WISP_MODEL_CAP, in work_size - WISP_RX_CHUNK. */
+#define WISP_MODELS_MIN_ENTRY 128u
+
 /*
  * GET {base}/models: each model's id to on_model (NULL: only counted) as
  * the list arrives; *count (may be NULL) is set to the models handed over,
@@ -763,7 +767,9 @@ typedef int (*wisp_model_fn)(void *user, const char *id, bool cut);
  * an empty list.  The same head, keep-alive, timeouts, retries (never once
  * a model was handed over) and error reading as wisp_chat; a cut id sets
  * resp->fields_truncated.
- * Returns WISP_OK, or: WISP_ERR_ARG, WISP_ERR_HEADER_VALUE, WISP_ERR_DNS,
+ * Returns WISP_OK, or: WISP_ERR_ARG (also a work buffer that leaves
+ * fewer than WISP_MODELS_MIN_ENTRY bytes for an entry: a WISP_MODEL_CAP
+ * above the default needs a larger one), WISP_ERR_HEADER_VALUE, WISP_ERR_DNS,
  * WISP_ERR_CONNECT, WISP_ERR_TIMEOUT, WISP_ERR_IO, WISP_ERR_CLOSED,
  * WISP_ERR_TLS, WISP_ERR_CERT, WISP_ERR_HTTP (a page, or no body),
  * WISP_ERR_JSON (not one JSON object with a "data" array, cut short, an

@@ -1004,11 +1004,16 @@ wisp_status wisp_list_models(wisp_client *client, wisp_response *resp,
     listing l;
     wisp_status st;
 
+    if (count != NULL) {
+        *count = 0;
+    }
     if (!WISP_MODELS) {
-        if (count != NULL) {
-            *count = 0;
-        }
         return WISP_ERR_UNSUPPORTED;
+    }
+    /* An entry's room and the id's both come out of the receive area. */
+    if (client != NULL && client->work != NULL &&
+        acc_cap(client) < (size_t)WISP_MODEL_CAP + WISP_MODELS_MIN_ENTRY) {
+        return WISP_ERR_ARG;
     }
     memset(&l, 0, sizeof l);
     l.cb = on_model;

@@ -665,6 +665,12 @@ static void test_request_head_no_key_ipv6(void **state)
     free(reply);
 }
 
+/* The smallest work buffer a model list takes. */
+#define SMALLEST_LIST_WORK                                                   \
+    (WISP_WORK_MIN - WISP_RX_CHUNK >= WISP_MODEL_CAP + WISP_MODELS_MIN_ENTRY \
+         ? WISP_WORK_MIN                                                     \
+         : WISP_RX_CHUNK + WISP_MODEL_CAP + WISP_MODELS_MIN_ENTRY)
+
 /* Every framing, every content type a server gives a list, every split. */
 static void test_framings_and_splits(void **state)
 {
@@ -684,7 +690,7 @@ static void test_framings_and_splits(void **state)
                 e->fake.seed = (uint32_t)(f * 16 + t * 4 + s);
                 fake_add(&e->fake, reply, strlen(reply),
                          strcmp(framings[f], "close") == 0 ? END_CLOSE : END_KEEP);
-                assert_int_equal(init_client(e, WISP_WORK_MIN, 16), WISP_OK);
+                assert_int_equal(init_client(e, SMALLEST_LIST_WORK, 16), WISP_OK);
                 assert_int_equal(list(e, &count), WISP_OK);
                 assert_string_equal(e->got.ids, k_openai_ids);
                 assert_int_equal(count, 3);
@@ -867,11 +873,16 @@ static void test_client_skips_large_elements(void **state)
     WISP_NEEDS(WISP_MODELS);
     env *e = (env *)*state;
     static char body[4096];
-    size_t room = WISP_WORK_MIN - WISP_RX_CHUNK - WISP_MODEL_CAP, count = 0;
+    size_t room, count = 0;
     char fill[1024];
     const char *fits_fmt = "{\"id\":\"fits\",\"d\":\"%s\"}";
     char *reply;
-    size_t pad = room - (strlen(fits_fmt) - 2);
+    size_t pad;
+    /* The smallest buffer has no room for entries beside a large id cap
+     * (test_client_buffer_too_small_for_entries checks that refusal). */
+    WISP_NEEDS(WISP_WORK_MIN - WISP_RX_CHUNK >= WISP_MODEL_CAP + WISP_MODELS_MIN_ENTRY);
+    room = WISP_WORK_MIN - WISP_RX_CHUNK - WISP_MODEL_CAP;
+    pad = room - (strlen(fits_fmt) - 2);
     memset(fill, 'x', pad);
     fill[pad] = '\0';
     snprintf(body, sizeof body,
@@ -954,6 +965,29 @@ static void test_client_arguments(void **state)
     }
 }
 
+/* A work buffer that leaves no room for an entry beside the id (a large
+ * WISP_MODEL_CAP with the smallest buffer) is refused, never overrun:
+ * make switches builds this with WISP_MODEL_CAP 1024 under ASan. */
+static void test_client_buffer_too_small_for_entries(void **state)
+{
+    WISP_NEEDS(WISP_MODELS);
+    static uint8_t work[WISP_WORK_MIN];
+    static wisp_token toks[64];
+    env *e = (env *)*state;
+    wisp_client c;
+    size_t count = 9;
+    bool fits = WISP_WORK_MIN - WISP_RX_CHUNK >= WISP_MODEL_CAP + WISP_MODELS_MIN_ENTRY;
+    char *reply = http_reply(k_openai, "length", "application/json", 0);
+    e->cfg.base_url = "http://127.0.0.1:8080/v1";
+    assert_int_equal(wisp_client_init(&c, &e->cfg, work, sizeof work, toks, 64), WISP_OK);
+    fake_add(&e->fake, reply, strlen(reply), END_KEEP);
+    assert_int_equal(wisp_list_models(&c, &e->resp, NULL, NULL, &count),
+                     fits ? WISP_OK : WISP_ERR_ARG);
+    assert_int_equal(count, fits ? 3 : 0);
+    wisp_client_close(&c);
+    free(reply);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -978,6 +1012,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_client_skips_large_elements, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_not_a_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_arguments, setup, teardown),
+cmocka_unit_test_setup_teardown(test_client_buffer_too_small_for_entries, setup, teardown),
     };
     return cmocka_run_group_tests_name("models", tests, NULL, NULL);
 }
