@@ -732,7 +732,9 @@ void wisp_conv_reset(wisp_conv *conv);
  * wisp_chat_tools and the calls and results become part of the turn
  * (loop->arena is not used: the conversation's arena holds them).
  * Returns what wisp_chat or wisp_chat_tools returns, or
- * WISP_ERR_ARENA_FULL (the turn alone does not fit).
+ * WISP_ERR_ARENA_FULL (the turn alone does not fit; the history is then as
+ * it was), or WISP_ERR_ARG (also text inside the conversation's arena,
+ * such as a message of its history: copy it out first, it would move).
  */
 wisp_status wisp_conv_ask(wisp_client *client, wisp_conv *conv, const wisp_request *request,
                           const char *text, wisp_response *resp, wisp_tool_loop *loop,

@@ -114,11 +114,25 @@ static void note_use(wisp_conv *c)
         c->arena_used = used;
 }
 
+/* Whether dropping every turn that may go would make room for one more
+ * message of n heap bytes: checked first, so that a message that can
+ * never fit leaves the history as it was. */
+static bool room_possible(const wisp_conv *c, size_t n)
+{
+    size_t end = c->used_ + c->pending_, freeable = 0, slots = 0;
+    if (c->pinned_ < c->turn_start_) {
+        size_t to = c->turn_start_ < c->message_count ? c->starts_[c->turn_start_] : end;
+        freeable = to - c->starts_[c->pinned_];
+        slots = c->turn_start_ - c->pinned_;
+    }
+    return c->message_count - slots < c->message_cap_ && n <= heap_size(c) - end + freeable;
+}
+
 wisp_message *wisp_store_push(wisp_conv *c, size_t bytes, void **space)
 {
     wisp_message *m;
     size_t n = round_up(bytes);
-    if (n < bytes)
+    if (n < bytes || !room_possible(c, n))
         return NULL;
     while (c->message_count == c->message_cap_ ||
            n > heap_size(c) - c->used_ - c->pending_) {
@@ -248,6 +262,10 @@ wisp_status wisp_conv_ask(wisp_client *client, wisp_conv *conv, const wisp_reque
     if (conv == NULL || conv->arena_ == NULL || request == NULL || text == NULL || resp == NULL ||
         (resp->content.cap == 0 && (loop == NULL || request->tool_count == 0)))
         return WISP_ERR_ARG;
+    /* Text inside the arena would move while turns are dropped for it. */
+    if ((uintptr_t)text >= (uintptr_t)conv->arena_ &&
+        (uintptr_t)text < (uintptr_t)conv->arena_ + conv->arena_size_)
+        return WISP_ERR_ARG;
     conv->message_count = conv->turn_start_; /* nothing in progress */
     conv->pending_ = 0;
     start = wisp_store_mark_now(conv);
@@ -266,7 +284,9 @@ wisp_status wisp_conv_ask(wisp_client *client, wisp_conv *conv, const wisp_reque
     } else {
         st = wisp_chat(client, &req, resp, on_event, user);
     }
-    if (st == WISP_OK && (resp->tool_call_count == 0 || loop == NULL))
+    /* Calls from a server that was offered no tools are not a round: the
+     * answer's text is still the turn's answer. */
+    if (st == WISP_OK && (resp->tool_call_count == 0 || loop == NULL || request->tool_count == 0))
         st = add_answer(conv, resp);
     if (st != WISP_OK) {
         wisp_store_rollback(conv, start);

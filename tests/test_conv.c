@@ -216,11 +216,7 @@ static void test_failed_exchange_rolls_back(void **state)
         static const char *const now[] = {"S", "one", "uno", "three", "dos"};
         memset(big, 'x', sizeof big - 1);
         assert_int_equal(ask(e, big), WISP_ERR_ARENA_FULL);
-        /* the oldest turns were dropped trying; what is left is whole */
-        assert_true(e->conv.message_count == 1 || e->conv.message_count == 3 ||
-                    e->conv.message_count == 5);
-        if (e->conv.message_count == 5)
-            expect_history(&e->conv, now, 5);
+        expect_history(&e->conv, now, 5); /* nothing was dropped for it */
     }
 }
 
@@ -372,6 +368,41 @@ static void test_random_turns_against_a_model(void **state)
     assert_true(done > 100 && e->conv.turns_dropped > 50);
 }
 
+/* A server that sends tool calls to a request that offered none: the
+ * turn keeps the answer's text, and the next turn is not two user
+ * messages in a row. */
+static void test_unasked_tool_calls_keep_the_answer(void **state)
+{
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_TOOLS);
+    static const char *const want[] = {"S", "hi", "let me look"};
+    env *e = setup_env(sizeof g_env.arena, 16, "S");
+    wisp_tool_loop loop;
+    (void)state;
+    memset(&loop, 0, sizeof loop);
+    e->resp.tool_calls = e->calls;
+    e->resp.tool_call_cap = 2;
+    add_json(e, "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"let me look\","
+                "\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+                "\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}]}");
+    assert_int_equal(wisp_conv_ask(&e->client, &e->conv, &e->req, "hi", &e->resp, &loop, NULL, NULL),
+                     WISP_OK);
+    expect_history(&e->conv, want, 3);
+}
+
+/* Text that is itself in the history would move while turns are dropped
+ * to make room for it: refused. */
+static void test_text_from_the_history_refused(void **state)
+{
+    WISP_NEEDS(WISP_NONSTREAM);
+    env *e = setup_env(sizeof g_env.arena, 16, "S");
+    (void)state;
+    add_answer(e, "uno");
+    assert_int_equal(ask(e, "one"), WISP_OK);
+    assert_int_equal(ask(e, e->conv.messages[1].content), WISP_ERR_ARG);
+    assert_int_equal(e->conv.message_count, 3);
+}
+
 static void test_arguments(void **state)
 {
     WISP_NEEDS(WISP_NONSTREAM);
@@ -404,6 +435,8 @@ int main(void)
         cmocka_unit_test(test_failed_exchange_rolls_back),
         cmocka_unit_test(test_tool_turns_kept_in_pairs),
         cmocka_unit_test(test_random_turns_against_a_model),
+        cmocka_unit_test(test_unasked_tool_calls_keep_the_answer),
+        cmocka_unit_test(test_text_from_the_history_refused),
         cmocka_unit_test(test_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
