@@ -48,7 +48,7 @@ LIB_SRC   := $(CORE_SRC) $(POSIX_SRC) $(TLS_SRC) $(SERIAL_SRC)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
 .PHONY: all lib deps test unit e2e e2e-valgrind valgrind asan variants check-core check-readme check-softfloat size fuzz fuzz-replay \
-        bench demo install clean test-mbedtls3 static test-static armhf test-armhf test-musl static-size test-lwip lwip-variants check-manifests test-minimal switches
+        bench demo install clean test-mbedtls3 static test-static armhf test-armhf test-musl static-size test-lwip lwip-variants check-manifests test-minimal switches coverage
 
 # The library and the CLI; test programs are built by the targets that run them.
 all: lib $(BUILD)/wisp-chat $(BUILD)/wisp-minimal
@@ -523,6 +523,23 @@ fuzz-replay: $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
 	    echo "ok   fuzz corpus $$n: $$(echo $$files | wc -w) inputs"; \
 	    echo "fuzz-replay $$n $$(echo $$files | wc -w) 0" >>$(WISP_RESULTS); \
 	done
+
+# ---- coverage ------------------------------------------------------------------
+
+# Branch coverage of core/ from the unit suite and the end-to-end suite
+# (the CLI built with counters), per file, then gcovr's summary.  Not in
+# make test: it is a report, not a check.
+COV_BUILD := $(BUILD)/coverage
+coverage: deps
+	@sh tests/deps.sh gcovr
+	@rm -rf $(COV_BUILD) && mkdir -p $(COV_BUILD)
+	@$(MAKE) --no-print-directory BUILD=$(COV_BUILD) WISP_LABEL=coverage WISP_RESULTS=$(COV_BUILD)/results.txt \
+	    OPT="-O0 -g --coverage -DSTACK_BUDGET=8192" LDFLAGS="--coverage" unit || true
+	@$(MAKE) --no-print-directory BUILD=$(COV_BUILD) WISP_RESULTS=$(COV_BUILD)/results.txt \
+	    OPT="-O0 -g --coverage" LDFLAGS="--coverage" E2E_LABEL=coverage-e2e e2e >/dev/null 2>&1 || \
+	    echo "coverage: some end-to-end tests failed at -O0 (see $(COV_BUILD)/e2e.log)"
+	@gcovr -r . --object-directory $(COV_BUILD)/obj --filter 'core/' --exclude-unreachable-branches \
+	    --branches --print-summary | grep -v '^-*$$'
 
 # ---- bench ---------------------------------------------------------------------
 
