@@ -510,7 +510,13 @@ static wisp_status tls_connect(void *ctx, const char *host, uint16_t port,
 
     st = tls->inner.connect(tls->inner.ctx, host, port, time_left(tls));
     if (st != WISP_OK) {
+        /* The inner transport's reason, when it has one (an HTTP proxy's
+         * refusal): the client asks only the outer transport. */
         set_detail(tls, 0, NULL, NULL);
+        if (tls->inner.last_error != NULL) {
+            (void)tls->inner.last_error(tls->inner.ctx, tls->last_detail, sizeof tls->last_detail);
+            tls->last_detail[sizeof tls->last_detail - 1] = '\0';
+        }
         return st;
     }
     tls->inner_open = true;

@@ -22,7 +22,9 @@
  *   peer's close_notify or TCP end of stream  recv: WISP_OK with *got == 0
  * last_error(ctx, detail, cap) then returns the mbedTLS error code (0 when
  * the failure came from the inner transport) and a short English reason,
- * e.g. "host name does not match the certificate".
+ * e.g. "host name does not match the certificate".  When the inner
+ * connect failed, the reason is the inner transport's own last_error text
+ * (port/proxy: the proxy's refusal, "HTTP/1.1 407 ..."), or "".
  *
  * Keep-alive and resumption: close() sends close_notify (best effort) and
  * closes the inner transport, but keeps the TLS session.  The next connect()
