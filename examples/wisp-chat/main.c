@@ -30,8 +30,8 @@
  *
  * The parts: options.c (the command line), inputs.c (the files and the
  * prompt it names, the request), output.c (stdout and stderr), cancel.c
- * (Ctrl-C), interactive.c (the session), this file (the connection, one
- * question, the model list).  minimal.c beside them is the smallest
+ * (Ctrl-C), interactive.c (the session), proxy.c (the HTTP proxy, curl's
+ * way), this file (the connection, one question, the model list).  minimal.c beside them is the smallest
  * complete program.
  *
  * All memory is static: the library allocates nothing, and neither does
@@ -49,6 +49,7 @@
 #include "interactive.h"
 #include "options.h"
 #include "output.h"
+#include "proxy.h"
 #include "wisp.h"
 #include "wisp_exit.h"
 #include "wisp_posix.h"
@@ -64,12 +65,14 @@ static wisp_token g_tokens[TOKEN_COUNT];
 static char g_content[CONTENT_CAP];
 static char g_reasoning[REASONING_CAP];
 
-/* The connection's parts, set up once: the plain transport, TLS over it
- * for https, the client. */
+/* The connection's parts, set up once: the plain transport, the proxy
+ * over it when one is used, TLS over that for https, the client. */
 typedef struct connection {
     wisp_posix posix;
+    proxy_setting proxy;
     wisp_tls tls;
     wisp_transport plain, secure;
+    const wisp_transport *base; /* plain, or the proxy over it */
     const wisp_transport *transport;
     bool tls_used;
     wisp_client client;
@@ -107,7 +110,7 @@ static void pick_defaults(options *o, connection *l)
 }
 
 /*
- * Wraps the plain transport in TLS.  Returns WISP_OK with l->secure ready,
+ * Wraps the base transport (plain, or the proxy's tunnel) in TLS.  Returns WISP_OK with l->secure ready,
  * or a status after printing why.
  */
 static wisp_status setup_tls(connection *l, const options *o)
@@ -121,7 +124,7 @@ static wisp_status setup_tls(connection *l, const options *o)
     cfg.skip_verification_insecure = o->insecure;
     cfg.now_ms = wisp_posix_now_ms;
     memset(out, 0, sizeof *out);
-    st = wisp_tls_init(&l->tls, &cfg, &l->plain, out);
+    st = wisp_tls_init(&l->tls, &cfg, l->base, out);
     if (st != WISP_OK) {
         char detail[WISP_TLS_DETAIL_CAP];
         detail[0] = '\0';
@@ -155,6 +158,15 @@ static void fill_config(wisp_config *cfg, const options *o, connection *l)
                                     ? o->timeout_ms
                                     : WISP_DEFAULT_TOTAL_TIMEOUT_MS;
     }
+    if (l->proxy.on && l->proxy.forward) {
+        /* Plain http through the proxy: the whole URL in the request
+         * line, the proxy's credentials as a header of each request. */
+        cfg->absolute_form = true;
+        if (l->proxy.has_user) {
+            cfg->headers = &l->proxy.header;
+            cfg->header_count = 1;
+        }
+    }
     cfg->max_retries = 0; /* the default: 2 retries */
     cfg->now_ms = wisp_posix_now_ms;
     cfg->sleep_ms = wisp_posix_sleep_ms;
@@ -169,6 +181,7 @@ static int open_link(connection *l, const options *o)
 {
     wisp_config cfg;
     wisp_status st;
+    int rc;
 
     /* The URL itself is not echoed: it is the user's, and may carry more
      * than they want in a log. */
@@ -177,8 +190,19 @@ static int open_link(connection *l, const options *o)
         fprintf(stderr, PROG ": %s (from %s)\n", wisp_strerror(st), l->url_from);
         return exit_code_for(st);
     }
+    rc = proxy_choose(&l->proxy, o, &l->url);
+    if (rc >= 0)
+        return rc;
     wisp_posix_init(&l->posix, &l->plain);
-    l->transport = &l->plain;
+    l->base = &l->plain;
+    if (l->proxy.on) {
+        st = proxy_wrap(&l->proxy, &l->plain);
+        if (st != WISP_OK)
+            return exit_code_for(st);
+        l->base = &l->proxy.transport;
+        output_use_proxy(&l->proxy);
+    }
+    l->transport = l->base;
     if (l->url.https) {
         if (o->insecure)
             fputs(PROG ": WARNING: --insecure: the server's certificate is NOT "
@@ -235,6 +259,7 @@ static void print_server(const options *o, const connection *l)
     put_clean_str(o->model);
     fprintf(stderr, ", %s, API key: %s\n", o->no_stream ? "not streamed" : "streamed",
             l->key != NULL ? "set" : "none");
+    proxy_print(&l->proxy);
 }
 
 /* One question, one reply.  Returns the exit code. */

@@ -41,7 +41,9 @@ enum {
     OPT_MAX_COMPLETION_TOKENS,
     OPT_PARAM,
     OPT_IDEMPOTENCY_KEY,
-    OPT_LIST_MODELS
+    OPT_LIST_MODELS,
+    OPT_PROXY,
+    OPT_NOPROXY
 };
 
 static const struct option k_long[] = {
@@ -69,6 +71,8 @@ static const struct option k_long[] = {
     {"param", required_argument, NULL, OPT_PARAM},
     {"idempotency-key", required_argument, NULL, OPT_IDEMPOTENCY_KEY},
     {"list-models", no_argument, NULL, OPT_LIST_MODELS},
+    {"proxy", required_argument, NULL, OPT_PROXY},
+    {"noproxy", required_argument, NULL, OPT_NOPROXY},
     {NULL, 0, NULL, 0}};
 
 /* "-": words come back as option 1, in order; ":": a missing value is
@@ -92,7 +96,24 @@ static void print_usage(FILE *out)
         "  -s, --system TEXT     system message\n"
         "      --no-stream       ask for a non-streamed reply (at most 256 KiB)\n"
         "      --cacert FILE     CA bundle (PEM); default: the system bundle\n"
-        "      --insecure        do NOT verify the server's certificate\n"
+        "      --insecure        do NOT verify the server's certificate\n",
+        out);
+    /* Two strings: C99 promises 4095 bytes in one. */
+    fputs(
+        "      --proxy URL       through the HTTP proxy at\n"
+        "                        http://[USER:PASSWORD@]HOST[:PORT] (port 1080\n"
+        "                        when none; percent-encode ':' '@' '/' in USER\n"
+        "                        and PASSWORD); '' for none.  Default, as curl:\n"
+        "                        https: $https_proxy, $HTTPS_PROXY; http:\n"
+        "                        $http_proxy; then $all_proxy, $ALL_PROXY.\n"
+        "                        https goes through a CONNECT tunnel (the\n"
+        "                        certificate is still checked), http is\n"
+        "                        forwarded\n"
+        "      --noproxy LIST    hosts reached directly (default: $no_proxy,\n"
+        "                        then $NO_PROXY): comma-separated names, each\n"
+        "                        also matching the hosts under it (a leading\n"
+        "                        dot is allowed), IP addresses, * for all, ''\n"
+        "                        for none; no ports, no CIDR\n"
         "      --max-tokens N    reply length limit, 1..1000000 (max_tokens)\n"
         "      --max-completion-tokens N\n"
         "                        the same as max_completion_tokens (newer\n"
@@ -121,13 +142,15 @@ static void print_usage(FILE *out)
         "      --list-models     the models the server offers, one id a line\n"
         "                        (GET {URL}/models), instead of a chat\n"
         "  -v, --verbose         to stderr: id, model, finish_reason, usage,\n"
-        "                        request id, attempts; streamed reasoning\n"
+        "                        request id, attempts, the proxy; streamed\n"
+        "                        reasoning\n"
         "  -h, --help            this text\n"
         "      --version         print the version\n"
         "  --                    end of options; the rest is the prompt\n"
         "\n"
         "The API key comes from $WISP_API_KEY, then $OPENAI_API_KEY (never\n"
         "from the command line); without one no Authorization is sent.\n"
+        "Proxy credentials are never printed: the proxy shows as HOST:PORT.\n"
         "\n"
         "exit: 0 ok, 1 usage, 2 network/TLS/timeout, 3 HTTP or API error,\n"
         "      4 malformed or oversized response, 130 interrupted\n",
@@ -397,6 +420,12 @@ static int apply_option(options *o, int code, char *value)
         return add_param(o, value);
     case OPT_LIST_MODELS:
         o->list_models = true;
+        break;
+    case OPT_PROXY:
+        o->proxy = value; /* checked with the URL it applies to (proxy.c) */
+        break;
+    case OPT_NOPROXY:
+        o->noproxy = value;
         break;
     case OPT_IDEMPOTENCY_KEY:
         if (!printable_ascii(value))

@@ -50,6 +50,8 @@ typedef struct options {
     int word_count;
     const char *tools_file;
     const char *tool_choice;
+    const char *proxy;   /* --proxy URL; "" for none; NULL: the environment */
+    const char *noproxy; /* --noproxy LIST; NULL: the environment */
 } options;
 
 /*

@@ -14,13 +14,43 @@
 
 /* ---- server text on stderr --------------------------------------------------- */
 
-static const char *g_key;
-static size_t g_key_len; /* 0: nothing to mask (no key, or under 8 bytes) */
+/* Secrets shown as their label: the API key, the proxy's credentials. */
+#define MASK_MAX 4
+static struct {
+    const char *text;
+    size_t len;
+    size_t min;        /* a cut copy of at least this many first bytes counts */
+    const char *label;
+} g_masks[MASK_MAX];
+static size_t g_mask_count;
+
+static const proxy_setting *g_proxy; /* the proxy in use, or NULL */
+
+static void add_mask(const char *text, size_t min_len, const char *label)
+{
+    size_t len = text != NULL ? strlen(text) : 0;
+    if (len < min_len || g_mask_count == MASK_MAX)
+        return;
+    g_masks[g_mask_count].text = text;
+    g_masks[g_mask_count].len = len;
+    g_masks[g_mask_count].min = len < 8 ? len : 8;
+    g_masks[g_mask_count].label = label;
+    g_mask_count++;
+}
 
 void output_mask_key(const char *key)
 {
-    g_key = key;
-    g_key_len = key != NULL && strlen(key) >= 8 ? strlen(key) : 0;
+    add_mask(key, 8, "[API key]");
+}
+
+void output_mask_secret(const char *secret, const char *label)
+{
+    add_mask(secret, 4, label);
+}
+
+void output_use_proxy(const proxy_setting *p)
+{
+    g_proxy = p != NULL && p->on ? p : NULL;
 }
 
 /*
@@ -47,16 +77,31 @@ static void put_clean(const char *s, size_t len, bool keep_lines)
     }
 }
 
-/* The key must not reach the terminal, whole or cut to fit: any 8 or more
- * of its first bytes, up to all of it, become "[API key]". */
+/* How many bytes at s[0..len) are a masked secret (whole, or its first 8
+ * or more bytes cut off by the end of the text), and which; 0: none. */
+static size_t masked_at(const char *s, size_t len, size_t *which)
+{
+    size_t m;
+    for (m = 0; m < g_mask_count; m++) {
+        size_t n = len < g_masks[m].len ? len : g_masks[m].len;
+        if (n >= g_masks[m].min && memcmp(s, g_masks[m].text, n) == 0) {
+            *which = m;
+            return n;
+        }
+    }
+    return 0;
+}
+
+/* The secrets must not reach the terminal, whole or cut to fit: the API
+ * key becomes "[API key]", the proxy's user and password theirs. */
 void put_server_text(const char *s, size_t len, bool keep_lines)
 {
-    size_t i = 0, start = 0;
+    size_t i = 0, start = 0, which = 0;
     while (i < len) {
-        size_t n = len - i < g_key_len ? len - i : g_key_len;
-        if (g_key_len != 0 && n >= 8 && memcmp(s + i, g_key, n) == 0) {
+        size_t n = masked_at(s + i, len - i, &which);
+        if (n > 0) {
             put_clean(s + start, i - start, keep_lines);
-            fputs("[API key]", stderr);
+            fputs(g_masks[which].label, stderr);
             i += n;
             start = i;
         } else {
@@ -183,8 +228,39 @@ static void put_detail(const char *label, const char *value)
     put_clean_str(value);
 }
 
+/* The detail came from the proxy transport, not from TLS. */
+static bool proxy_detail(const wisp_response *r)
+{
+    return g_proxy != NULL && g_proxy->proxy.detail[0] != '\0' &&
+           strcmp(r->tls_detail, g_proxy->proxy.detail) == 0;
+}
+
+/* A proxy's refusal: who refused, its status line, what to do. */
+static void print_refusal(const wisp_response *r)
+{
+    int status = g_proxy->forward ? r->http_status : g_proxy->proxy.status;
+    fputs(PROG ": the HTTP proxy ", stderr);
+    put_clean_str(g_proxy->shown);
+    if (g_proxy->forward)
+        fprintf(stderr, " refused the request: HTTP %d", r->http_status);
+    else
+        fputs(status != 0 ? " refused the tunnel: " : " did not open the tunnel: ", stderr);
+    if (!g_proxy->forward)
+        put_clean_str(r->tls_detail);
+    /* tinyproxy answers wrong credentials with 401, none with 407. */
+    if (status == 407 || (status == 401 && !g_proxy->forward))
+        fputs(g_proxy->has_user ? " (it did not accept the user and password of the proxy URL)"
+                                : " (it wants a user and password: http://USER:PASSWORD@HOST:PORT)",
+              stderr);
+    fputc('\n', stderr);
+}
+
 void print_failure(wisp_status st, const wisp_response *r)
 {
+    if (st == WISP_ERR_PROXY && g_proxy != NULL) {
+        print_refusal(r);
+        return;
+    }
     fprintf(stderr, PROG ": %s", wisp_strerror(st));
     if (r->http_status != 0 && st != WISP_OK)
         fprintf(stderr, "; HTTP %d", r->http_status);
@@ -192,7 +268,13 @@ void print_failure(wisp_status st, const wisp_response *r)
     put_detail("; type ", r->error_type);
     put_detail("; code ", r->error_code);
     put_detail("; param ", r->error_param);
-    put_detail("; TLS: ", r->tls_detail);
+    if (proxy_detail(r)) {
+        fputs("; proxy ", stderr);
+        put_clean_str(g_proxy->shown);
+        put_detail(": ", r->tls_detail);
+    } else {
+        put_detail("; TLS: ", r->tls_detail);
+    }
     if (r->tls_error != 0)
         fprintf(stderr, " (mbedTLS -0x%04x)",
                 (unsigned)(r->tls_error < 0 ? -r->tls_error : r->tls_error));
@@ -286,6 +368,12 @@ static wisp_status settle(wisp_status st, wisp_response *resp, const wisp_transp
         transport->last_error != NULL)
         resp->tls_error =
             transport->last_error(transport->ctx, resp->tls_detail, sizeof resp->tls_detail);
+    /* Forwarding, only the proxy answers 407 (Proxy Authentication
+     * Required): its refusal, as a tunnel's would be, also when it then
+     * reset the connection with the request's body unread. */
+    if (st != WISP_OK && st != WISP_ERR_CANCELLED && resp->http_status == 407 &&
+        g_proxy != NULL && g_proxy->forward)
+        st = WISP_ERR_PROXY;
     return st;
 }
 

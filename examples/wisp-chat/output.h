@@ -6,7 +6,7 @@
  * stderr: "wisp-chat: ..." lines.  Text that came from the server is
  * shown there with control bytes as '?' (so a reply cannot drive the
  * terminal) and the API key as "[API key]" (some gateways quote the
- * Authorization header back).
+ * Authorization header back), the proxy's credentials likewise.
  */
 #ifndef WISP_CHAT_OUTPUT_H
 #define WISP_CHAT_OUTPUT_H
@@ -15,11 +15,22 @@
 #include <stddef.h>
 
 #include "options.h"
+#include "proxy.h"
 #include "wisp_posix.h"
 
 /* The key to mask in everything shown on stderr (NULL, or one under 8
  * bytes: nothing is masked). */
 void output_mask_key(const char *key);
+
+/* Another secret to show as label (a proxy's user, password, Basic
+ * value; NULL or under 4 bytes: not masked).  Borrowed. */
+void output_mask_secret(const char *secret, const char *label);
+
+/* The proxy in use (NULL, or p->on false: none).  The failure line then
+ * names it as HOST:PORT: a refusal is its own line with the proxy's
+ * status line, its other reasons are labelled "proxy" rather than
+ * "TLS"; forwarding, an HTTP 407 is the proxy's refusal (exit 2). */
+void output_use_proxy(const proxy_setting *p);
 
 /* Server text (or the user's: a model name, a host) on stderr, masked. */
 void put_server_text(const char *s, size_t len, bool keep_lines);
