@@ -37,17 +37,18 @@ CSTD    := -std=c99
 OPT     ?= -O2 -g
 CFLAGS  ?=
 LDFLAGS ?=
-ALL_CFLAGS := $(CSTD) $(WARN) $(OPT) -Icore -Iport/posix -Iport/mbedtls -Iport/serial \
+ALL_CFLAGS := $(CSTD) $(WARN) $(OPT) -Icore -Iport/posix -Iport/mbedtls -Iport/serial -Iport/proxy \
               $(MBEDTLS_CFLAGS) -I$(JSMN_INC) $(CFLAGS)
 
 CORE_SRC  := $(sort $(wildcard core/*.c))
 POSIX_SRC := $(sort $(wildcard port/posix/*.c))
 TLS_SRC   := $(sort $(wildcard port/mbedtls/*.c))
 SERIAL_SRC := $(sort $(wildcard port/serial/*.c))
-LIB_SRC   := $(CORE_SRC) $(POSIX_SRC) $(TLS_SRC) $(SERIAL_SRC)
+PROXY_SRC := $(sort $(wildcard port/proxy/*.c))
+LIB_SRC   := $(CORE_SRC) $(POSIX_SRC) $(TLS_SRC) $(SERIAL_SRC) $(PROXY_SRC)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all lib deps test unit e2e e2e-valgrind valgrind asan variants check-core check-readme check-softfloat size fuzz fuzz-replay \
+.PHONY: all lib deps test unit e2e e2e-valgrind test-proxy valgrind asan variants check-core check-readme check-softfloat size fuzz fuzz-replay \
         bench demo install clean test-mbedtls3 static test-static armhf test-armhf test-musl static-size test-lwip lwip-variants check-manifests test-minimal switches coverage
 
 # The library and the CLI; test programs are built by the targets that run them.
@@ -209,6 +210,16 @@ e2e: all $(BUILD)/keepalive_check $(BUILD)/tools-device | $(DEPS_FIRST)
 	tail -n 1 $(BUILD)/e2e.log | awk '/passed, .* failed/ {print "$(E2E_LABEL) all", $$1, $$3}' >>$(WISP_RESULTS); \
 	exit $$rc
 
+# HTTPS through an HTTP proxy: build/wisp-chat through Debian's tinyproxy
+# (with and without Basic credentials) and a scripted proxy (refusals,
+# garbage, silence), NO_PROXY and --noproxy (tests/proxy_e2e.py).
+PROXY_PKGS := tinyproxy python3 openssl
+test-proxy: all | $(DEPS_FIRST)
+	@sh tests/deps.sh $(PROXY_PKGS)
+	@$(PYTHON) tests/proxy_e2e.py >$(BUILD)/proxy-e2e.log 2>&1; rc=$$?; cat $(BUILD)/proxy-e2e.log; \
+	tail -n 1 $(BUILD)/proxy-e2e.log | awk '/passed, .* failed/ {print "proxy-e2e all", $$1, $$3}' >>$(WISP_RESULTS); \
+	exit $$rc
+
 # The CLI end to end under valgrind memcheck (slow scenarios skipped).
 e2e-valgrind: all $(BUILD)/keepalive_check $(BUILD)/tools-device | $(DEPS_FIRST)
 	@$(PYTHON) tests/e2e.py --valgrind >$(BUILD)/e2e-valgrind.log 2>&1; rc=$$?; \
@@ -251,6 +262,7 @@ test: deps
 	$(MAKE) --no-print-directory variants || fail=1; \
 	$(MAKE) --no-print-directory e2e || fail=1; \
 	$(MAKE) --no-print-directory e2e-valgrind || fail=1; \
+	$(MAKE) --no-print-directory test-proxy || fail=1; \
 	$(MAKE) --no-print-directory test-lwip || fail=1; \
 	$(MAKE) --no-print-directory check-manifests || fail=1; \
 	$(MAKE) --no-print-directory fuzz-replay || fail=1; \
@@ -557,7 +569,7 @@ install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/wisp
 	install -m 644 $(BUILD)/libwisp.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 core/wisp.h core/wisp_config.h port/posix/wisp_posix.h \
-	    port/mbedtls/wisp_tls.h $(DESTDIR)$(PREFIX)/include/wisp/
+	    port/mbedtls/wisp_tls.h port/proxy/wisp_proxy.h $(DESTDIR)$(PREFIX)/include/wisp/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define WISP_VERSION "\(.*\)"/\1/p' core/wisp.h)|' \
 	    wisp.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/wisp.pc
 

@@ -16,7 +16,9 @@
 #   WISP_LWIP_SRCS     transport over lwIP's socket API (ESP-IDF, FreeRTOS)
 #   WISP_TLS_SRCS      TLS over any transport, through mbedTLS 2.28 or 3.x
 #   WISP_SERIAL_SRCS   transport over a UART to a modem or relay (see README)
-#   WISP_CLI_SRCS      the wisp-chat program (needs POSIX and TLS); its
+#   WISP_PROXY_SRCS    through an HTTP proxy, over any transport (CONNECT
+#                      tunnel under TLS, or forwarding plain http)
+#   WISP_CLI_SRCS      the wisp-chat program (needs POSIX, TLS and PROXY); its
 #                      include folders are WISP_CLI_INCLUDE_DIRS
 #   WISP_INCLUDE_DIRS  the library's and the ports' headers
 #
@@ -60,20 +62,25 @@ WISP_TLS_SRCS = \
 WISP_SERIAL_SRCS = \
 	$(WISP_DIR)/port/serial/wisp_serial.c
 
+WISP_PROXY_SRCS = \
+	$(WISP_DIR)/port/proxy/wisp_proxy.c
+
 WISP_CLI_SRCS = \
 	$(WISP_DIR)/examples/wisp-chat/cancel.c \
 	$(WISP_DIR)/examples/wisp-chat/inputs.c \
 	$(WISP_DIR)/examples/wisp-chat/interactive.c \
 	$(WISP_DIR)/examples/wisp-chat/main.c \
 	$(WISP_DIR)/examples/wisp-chat/options.c \
-	$(WISP_DIR)/examples/wisp-chat/output.c
+	$(WISP_DIR)/examples/wisp-chat/output.c \
+	$(WISP_DIR)/examples/wisp-chat/proxy.c
 
 WISP_INCLUDE_DIRS = \
 	$(WISP_DIR)/core \
 	$(WISP_DIR)/port/posix \
 	$(WISP_DIR)/port/lwip \
 	$(WISP_DIR)/port/mbedtls \
-	$(WISP_DIR)/port/serial
+	$(WISP_DIR)/port/serial \
+	$(WISP_DIR)/port/proxy
 
 WISP_CLI_INCLUDE_DIRS = \
 	$(WISP_DIR)/examples

@@ -10,7 +10,7 @@ fails unless they are the files on disk:
   core    core/*.c                      posix   port/posix/*.c
   lwip    port/lwip/*.c                 tls     port/mbedtls/*.c
   serial  port/serial/*.c               cli     examples/wisp-chat/*.c
-                                                but minimal.c (its own program)
+  proxy   port/proxy/*.c                        but minimal.c (its own program)
 
 A file on disk that a manifest misses, a file a manifest names that does
 not exist, and a file it names that it must not build (minimal.c, a port
@@ -57,6 +57,7 @@ GROUP_DIRS = {
     "lwip": "port/lwip",
     "tls": "port/mbedtls",
     "serial": "port/serial",
+    "proxy": "port/proxy",
     "cli": "examples/wisp-chat",
 }
 # Programs of their own, never part of a build's source list.
@@ -68,6 +69,7 @@ GROUP_VARS = {
     "WISP_LWIP_SRCS": "lwip",
     "WISP_TLS_SRCS": "tls",
     "WISP_SERIAL_SRCS": "serial",
+    "WISP_PROXY_SRCS": "proxy",
     "WISP_CLI_SRCS": "cli",
 }
 MANIFESTS = ["CMakeLists.txt", "idf_component.yml", "zephyr/module.yml",
@@ -266,11 +268,11 @@ IDF_KEYS = ["SRCS", "SRC_DIRS", "EXCLUDE_SRCS", "INCLUDE_DIRS", "PRIV_INCLUDE_DI
             "REQUIRES", "PRIV_REQUIRES", "LDFRAGMENTS", "REQUIRED_IDF_TARGETS",
             "EMBED_FILES", "EMBED_TXTFILES", "KCONFIG", "KCONFIG_PROJBUILD",
             "WHOLE_ARCHIVE"]
-IDF_GROUPS = ["core", "lwip", "tls"]
-IDF_INCLUDES = ["core", "port/lwip", "port/mbedtls"]
+IDF_GROUPS = ["core", "lwip", "tls", "proxy"]
+IDF_INCLUDES = ["core", "port/lwip", "port/mbedtls", "port/proxy"]
 IDF_REQUIRES = ["lwip", "mbedtls"]
-PLAIN_GROUPS = ["core", "posix", "lwip", "tls", "serial", "cli"]
-ZEPHYR_GROUPS = ["core", "tls", "posix"]
+PLAIN_GROUPS = ["core", "posix", "lwip", "tls", "serial", "proxy", "cli"]
+ZEPHYR_GROUPS = ["core", "tls", "posix", "proxy"]
 
 
 def check_idf_record(root, disk, rec):
@@ -375,7 +377,7 @@ def static_library_json(report, root, disk, version):
         elif t.startswith("-I"):
             incs.append(t[2:])
     problems += check_dirs(root, incs, "build.flags")
-    problems += expect_equal("build.flags -I", incs, ["port/lwip", "port/mbedtls"])
+    problems += expect_equal("build.flags -I", incs, IDF_INCLUDES[1:])
     report.check("library.json", problems)
 
 
@@ -458,7 +460,7 @@ def wisp_mk(report, root, disk, out):
     check_group_lists(report, "wisp.mk: the source lists", root, disk, lists, PLAIN_GROUPS)
     problems = []
     incs = values.get("WISP_INCLUDE_DIRS", "").split()
-    want = ["core"] + [GROUP_DIRS[g] for g in ("posix", "lwip", "tls", "serial")]
+    want = ["core"] + [GROUP_DIRS[g] for g in ("posix", "lwip", "tls", "serial", "proxy")]
     problems += check_dirs(root, incs, "WISP_INCLUDE_DIRS")
     problems += expect_equal("WISP_INCLUDE_DIRS", [rel_path(root, d) for d in incs], want)
     cli_incs = values.get("WISP_CLI_INCLUDE_DIRS", "").split()
@@ -547,7 +549,7 @@ def openwrt(report, root, disk, version, out, jsmn, can_build):
         return
     words = shlex.split(compile_lines[0])
     named = [w for w in words if w.endswith(".c")]
-    problems += compare(root, disk, named, ["core", "posix", "tls", "cli"],
+    problems += compare(root, disk, named, ["core", "posix", "tls", "proxy", "cli"],
                         "Build/Compile", base=build_dir)
     for lib in ("-lmbedtls", "-lmbedx509", "-lmbedcrypto"):
         if lib not in words:
@@ -756,8 +758,9 @@ def file_api_sources(build):
 def cmake_plain(report, root, disk, version, out, env, can_build):
     label = "CMakeLists.txt (plain CMake)"
     build = os.path.join(out, "plain")
-    groups = ["core", "posix", "tls", "serial"] + (["lwip"] if env["lwip"] else [])
+    groups = ["core", "posix", "tls", "serial", "proxy"] + (["lwip"] if env["lwip"] else [])
     defs = {"WISP_WITH_POSIX": "ON", "WISP_WITH_TLS": "ON", "WISP_WITH_SERIAL": "ON",
+            "WISP_WITH_PROXY": "ON",
             "WISP_WITH_LWIP": "ON" if env["lwip"] else "OFF", "WISP_BUILD_CLI": "ON",
             "WISP_JSMN_INCLUDE_DIR": env["jsmn"],
             "CMAKE_C_FLAGS": "-Wall -Wextra -Werror"}
@@ -845,7 +848,8 @@ def cmake_zephyr(report, root, disk, out, env, can_build):
          ["core"]),
         ("CONFIG_WISP, _TLS and _PORT_POSIX",
          {"CONFIG_WISP": "y", "CONFIG_WISP_TLS": "y", "CONFIG_MBEDTLS": "y",
-          "CONFIG_WISP_PORT_POSIX": "y", "CONFIG_WISP_JSMN_INCLUDE_DIR": env["jsmn"],
+          "CONFIG_WISP_PORT_POSIX": "y", "CONFIG_WISP_PROXY": "y",
+          "CONFIG_WISP_JSMN_INCLUDE_DIR": env["jsmn"],
           "CMAKE_C_FLAGS": "-Wall -Wextra -Werror"}, ZEPHYR_GROUPS),
     ]
     for n, (what, defs, groups) in enumerate(choices):
