@@ -19,8 +19,8 @@
 /* wisp_token is declared in wisp.h so callers can size token arrays without
  * jsmn.h.  It has jsmntok_t's size and field offsets, but not always its
  * type field: arm-none-eabi GCC makes enums one byte, so jsmn's type is a
- * char followed by padding there.  wisp_json_tokenize therefore rewrites
- * each token in place as a wisp_token after jsmn has run. */
+ * char followed by padding there, and wisp_json_tokenize rewrites each
+ * token in place as a wisp_token after jsmn has run (see to_wisp_tokens). */
 #define WISP_SAME_OFFSET(field)                                              \
     (offsetof(wisp_token, field) == offsetof(jsmntok_t, field))
 typedef char wisp_token_matches_jsmntok[
@@ -83,121 +83,170 @@ static bool literal_is(const char *p, size_t n, const char *lit)
     return n == strlen(lit) && memcmp(p, lit, n) == 0;
 }
 
+/* A literal is told by its first byte: one compare, not three. */
 static bool primitive_ok(const char *p, size_t n)
 {
-    return literal_is(p, n, "true") || literal_is(p, n, "false") ||
-           literal_is(p, n, "null") || number_ok(p, n);
+    if (n == 0)
+        return false;
+    switch (p[0]) {
+    case 't':
+        return literal_is(p, n, "true");
+    case 'f':
+        return literal_is(p, n, "false");
+    case 'n':
+        return literal_is(p, n, "null");
+    default:
+        return number_ok(p, n);
+    }
 }
 
-/* True when some byte of s[0..n) is a control byte (below 0x20), which a
- * JSON string may not hold raw.  String contents are most of a reply's
- * bytes, so this looks at a word at a time: HAS_LESS_20(v) is non-zero
- * exactly when some byte of v is below 0x20. */
+/* True when some byte of s[0..n) is a control byte (below 0x20).  A word
+ * at a time: (v - 0x20..) & ~v has the top bit of some byte set exactly
+ * when some byte of v is below 0x20, so the words' results can be OR-ed
+ * and looked at once.  The last word overlaps the one before it.  Four
+ * words a round where speed was asked for, one where size was. */
 typedef size_t json_word;
 #define JSON_ONES ((json_word)-1 / 0xFFu)
-#define HAS_LESS_20(v) (((v) - JSON_ONES * 0x20u) & ~(v) & (JSON_ONES * 0x80u))
+#define LESS_20_BITS(v) (((v) - JSON_ONES * 0x20u) & ~(v))
 
 static bool has_control_byte(const char *s, size_t n)
 {
+    json_word acc = 0, v;
     size_t i = 0;
-    while (n - i >= sizeof(json_word)) {
-        json_word v;
-        memcpy(&v, s + i, sizeof v);
-        if (HAS_LESS_20(v))
-            return true;
-        i += sizeof v;
+
+    if (n < sizeof v) {
+        for (; i < n; i++)
+            if ((unsigned char)s[i] < 0x20)
+                return true;
+        return false;
     }
-    for (; i < n; i++)
-        if ((unsigned char)s[i] < 0x20)
-            return true;
-    return false;
+#ifndef __OPTIMIZE_SIZE__
+    for (; n - i >= 4 * sizeof v; i += 4 * sizeof v) {
+        json_word w, x, y;
+        memcpy(&v, s + i, sizeof v);
+        memcpy(&w, s + i + sizeof v, sizeof w);
+        memcpy(&x, s + i + 2 * sizeof v, sizeof x);
+        memcpy(&y, s + i + 3 * sizeof v, sizeof y);
+        acc |= LESS_20_BITS(v) | LESS_20_BITS(w) | LESS_20_BITS(x) | LESS_20_BITS(y);
+    }
+#endif
+    for (; n - i > sizeof v; i += sizeof v) {
+        memcpy(&v, s + i, sizeof v);
+        acc |= LESS_20_BITS(v);
+    }
+    memcpy(&v, s + n - sizeof v, sizeof v);
+    acc |= LESS_20_BITS(v);
+    return (acc & JSON_ONES * 0x80u) != 0;
+}
+
+/* Outside its tokens jsmn (strict) lets only white space, ',', ':', '}'
+ * and ']' through, and it has matched every bracket: a gap between two
+ * tokens is right when it holds the one separator due there (want: ',',
+ * ':' or none) and closing brackets only where they may stand (closers:
+ * before the ',' of a later member, or after the last token). */
+static bool gap_ok(const char *g, size_t n, char want, bool closers)
+{
+    const char *end = g + n;
+
+    for (; g < end && *g != ',' && *g != ':'; g++)
+        if (!closers && (*g == '}' || *g == ']'))
+            return false;
+    if (want != 0) {
+        if (g == end || *g != want)
+            return false;
+        g++;
+    }
+    for (; g < end; g++)
+        if (!is_ws(*g))
+            return false;
+    return true;
 }
 
 /*
  * jsmn's strict mode still lets through missing or doubled commas and
- * colons, several top-level values, bad literals and numbers, and raw
- * control bytes in strings.  This walks the text once more, matching each
- * value to its token in order; the open container is a token index and its
- * enclosing one comes from the parent link, so no stack is needed.
+ * colons, several top-level values, keys without values, bad literals and
+ * numbers, and raw control bytes in strings.  Its tokens and parent links
+ * say what each gap between two tokens must hold, so the bytes between
+ * tokens are all this reads again, besides primitives; strings are looked
+ * at only when the text holds a control byte at all (white space, or one
+ * in a string), found by one word-at-a-time pass.
+ *
+ * Sizes first: a key (a string in an object) has exactly one value, any
+ * other string and every primitive none.  Then a token's parent p tells
+ * the gap before it: p just before it is its container (nothing due), or
+ * its key (':' due); a p further back is the container it follows a
+ * sibling in (closing brackets, then ',' due); a second top-level value
+ * has none.
  */
-static bool grammar_ok(const char *js, size_t len, const wisp_token *t,
-                       int count)
+static bool grammar_ok(const char *js, size_t len, const jsmntok_t *t, int count)
 {
-    size_t pos = 0;
-    int next = 0, open = -1, type;
-    bool done = false;  /* a value (or key) was just read */
-    bool key = false;   /* a key is due, or was just read */
-    bool empty = false; /* right after '{' or '[' */
-    const wisp_token *tok;
-    char c;
+    jsmntype_t prev = JSMN_UNDEFINED; /* the type of t[i - 1] */
+    size_t pos = 0, open, next, n;
+    int i;
 
-    for (;;) {
-        while (pos < len && is_ws(js[pos]))
-            pos++;
-        if (pos == len)
-            return done && open < 0 && next == count;
-        c = js[pos];
-        if (done) {
-            if (open < 0)
-                return false; /* something after the top-level value */
-            done = false;
-            if (key) {
-                key = false;
-                if (c != ':')
-                    return false;
-                pos++;
-                continue;
-            }
-            if (c == ',') {
-                key = t[open].type == WISP_TOK_OBJECT;
-                pos++;
-                continue;
-            }
-            if (c != '}' && c != ']')
+    if (has_control_byte(js, len)) {
+        for (i = 0; i < count; i++)
+            if (t[i].type == JSMN_STRING &&
+                has_control_byte(js + t[i].start, (size_t)(t[i].end - t[i].start)))
                 return false;
-        } else if (!empty || (c != '}' && c != ']')) {
-            /* A value or key starts here: it must be token `next`. */
-            empty = false;
-            type = c == '{' ? WISP_TOK_OBJECT : c == '[' ? WISP_TOK_ARRAY
-                 : c == '"' ? WISP_TOK_STRING : WISP_TOK_PRIMITIVE;
-            if (next >= count || (key && c != '"'))
-                return false;
-            tok = &t[next++];
-            if (tok->type != type || tok->start != (int)pos + (c == '"'))
-                return false;
-            if (type == WISP_TOK_OBJECT || type == WISP_TOK_ARRAY) {
-                open = next - 1;
-                key = c == '{';
-                empty = true;
-                pos++;
-                continue;
-            }
-            if (type == WISP_TOK_STRING) {
-                if (has_control_byte(js + pos + 1, (size_t)tok->end - pos - 1))
-                    return false;
-            } else if (!primitive_ok(js + pos, (size_t)(tok->end - tok->start))) {
-                return false;
-            }
-            pos = (size_t)tok->end + (c == '"');
-            done = true;
-            continue;
-        }
-        /* c closes the open container. */
-        if (c != (t[open].type == WISP_TOK_OBJECT ? '}' : ']') ||
-            t[open].end != (int)pos + 1)
-            return false;
-        pos++;
-        open = t[open].parent; /* the enclosing array, or our key */
-        if (open >= 0 && t[open].type == WISP_TOK_STRING)
-            open = t[open].parent;
-        done = true;
-        key = false;
-        empty = false;
     }
+    for (i = 0; i < count; i++) {
+        const jsmntok_t *k = &t[i];
+        const jsmntype_t type = k->type;
+        const int p = k->parent;
+        jsmntype_t pt = prev;
+        char want = 0;
+
+        if (p != i - 1) {
+            if (p < 0)
+                return false;
+            pt = t[p].type;
+            want = ',';
+        } else if (pt == JSMN_STRING) {
+            want = ':';
+        }
+        prev = type;
+        open = (size_t)k->start;
+        if (type == JSMN_STRING) {
+            if (k->size != (pt == JSMN_OBJECT))
+                return false;
+            next = (size_t)k->end + 1;
+            open--;
+        } else if (type == JSMN_PRIMITIVE) {
+            next = (size_t)k->end;
+            if (k->size != 0 || !primitive_ok(js + open, next - open))
+                return false;
+        } else {
+            next = open + 1;
+        }
+        if (open < pos)
+            return false;
+        n = open - pos;
+        /* Most gaps are empty or the separator alone. */
+        if ((want == 0 ? n != 0 : (n != 1 || js[pos] != want)) &&
+            !gap_ok(js + pos, n, want, want == ','))
+            return false;
+        pos = next;
+    }
+    return gap_ok(js + pos, len - pos, 0, true);
 }
 
-/* Rewrites jsmn's tokens in place as wisp_tokens.  Copies go through
- * memcpy so no compiler may reorder them across the two struct types. */
+/* jsmn writes its tokens as jsmntok_t into the caller's wisp_token array.
+ * Where the two have the same layout (jsmntype_t as wide as int: every
+ * hosted ABI) and the compiler can be told that memory changed under it,
+ * they are used as they are: the barrier keeps any compiler from moving
+ * the caller's wisp_token accesses across jsmn's jsmntok_t ones.
+ * Otherwise (arm-none-eabi GCC makes enums one byte, so jsmn's type is a
+ * char followed by padding) each token is rewritten in place; copies go
+ * through memcpy so no compiler may reorder them across the two types. */
+#if defined(__GNUC__) || defined(__clang__)
+#define TOKENS_AS_IS (sizeof(jsmntype_t) == sizeof(int))
+#define TOKEN_BARRIER(p) __asm__ __volatile__("" : : "r"(p) : "memory")
+#else
+#define TOKENS_AS_IS 0
+#define TOKEN_BARRIER(p) ((void)(p))
+#endif
+
 static void to_wisp_tokens(wisp_token *toks, int count)
 {
     jsmntok_t *raw = (jsmntok_t *)(void *)toks;
@@ -220,8 +269,10 @@ wisp_status wisp_json_tokenize(const char *js, size_t len, wisp_token *toks,
                                size_t cap, int *count)
 {
     jsmn_parser parser;
+    jsmntok_t *raw = (jsmntok_t *)(void *)toks;
     int r;
 
+    TOKEN_BARRIER(toks);
     if (count != NULL)
         *count = 0;
     if (js == NULL || toks == NULL || count == NULL)
@@ -231,16 +282,18 @@ wisp_status wisp_json_tokenize(const char *js, size_t len, wisp_token *toks,
     if (cap > INT_MAX)
         cap = INT_MAX;
     jsmn_init(&parser);
-    r = jsmn_parse(&parser, js, len, (jsmntok_t *)(void *)toks,
-                   (unsigned int)cap);
+    r = jsmn_parse(&parser, js, len, raw, (unsigned int)cap);
     if (r == JSMN_ERROR_NOMEM)
         return WISP_ERR_TOO_COMPLEX;
     if (r < 0)
         return WISP_ERR_JSON;
     r = (int)parser.toknext;
-    to_wisp_tokens(toks, r);
-    if (r == 0 || !grammar_ok(js, len, toks, r))
+    /* jsmn stops at a NUL outside a string: the rest is unread */
+    if (r == 0 || parser.pos != len || !grammar_ok(js, len, raw, r))
         return WISP_ERR_JSON;
+    if (!TOKENS_AS_IS)
+        to_wisp_tokens(toks, r);
+    TOKEN_BARRIER(toks);
     *count = r;
     return WISP_OK;
 }

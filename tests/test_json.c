@@ -21,6 +21,8 @@
 #include "wisp_json.h"
 #include "wisp_reply.h"
 
+#include "fuzz/json_oracle.h" /* oracle_check: an independent grammar */
+
 #define LIT(s) (s), (sizeof(s) - 1)
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -713,6 +715,131 @@ static void test_tokenize_bad_structure(void **state)
     }
     /* a bare top-level number has no delimiter for jsmn: refused */
     assert_int_equal(tokenize_str("1"), WISP_ERR_JSON);
+}
+
+/* The grammar check reads only the gaps between jsmn's tokens: what each
+ * gap must hold comes from the parent links.  Every gap of these texts, in
+ * every container shape, gets white space, a missing, doubled or misplaced
+ * separator or bracket, or a bad primitive; the tokenizer must agree with
+ * an independent grammar (json_oracle.h) on each.  A bare top-level
+ * primitive with nothing after it is the one known difference (jsmn needs
+ * a delimiter), and no mutation here makes one. */
+static void test_tokenize_gap_mutations(void **state)
+{
+    static const char *const seeds[] = {
+        "{\"a\":[1,{\"b\":[]},[[2],[]],\"c\"],\"d\":{\"e\":{},\"f\":null},\"g\":-0.5e+3}",
+        "[[[]],{},[{\"k\":[true,false]}],\"s\",0]",
+        ("{\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},"
+         "\"finish_reason\":null}],\"usage\":null}"),
+        "[{\"a\":1},{\"b\":[2,3]},[4],5]",
+        " { \"a\" : [ 1 , 2 ] , \"b\" : { } } ",
+    };
+    static const char put[] = {',', ':', '[', ']', '{', '}', '"', '0', '1', '-', '.', 'e',
+                               't', 'n', ' ', '\n', '\t', '\x01', '\\', 'x', '\0'};
+    char doc[160];
+    size_t si, i, c, n, len;
+    int count;
+    (void)state;
+    for (si = 0; si < sizeof seeds / sizeof seeds[0]; si++) {
+        const char *seed = seeds[si];
+        len = strlen(seed);
+        assert_true(len + 1 < sizeof doc);
+        assert_int_equal(oracle_check((const uint8_t *)seed, len, 64, false), 1);
+        assert_int_equal(tokenize(seed, len, &count), WISP_OK);
+        for (i = 0; i <= len; i++) {
+            for (c = 0; c <= 2 * sizeof put; c++) {
+                if (c < sizeof put) { /* insert put[c] before byte i */
+                    memcpy(doc, seed, i);
+                    doc[i] = put[c];
+                    memcpy(doc + i + 1, seed + i, len - i);
+                    n = len + 1;
+                } else if (c < 2 * sizeof put) { /* byte i becomes put[c] */
+                    if (i == len)
+                        continue;
+                    memcpy(doc, seed, len);
+                    doc[i] = put[c - sizeof put];
+                    n = len;
+                } else { /* byte i deleted */
+                    if (i == len)
+                        continue;
+                    memcpy(doc, seed, i);
+                    memcpy(doc + i, seed + i + 1, len - i - 1);
+                    n = len - 1;
+                }
+                if ((tokenize(doc, n, &count) == WISP_OK) !=
+                    (oracle_check((const uint8_t *)doc, n, 64, false) == 1))
+                    fail_msg("seed %u, byte %u, mutation %u: tokenizer and grammar disagree",
+                             (unsigned)si, (unsigned)i, (unsigned)c);
+            }
+        }
+    }
+}
+
+/* The word-at-a-time control-byte pass over the whole text: a control byte
+ * in a string at every offset against the words (the text shifted by up to
+ * a word of spaces), beside white space that holds control bytes of its
+ * own (the per-string check then decides), and in texts shorter than a
+ * word. */
+static void test_tokenize_control_byte_words(void **state)
+{
+    char doc[96];
+    size_t shift, at, n, ws, len = 20;
+    int count;
+    (void)state;
+    for (ws = 0; ws < 2; ws++) {
+        for (shift = 0; shift <= 9; shift++) {
+            for (at = 0; at < len; at++) {
+                memset(doc, ' ', shift);
+                n = shift;
+                if (ws) /* white space that holds control bytes too */
+                    doc[n++] = '\t';
+                doc[n++] = '[';
+                if (ws)
+                    doc[n++] = '\n';
+                doc[n++] = '"';
+                memset(doc + n, 'v', len);
+                doc[n + at] = '\x1f';
+                n += len;
+                memcpy(doc + n, "\"]\r", 3);
+                n += ws ? 3 : 2;
+                assert_int_equal(wisp_json_tokenize(doc, n, g_toks, 8, &count), WISP_ERR_JSON);
+                doc[n - len - (ws ? 3 : 2) + at] = 'v';
+                assert_int_equal(wisp_json_tokenize(doc, n, g_toks, 8, &count), WISP_OK);
+                assert_int_equal(count, 2);
+            }
+        }
+    }
+    assert_int_equal(tokenize_str("[\"\x01\"]"), WISP_ERR_JSON);
+    assert_int_equal(tokenize_str("[\"\x7f\"]"), WISP_OK);
+    assert_int_equal(tokenize_str("[\n1]"), WISP_OK);
+    assert_int_equal(tokenize_str("[\"\t\"]"), WISP_ERR_JSON);
+    assert_int_equal(tokenize_str("{\"\n\":1}"), WISP_ERR_JSON);
+}
+
+/* Gaps that only the parent links tell apart. */
+static void test_tokenize_gaps(void **state)
+{
+    static const char *const bad[] = {
+        "[[1]2]", "[[1],]", "[[1],,2]", "[[1] ,, 2]", "{\"a\":[1]\"b\":2}",
+        "{\"a\":{}:1}", "[[]:1]", "{\"a\" : 1 : 2}", "[1:2]", "{\"a\":1 ,}",
+        "[1,\n]", "[\n,1]", "[{}:{}]", "{\"a\":[],}", "[[[1]],,[2]]", "{\"a\":{\"b\":1}}}",
+        "{\"a\":{\"b\":1},}", "{\"a\":{\"b\":1}\"c\":2}", "[\"a\",\"b\":1]", "{\"a\":1}:",
+        "{\"a\":1},", "{\"a\":\"b\" \"c\":1}", "{\"a\":[1] \"c\"}", "{\"a\"}",
+        "{\"a\",\"b\":1}", "{\"a\":1,\"b\"}", "[[01]]", "{\"a\":[1,2.]}", "[1,-]",
+        "[true,nul]", "{\"a\":[[tru]]}", "[[1e]]", "[1,[2,[3,[4 5]]]]", ":[1]", ",[1]",
+        "[1]]", "[1],[2]", "\"a\":1", "\"a\":1 ", "1 2 ", "[1,\x00 2]"};
+    static const char *const good[] = {
+        "[[1],2]", "[[1] , 2 ]", "{\"a\":[1],\"b\":{}}", "[[[1]],[[2]]]",
+        "{\"a\" \t:\n1\r,\"b\":[ ]}", "[ ]", "{ }", "[{},{},[]]", "\"a\" ", "1 ",
+        "{\"a\":{\"b\":{\"c\":[true,false,null,0,-1.5e-3]}}}", "[\"\",\"\"]"};
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (tokenize_str(bad[i]) != WISP_ERR_JSON)
+            fail_msg("accepted: %s", bad[i]);
+    for (i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (tokenize_str(good[i]) != WISP_OK)
+            fail_msg("refused: %s", good[i]);
 }
 
 static void test_skip_and_find(void **state)
@@ -1572,6 +1699,9 @@ int main(void)
         cmocka_unit_test(test_tokenize_trailing_garbage),
         cmocka_unit_test(test_tokenize_bad_primitives),
         cmocka_unit_test(test_tokenize_bad_structure),
+        cmocka_unit_test(test_tokenize_gap_mutations),
+        cmocka_unit_test(test_tokenize_control_byte_words),
+        cmocka_unit_test(test_tokenize_gaps),
         cmocka_unit_test(test_skip_and_find),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_numbers),
