@@ -174,7 +174,7 @@ class Harness:
         """Runs the CLI with a clean environment plus env; stdin is bytes or
         None (then /dev/null)."""
         full_env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("WISP_", "OPENAI_"))}
+                    if not k.startswith(("WISP_", "OPENAI_")) and "proxy" not in k.lower()}
         full_env.update(env or {})
         t0 = time.monotonic()
         try:
@@ -371,7 +371,7 @@ def t_stream_slow(h):
     """Text must reach stdout as it arrives, not all at the end."""
     url, _ = h.url("stream-slow")
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("WISP_", "OPENAI_"))}
+           if not k.startswith(("WISP_", "OPENAI_")) and "proxy" not in k.lower()}
     p = subprocess.Popen(h.command(["-u", url, PROMPT]), env=env,
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
@@ -402,7 +402,7 @@ def t_stream_ctrl_c(h):
     """Ctrl-C mid-stream: the text so far stays, the line is ended, exit 130."""
     url, _ = h.url("stream-slow")
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("WISP_", "OPENAI_"))}
+           if not k.startswith(("WISP_", "OPENAI_")) and "proxy" not in k.lower()}
     p = subprocess.Popen(h.command(["-u", url, PROMPT]), env=env,
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
@@ -1039,7 +1039,7 @@ print(json.dumps({"rc": os.waitstatus_to_exitcode(status), "maxrss_kb": ru.ru_ma
 def run_measured(h, args):
     """Runs the CLI; returns (Result, its peak RSS in KB from os.wait4)."""
     base = os.path.join(h.tmp, "rss-" + h.new_tag())
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WISP_", "OPENAI_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WISP_", "OPENAI_")) and "proxy" not in k.lower()}
     t0 = time.monotonic()
     p = subprocess.run([sys.executable, "-c", RSS_HELPER, base] + h.command(args),
                        env=env, stdin=subprocess.DEVNULL,
@@ -1520,7 +1520,7 @@ class Session:
         attrs[3] &= ~termios.ECHO
         termios.tcsetattr(slave, termios.TCSANOW, attrs)
         full_env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("WISP_", "OPENAI_"))}
+                    if not k.startswith(("WISP_", "OPENAI_")) and "proxy" not in k.lower()}
         full_env.update(env or {})
         self.p = subprocess.Popen(["setsid", "-c"] + h.command(args), env=full_env,
                                   stdin=slave, stdout=subprocess.PIPE,
