@@ -237,6 +237,26 @@ static void test_line_ends(void **state)
     CHECK("event: error\rdata: e\r\r", "X e\n");
 }
 
+/* The line scan finds LF first and then CR only before it, and a line that
+ * starts with "data:" whole in one feed takes its name at once: each must
+ * give what the byte-by-byte path gives. */
+static void test_line_scan_and_data_name(void **state)
+{
+    (void)state;
+    CHECK("data: ab\rcd\ndata: ef\n\n", "E ab\\nef\n"); /* CR before LF: cd a name */
+    CHECK("data: ab\ncd\rdata: e\n\n", "E ab\\ne\n"); /* LF before CR */
+    CHECK("data: 0123456789abcdefghijklmnopqrstuvwxyz0123456789\r\n\r\n",
+          "E 0123456789abcdefghijklmnopqrstuvwxyz0123456789\n");
+    CHECK("data:\n\n", "E \n");
+    CHECK("data:x\n\n", "E x\n");
+    CHECK("datax: y\ndata: z\n\n", "E z\n"); /* a longer name is not data */
+    CHECK("dat: y\ndata: z\n\n", "E z\n");
+    CHECK("data\ndata:", "E \n"); /* a partial last line is dropped */
+    CHECK("data: a\ndata:b\n\n", "E a\\nb\n");
+    CHECK("\xEF\xBB\xBF" "data: bom\n\n", "E bom\n");
+    CHECK("event: error\ndata: e\n\n", "X e\n");
+}
+
 static void test_cr_lf_across_feeds(void **state)
 {
     uint8_t buf[64];
@@ -548,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_empty_data),
         cmocka_unit_test(test_multiline),
         cmocka_unit_test(test_line_ends),
+        cmocka_unit_test(test_line_scan_and_data_name),
         cmocka_unit_test(test_cr_lf_across_feeds),
         cmocka_unit_test(test_bom),
         cmocka_unit_test(test_comments),
