@@ -218,29 +218,34 @@ enum { F_NAME, F_ARGUMENTS, F_N };
 static void find_keys(const doc *d, int obj, const key *keys, int n, int *out)
 {
     const wisp_token *toks = d->r->toks;
-    int k, left, j;
+    const char *js = d->js;
+    const int count = d->count;
+    int k, v, left, j;
     for (j = 0; j < n; j++)
         out[j] = -1;
     if (!is_type(d, obj, WISP_TOK_OBJECT))
         return;
     k = obj + 1;
-    for (left = toks[obj].size; left > 0 && k + 1 < d->count; left--) {
-        const char *name = d->js + toks[k].start;
+    for (left = toks[obj].size; left > 0 && k + 1 < count; left--) {
+        const char *name = js + toks[k].start;
         size_t len = (size_t)(toks[k].end - toks[k].start);
-        for (j = 0; j < n; j++) {
-            if (out[j] < 0 && len == keys[j].len && name[0] == keys[j].name[0] &&
+        for (j = 0; j < n; j++)
+            if (len == keys[j].len && name[0] == keys[j].name[0] &&
                 memcmp(name, keys[j].name, len) == 0)
                 break;
-        }
         /* A key written with escapes is longer than its text: rare. */
         if (j == n && memchr(name, '\\', len) != NULL) {
             for (j = 0; j < n; j++)
-                if (out[j] < 0 && wisp_json_eq(d->js, &toks[k], keys[j].name))
+                if (wisp_json_eq(js, &toks[k], keys[j].name))
                     break;
         }
-        if (j < n)
-            out[j] = k + 1;
-        k = wisp_json_skip(toks, d->count, k);
+        v = k + 1; /* the key's value */
+        if (j < n && out[j] < 0)
+            out[j] = v;
+        /* The next key: right after a leaf value, past a container's subtree. */
+        k = toks[v].type == WISP_TOK_OBJECT || toks[v].type == WISP_TOK_ARRAY
+                ? wisp_json_skip(toks, count, v)
+                : v + 1;
     }
 }
 

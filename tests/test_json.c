@@ -1051,6 +1051,38 @@ static void test_usage(void **state)
 
 /* ---- completion bodies -------------------------------------------------- */
 
+/* The reader's key lookup steps from key to key: past a leaf value at once,
+ * past a container's subtree by offsets.  Keys after nested values, keys
+ * inside values that look like the ones wanted, the first of duplicates
+ * (written plainly or with escapes), escaped keys. */
+static void test_completion_keys_past_values(void **state)
+{
+    wisp_response r;
+    (void)state;
+    resp_init(&r, sizeof g_content);
+    assert_int_equal(completion("{\"x\":{\"choices\":[{\"message\":{\"content\":\"no\"}}],"
+                                "\"id\":\"no\"},\"y\":[[{\"id\":\"no\"}],[]],\"id\":\"i1\","
+                                "\"\\u0069d\":\"i2\",\"id\":\"i3\",\"model\":\"m\",\"choices\":"
+                                "[{\"index\":0,\"x\":{\"finish_reason\":\"no\"},\"message\":"
+                                "{\"z\":[],\"content\":\"yes\",\"content\":\"dup\"},"
+                                "\"finish_reason\":\"stop\"}],\"choices\":[]}",
+                                &r),
+                     WISP_OK);
+    assert_string_equal(r.id, "i1");
+    assert_string_equal(r.model, "m");
+    assert_string_equal(g_content, "yes");
+    assert_string_equal(r.finish_reason, "stop");
+    resp_init(&r, sizeof g_content);
+    assert_int_equal(completion("{\"\\u0069d\":\"e1\",\"id\":\"e2\",\"ch\\u006fices\":[{\"m"
+                                "essage\":{\"\\u0063ontent\":\"esc\"},\"finish_reason\":"
+                                "\"length\"}]}",
+                                &r),
+                     WISP_OK);
+    assert_string_equal(r.id, "e1");
+    assert_string_equal(g_content, "esc");
+    assert_string_equal(r.finish_reason, "length");
+}
+
 static void test_completion_openai(void **state)
 {
     wisp_response r;
@@ -1708,6 +1740,7 @@ int main(void)
         cmocka_unit_test(test_number_at_two_to_the_64),
         cmocka_unit_test(test_field),
         cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_completion_keys_past_values),
         cmocka_unit_test(test_completion_openai),
         cmocka_unit_test(test_completion_gateway_gemini),
         cmocka_unit_test(test_completion_llamacpp_and_reasoning),
