@@ -3,8 +3,9 @@
 #   run_units.sh BINDIR NAME...    (VALGRIND=1: under valgrind memcheck)
 # Each program is a cmocka suite; its "[  PASSED  ] N" / "[  FAILED  ] N"
 # lines are added up, and its skips (tests of what the build left out,
-# tests/needs.h) are counted and named.  Exit status: non-zero when any
-# program failed.
+# tests/needs.h, or of what this machine lacks) are counted and named,
+# with the reasons the tests printed ("skipped: ...").  Exit status:
+# non-zero when any program failed.
 bindir=$1; shift
 results=${WISP_RESULTS:-build/test-results.txt}
 label=${WISP_LABEL:-unit}
@@ -33,7 +34,9 @@ for name in "$@"; do
         tail -n 40 "$log"
     else
         if [ "$skipped" != 0 ]; then
-            echo "ok   $label test_$name: $passed passed, $skipped skipped (left out of this build):" \
+            # Why, from the tests' own "skipped: <reason>" lines.
+            why=$(sed -n 's/^skipped: //p' "$log" | sort -u | awk '{printf "%s%s", sep, $0; sep = "; "}')
+            echo "ok   $label test_$name: $passed passed, $skipped skipped (${why:-no reason given}):" \
                 "$(sed -n 's/^\[  SKIPPED \] \([a-z_].*\)/\1/p' "$log" | sort -u | tr '\n' ' ')"
         else
             echo "ok   $label test_$name: $passed passed"
