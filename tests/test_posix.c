@@ -24,25 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "posix_clock.h"
 #include "wisp_posix.h"
 
 /* ---- helpers ----------------------------------------------------------- */
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void pause_ms(unsigned ms)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)(ms / 1000u);
-    ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
 
 /* A listening socket on a loopback address with a kernel-chosen port;
  * -1 when the address family is not available. */
