@@ -4,6 +4,8 @@
  * Everything runs in one thread: the kernel finishes a TCP handshake into
  * the listen backlog by itself, so the test can connect first and accept
  * afterwards.  Signals come from a forked child that sleeps, then kills.
+ * (Only "localhost" is a name, looked up in the port's resolver thread;
+ * name lookup within the timeout is tests/test_dns.c's.)
  */
 #define _POSIX_C_SOURCE 200809L
 
