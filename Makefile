@@ -124,7 +124,7 @@ $(CLI_OBJ): ALL_CFLAGS += -Iexamples
 $(CLI_OBJ): $(wildcard examples/wisp-chat/*.h) examples/wisp_exit.h
 
 $(BUILD)/wisp-chat: $(CLI_OBJ) $(BUILD)/libwisp.a $(BUILD_FLAGS_FILE) $(LIB_STAMPS)
-	$(CC) $(ALL_CFLAGS) $(CLI_OBJ) -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) $(CLI_OBJ) -o $@ $(BUILD)/libwisp.a $(MBEDTLS_LIBS) -pthread $(LDFLAGS)
 
 # A newcomer's first read, built so that it cannot rot (run by tests/e2e.py).
 $(BUILD)/wisp-minimal: examples/wisp-chat/minimal.c $(BUILD)/libwisp.a $(BUILD_FLAGS_FILE) $(LIB_STAMPS)
