@@ -48,7 +48,7 @@ PROXY_SRC := $(sort $(wildcard port/proxy/*.c))
 LIB_SRC   := $(CORE_SRC) $(POSIX_SRC) $(TLS_SRC) $(SERIAL_SRC) $(PROXY_SRC)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all lib deps test unit e2e e2e-valgrind test-proxy valgrind asan variants check-core check-readme check-softfloat size fuzz fuzz-replay \
+.PHONY: all lib deps test unit e2e e2e-valgrind test-proxy valgrind asan variants check-core check-readme check-softfloat size fuzz fuzz-long fuzz-replay \
         bench demo install clean test-mbedtls3 static test-static armhf test-armhf test-musl static-size test-lwip lwip-variants check-manifests test-minimal switches coverage
 
 # The library and the CLI; test programs are built by the targets that run them.
@@ -525,6 +525,15 @@ fuzz: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 	        >$(BUILD)/fuzz/$$n.log 2>&1 || { tail -n 60 $(BUILD)/fuzz/$$n.log; exit 1; }; \
 	    grep -E "stat::number_of_executed_units" $(BUILD)/fuzz/$$n.log; \
 	done
+
+# Long runs (not in make test or CI): every harness FUZZ_RUNS times,
+# FUZZ_JOBS at once, niced; the figures in the README come from here.
+FUZZ_RUNS ?= 10000000
+FUZZ_JOBS ?= 2
+FUZZ_LONG_ORDER := $(filter $(FUZZ_NAMES),models json client sse serial request http) \
+                   $(filter-out models json client sse serial request http,$(FUZZ_NAMES))
+fuzz-long: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+	@nice -n 19 sh tests/fuzz/long.sh $(BUILD) $(FUZZ_RUNS) $(FUZZ_JOBS) $(FUZZ_LONG_ORDER)
 
 # The kept corpus replayed without libFuzzer (part of make test).
 fuzz-replay: $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
