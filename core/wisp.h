@@ -349,8 +349,18 @@ typedef struct wisp_text {
     bool truncated;
 } wisp_text;
 
+/* Token counts.  present: the reply carried a usage object.  Each count
+ * has its own flag: set only when the server sent it as an integer in
+ * 0..2^32-1.  A count that is missing, null, another type, negative,
+ * fractional, in exponent form or too large is marked absent and reads 0:
+ * never a made-up number. */
 typedef struct wisp_usage {
     bool present;
+    bool has_prompt_tokens;
+    bool has_completion_tokens;
+    bool has_total_tokens;
+    bool has_cached_tokens;
+    bool has_reasoning_tokens;
     uint32_t prompt_tokens;
     uint32_t completion_tokens;
     uint32_t total_tokens;

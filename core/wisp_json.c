@@ -596,19 +596,25 @@ wisp_status wisp_json_field(const char *js, const wisp_token *tk, char *dst,
     return WISP_OK;
 }
 
-/* Where each usage count sits: directly in usage, or in a details object. */
+/* Where each usage count sits (directly in usage, or in a details
+ * object) and where its value and its flag go. */
 static const struct {
     const char *outer; /* NULL: in usage itself */
     const char *key;
     unsigned char offset;
+    unsigned char has;
 } k_usage_fields[] = {
-    {NULL, "prompt_tokens", offsetof(wisp_usage, prompt_tokens)},
-    {NULL, "completion_tokens", offsetof(wisp_usage, completion_tokens)},
-    {NULL, "total_tokens", offsetof(wisp_usage, total_tokens)},
+    {NULL, "prompt_tokens", offsetof(wisp_usage, prompt_tokens),
+     offsetof(wisp_usage, has_prompt_tokens)},
+    {NULL, "completion_tokens", offsetof(wisp_usage, completion_tokens),
+     offsetof(wisp_usage, has_completion_tokens)},
+    {NULL, "total_tokens", offsetof(wisp_usage, total_tokens),
+     offsetof(wisp_usage, has_total_tokens)},
     {"prompt_tokens_details", "cached_tokens",
-     offsetof(wisp_usage, cached_tokens)},
+     offsetof(wisp_usage, cached_tokens), offsetof(wisp_usage, has_cached_tokens)},
     {"completion_tokens_details", "reasoning_tokens",
-     offsetof(wisp_usage, reasoning_tokens)},
+     offsetof(wisp_usage, reasoning_tokens),
+     offsetof(wisp_usage, has_reasoning_tokens)},
 };
 
 wisp_status wisp_json_usage(const char *js, const wisp_token *toks, int count,
@@ -631,21 +637,17 @@ wisp_status wisp_json_usage(const char *js, const wisp_token *toks, int count,
         obj = i;
         if (k_usage_fields[f].outer != NULL) {
             obj = wisp_json_find(js, toks, count, i, k_usage_fields[f].outer);
-            if (obj < 0 || wisp_json_is_null(js, toks + obj))
-                continue; /* details are optional, null is fine */
-            if (toks[obj].type != WISP_TOK_OBJECT)
-                return WISP_ERR_JSON;
+            if (obj < 0 || toks[obj].type != WISP_TOK_OBJECT)
+                continue; /* details are optional: null or odd, absent */
         }
         v = wisp_json_find(js, toks, count, obj, k_usage_fields[f].key);
         if (v < 0)
             continue;
-        /* A count is a number or null; a fraction, a negative or a value
-         * beyond 32 bits reads as 0.  Other types are malformed. */
-        if (toks[v].type != WISP_TOK_PRIMITIVE)
-            return WISP_ERR_JSON;
+        /* Only a whole number that fits counts; anything else (a string,
+         * null, -1, 1.5, 1e3, 2^32) leaves the field absent and 0. */
         dst = (uint32_t *)(void *)((char *)&got + k_usage_fields[f].offset);
-        if (!wisp_json_u32(js, toks + v, dst))
-            *dst = 0;
+        if (wisp_json_u32(js, toks + v, dst))
+            *((bool *)(void *)((char *)&got + k_usage_fields[f].has)) = true;
     }
     *u = got;
     return WISP_OK;

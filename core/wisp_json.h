@@ -73,11 +73,12 @@ bool wisp_json_i64(const char *js, const wisp_token *t, int64_t *out);
  * arrays (dst then empty). */
 wisp_status wisp_json_field(const char *js, const wisp_token *t, char *dst,
                             size_t cap, bool *cut);
-/* Reads a usage object at index i into u (all fields replaced, present set;
- * missing counts are 0).  null leaves u untouched.  A count that is not a
- * 32-bit non-negative integer (null, 1.5, -1, true) reads as 0.  WISP_OK,
- * WISP_ERR_ARG, or WISP_ERR_JSON when usage, a details object or a count is
- * a string, object or array (u untouched). */
+/* Reads a usage object at index i into u (all fields replaced, present
+ * set).  A count is marked present (has_*) only when it is an integer in
+ * 0..2^32-1; anything else there (missing, null, a string, -1, 1.5, 1e3,
+ * 2^32, a details member that is not an object) is absent and 0.  null
+ * leaves u untouched.  WISP_OK, WISP_ERR_ARG, or WISP_ERR_JSON when usage
+ * itself is not an object (u untouched). */
 wisp_status wisp_json_usage(const char *js, const wisp_token *toks, int count,
                             int i, wisp_usage *u);
 

@@ -430,6 +430,17 @@ def t_verbose_stream(h):
     check(re.search(r"\b18\b", res.err), "usage total 18 not on stderr")
 
 
+@test("verbose/usage-out-of-range")
+def t_verbose_usage_odd(h):
+    """Counts that do not fit 32 bits (or are not integers) print as '-'."""
+    url, _ = h.url("usage-odd")
+    for extra in ([], ["--no-stream"]):
+        res = h.run(["-v"] + extra + ["-u", url, PROMPT])
+        expect(res, EXIT_OK, ECHO)
+        check(re.search(r"usage: prompt -, completion -, total -, cached -, reasoning -", res.err),
+              "odd usage counts not all absent: %r" % res.err)
+
+
 @test("verbose/nostream")
 def t_verbose_nostream(h):
     url, _ = h.url("ok")

@@ -947,6 +947,28 @@ BUDGET_USAGE = {"prompt_tokens": 12, "completion_tokens": 64, "total_tokens": 76
 BUDGET_TEXT = "Partial answ"
 
 
+# Counts no 32-bit counter holds, written as JSON text (json.dumps cannot
+# write 1e3): each must come out absent, never a made-up number.
+ODD_USAGE = (b'{"prompt_tokens":4294967296,"completion_tokens":-1,"total_tokens":1e3,'
+             b'"prompt_tokens_details":{"cached_tokens":'
+             + b"9" * 50 + b'},"completion_tokens_details":{"reasoning_tokens":2.5}}')
+
+
+@scenario("usage-odd")
+def sc_usage_odd(ctx):
+    """The echo, with usage counts out of range (2^32, -1, 1e3, 50 digits, 2.5)."""
+    marker = '"@usage@"'
+    if not ctx.stream:
+        obj = ctx.completion(ctx.echo)
+        obj["usage"] = "@usage@"
+        body = jbytes(obj).replace(marker.encode(), ODD_USAGE)
+        ctx.send_length(200, "OK", "application/json", body)
+        return
+    evs = ctx.events([ctx.echo])
+    evs[-2] = sse(ctx.chunk(usage="@usage@", choices=False)).replace(marker.encode(), ODD_USAGE)
+    ctx.send_chunked(200, "OK", "text/event-stream", evs, SSE_HEADERS)
+
+
 @scenario("budget-empty", "budget-none", "budget-text", "budget-zero")
 def sc_budget(ctx):
     """finish_reason length, 64 reasoning tokens, content "" (or -none, -text; -zero: 0 tokens).

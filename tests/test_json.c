@@ -1009,8 +1009,9 @@ static void test_usage(void **state)
         " {\"prompt_tokens\": 1, \"prompt_tokens_details\": null, "
         "\"completion_tokens_details\": null, \"total_tokens\": 1.5},"
         " \"usage\","
-        " {\"prompt_tokens\": \"11\"},"
-        " {\"prompt_tokens_details\": 3}]";
+        " {\"prompt_tokens\": \"11\", \"total_tokens\": 0},"
+        " {\"prompt_tokens_details\": 3, \"completion_tokens_details\": [1],"
+        " \"completion_tokens\": 4294967295}]";
     int count, i, elem[6];
     wisp_usage u;
     (void)state;
@@ -1025,28 +1026,104 @@ static void test_usage(void **state)
     assert_int_equal(u.total_tokens, 33);
     assert_int_equal(u.cached_tokens, 4);
     assert_int_equal(u.reasoning_tokens, 5);
+    assert_true(u.has_prompt_tokens && u.has_completion_tokens && u.has_total_tokens &&
+                u.has_cached_tokens && u.has_reasoning_tokens);
     /* null leaves earlier usage alone */
     assert_int_equal(wisp_json_usage(js, g_toks, count, elem[1], &u), WISP_OK);
     assert_int_equal(u.total_tokens, 33);
-    /* replaced entirely; null details fine; 1.5 reads as 0 */
+    assert_true(u.has_total_tokens);
+    /* replaced entirely; null details fine; 1.5 is absent, not 1 or 0 */
     assert_int_equal(wisp_json_usage(js, g_toks, count, elem[2], &u), WISP_OK);
     assert_true(u.present);
     assert_int_equal(u.prompt_tokens, 1);
+    assert_true(u.has_prompt_tokens);
     assert_int_equal(u.completion_tokens, 0);
+    assert_false(u.has_completion_tokens);
     assert_int_equal(u.total_tokens, 0);
+    assert_false(u.has_total_tokens);
     assert_int_equal(u.cached_tokens, 0);
-    /* wrong types: u untouched */
+    assert_false(u.has_cached_tokens || u.has_reasoning_tokens);
+    /* usage that is not an object: u untouched */
     assert_int_equal(wisp_json_usage(js, g_toks, count, elem[3], &u),
                      WISP_ERR_JSON);
-    assert_int_equal(wisp_json_usage(js, g_toks, count, elem[4], &u),
-                     WISP_ERR_JSON);
-    assert_int_equal(wisp_json_usage(js, g_toks, count, elem[5], &u),
-                     WISP_ERR_JSON);
     assert_int_equal(u.prompt_tokens, 1);
+    /* a count of another type is absent, its neighbours still read; a 0 is
+     * present */
+    assert_int_equal(wisp_json_usage(js, g_toks, count, elem[4], &u), WISP_OK);
+    assert_false(u.has_prompt_tokens);
+    assert_int_equal(u.prompt_tokens, 0);
+    assert_true(u.has_total_tokens);
+    assert_int_equal(u.total_tokens, 0);
+    /* details that are not objects: their counts absent; 2^32-1 fits */
+    assert_int_equal(wisp_json_usage(js, g_toks, count, elem[5], &u), WISP_OK);
+    assert_true(u.present);
+    assert_false(u.has_cached_tokens || u.has_reasoning_tokens || u.has_prompt_tokens);
+    assert_true(u.has_completion_tokens);
+    assert_int_equal(u.completion_tokens, 4294967295u);
     assert_int_equal(wisp_json_usage(js, g_toks, count, count, &u),
                      WISP_ERR_ARG);
     assert_int_equal(wisp_json_usage(js, g_toks, count, elem[0], NULL),
                      WISP_ERR_ARG);
+}
+
+/* Every count that is not an integer in 0..2^32-1, in each of the five
+ * places a count sits: absent and 0, the other four still read. */
+static void test_usage_counts_out_of_range(void **state)
+{
+    static const char *const bad[] = {
+        "4294967296", "-1", "-0", "1.0", "0.5", "1e3", "1E2", "10e-1",
+        "99999999999999999999999999999999999999999999999999", "18446744073709551616",
+        "null", "true", "\"12\"", "{}", "[]",
+    };
+    static const char *const place[] = {
+        "{\"prompt_tokens\":%s,\"completion_tokens\":2,\"total_tokens\":3,"
+        "\"prompt_tokens_details\":{\"cached_tokens\":4},"
+        "\"completion_tokens_details\":{\"reasoning_tokens\":5}}",
+        "{\"prompt_tokens\":1,\"completion_tokens\":%s,\"total_tokens\":3,"
+        "\"prompt_tokens_details\":{\"cached_tokens\":4},"
+        "\"completion_tokens_details\":{\"reasoning_tokens\":5}}",
+        "{\"prompt_tokens\":1,\"completion_tokens\":2,\"total_tokens\":%s,"
+        "\"prompt_tokens_details\":{\"cached_tokens\":4},"
+        "\"completion_tokens_details\":{\"reasoning_tokens\":5}}",
+        "{\"prompt_tokens\":1,\"completion_tokens\":2,\"total_tokens\":3,"
+        "\"prompt_tokens_details\":{\"cached_tokens\":%s},"
+        "\"completion_tokens_details\":{\"reasoning_tokens\":5}}",
+        "{\"prompt_tokens\":1,\"completion_tokens\":2,\"total_tokens\":3,"
+        "\"prompt_tokens_details\":{\"cached_tokens\":4},"
+        "\"completion_tokens_details\":{\"reasoning_tokens\":%s}}",
+    };
+    char js[512];
+    size_t b, p;
+    int count;
+    wisp_usage u;
+    (void)state;
+    for (b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+        for (p = 0; p < 5; p++) {
+            bool has[5];
+            uint32_t val[5];
+            size_t k;
+            snprintf(js, sizeof js, place[p], bad[b]);
+            assert_int_equal(tokenize(js, strlen(js), &count), WISP_OK);
+            memset(&u, 0xa5, sizeof u);
+            assert_int_equal(wisp_json_usage(js, g_toks, count, 0, &u), WISP_OK);
+            assert_true(u.present);
+            has[0] = u.has_prompt_tokens, val[0] = u.prompt_tokens;
+            has[1] = u.has_completion_tokens, val[1] = u.completion_tokens;
+            has[2] = u.has_total_tokens, val[2] = u.total_tokens;
+            has[3] = u.has_cached_tokens, val[3] = u.cached_tokens;
+            has[4] = u.has_reasoning_tokens, val[4] = u.reasoning_tokens;
+            for (k = 0; k < 5; k++) {
+                if (k == p) {
+                    if (has[k] || val[k] != 0)
+                        fail_msg("%s as count %zu: has %d, value %u", bad[b], k,
+                                 (int)has[k], (unsigned)val[k]);
+                } else {
+                    assert_true(has[k]);
+                    assert_int_equal(val[k], k + 1);
+                }
+            }
+        }
+    }
 }
 
 /* ---- completion bodies -------------------------------------------------- */
@@ -1313,8 +1390,14 @@ static void test_completion_wrong_types(void **state)
                                 "{\"content\":\"ok\"}}]}", &r), WISP_OK);
     assert_false(r.usage.present);
     assert_string_equal(g_content, "ok");
-    assert_int_equal(completion("{\"usage\":{\"total_tokens\":\"5\"}}", &r), WISP_OK);
-    assert_false(r.usage.present);
+    /* a count of the wrong type is absent, the object still read */
+    assert_int_equal(completion("{\"usage\":{\"total_tokens\":\"5\",\"prompt_tokens\":2}}", &r),
+                     WISP_OK);
+    assert_true(r.usage.present);
+    assert_false(r.usage.has_total_tokens);
+    assert_int_equal(r.usage.total_tokens, 0);
+    assert_true(r.usage.has_prompt_tokens);
+    assert_int_equal(r.usage.prompt_tokens, 2);
     /* lenient: created not an integer */
     resp_init(&r, sizeof g_content);
     assert_int_equal(completion("{\"created\":1.7e9,\"choices\":[]}", &r),
@@ -1740,6 +1823,7 @@ int main(void)
         cmocka_unit_test(test_number_at_two_to_the_64),
         cmocka_unit_test(test_field),
         cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_usage_counts_out_of_range),
         cmocka_unit_test(test_completion_keys_past_values),
         cmocka_unit_test(test_completion_openai),
         cmocka_unit_test(test_completion_gateway_gemini),

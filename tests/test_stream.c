@@ -698,16 +698,36 @@ static void test_usage_last_wins_once(void **state)
                  "\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":%d,\"total_tokens\":%d}}\n\n",
              i, i, 7 + i);
     sse_data(&b, "{\"choices\":[],\"usage\":null}");
-    /* odd shapes are ignored, not fatal */
-    sse_data(&b, "{\"choices\":[],\"usage\":{\"prompt_tokens_details\":\"x\",\"total_tokens\":99}}");
+    /* usage that is not an object is ignored, not fatal */
+    sse_data(&b, "{\"choices\":[],\"usage\":[99]}");
     sse_data(&b, "{\"choices\":[],\"usage\":\"none\"}");
     finish_chunk(&b, "stop");
     sse_data(&b, "[DONE]");
     expect_stream(&b, WISP_OK, "12345", NULL, &r);
     assert_int_equal(r.resp.usage.completion_tokens, 5);
     assert_int_equal(r.resp.usage.total_tokens, 12);
+    assert_true(r.resp.usage.has_total_tokens);
     assert_int_equal(r.count[WISP_EVENT_USAGE], 1);
     assert_string_equal(r.log.s, "finish stop\nusage 7 5 12\n");
+    result_free(&r);
+    free(b.s);
+
+    /* the last usage object wins whole: a count in it that does not fit
+     * is absent there, never an earlier value or a made-up one */
+    memset(&b, 0, sizeof b);
+    sse_data(&b, "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}],"
+                 "\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":1,\"total_tokens\":8}}");
+    sse_data(&b, "{\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":-1,"
+                 "\"total_tokens\":8e0,\"prompt_tokens_details\":\"x\"}}");
+    finish_chunk(&b, "stop");
+    sse_data(&b, "[DONE]");
+    expect_stream(&b, WISP_OK, "a", NULL, &r);
+    assert_true(r.resp.usage.present);
+    assert_true(r.resp.usage.has_prompt_tokens);
+    assert_false(r.resp.usage.has_completion_tokens);
+    assert_false(r.resp.usage.has_total_tokens);
+    assert_false(r.resp.usage.has_cached_tokens);
+    assert_string_equal(r.log.s, "finish stop\nusage 7 0 0\n");
     result_free(&r);
     free(b.s);
 }

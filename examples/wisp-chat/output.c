@@ -186,6 +186,15 @@ static void put_field(const char *name, const char *value)
     fputc('\n', stderr);
 }
 
+/* One usage count, or "-" when the server did not send it as a count. */
+static void put_count(const char *label, bool has, uint32_t count)
+{
+    if (has)
+        fprintf(stderr, "%s%lu", label, (unsigned long)count);
+    else
+        fprintf(stderr, "%s-", label);
+}
+
 /* -v: the request id, the attempts and connections of the exchange. */
 static void print_exchange(const wisp_response *r, const wisp_posix *posix)
 {
@@ -203,17 +212,18 @@ static void print_metadata(const wisp_response *r, const wisp_posix *posix)
     if (r->refused)
         fputs(PROG ": the text is the model's refusal, not an answer\n", stderr);
     put_field("finish_reason", r->finish_reason);
-    if (r->usage.present)
-        fprintf(stderr,
-                PROG ": usage: prompt %lu, completion %lu, total %lu, "
-                     "cached %lu, reasoning %lu\n",
-                (unsigned long)r->usage.prompt_tokens,
-                (unsigned long)r->usage.completion_tokens,
-                (unsigned long)r->usage.total_tokens,
-                (unsigned long)r->usage.cached_tokens,
-                (unsigned long)r->usage.reasoning_tokens);
-    else
+    if (r->usage.present) {
+        const wisp_usage *u = &r->usage;
+        fputs(PROG ": usage:", stderr);
+        put_count(" prompt ", u->has_prompt_tokens, u->prompt_tokens);
+        put_count(", completion ", u->has_completion_tokens, u->completion_tokens);
+        put_count(", total ", u->has_total_tokens, u->total_tokens);
+        put_count(", cached ", u->has_cached_tokens, u->cached_tokens);
+        put_count(", reasoning ", u->has_reasoning_tokens, u->reasoning_tokens);
+        fputc('\n', stderr);
+    } else {
         fputs(PROG ": usage: not reported\n", stderr);
+    }
     print_exchange(r, posix);
     if (r->fields_truncated)
         fputs(PROG ": (some fields above were cut to fit)\n", stderr);
@@ -290,7 +300,8 @@ static void print_budget_note(const wisp_usage *u)
 {
     /* The count as the server gave it, or as Gemini implies it. */
     unsigned long thought = u->reasoning_tokens;
-    if (thought == 0 && u->total_tokens > u->prompt_tokens &&
+    if (thought == 0 && u->has_total_tokens && u->has_prompt_tokens &&
+        u->has_completion_tokens && u->total_tokens > u->prompt_tokens &&
         u->total_tokens - u->prompt_tokens > u->completion_tokens)
         thought = (unsigned long)(u->total_tokens - u->prompt_tokens - u->completion_tokens);
     fputs(PROG ": the model spent the whole token budget reasoning", stderr);
