@@ -122,6 +122,7 @@ static wisp_status setup_tls(connection *l, const options *o)
     memset(&cfg, 0, sizeof cfg);
     cfg.ca_file = o->cacert; /* NULL: the system bundle */
     cfg.skip_verification_insecure = o->insecure;
+    cfg.server_name = o->server_name; /* NULL: the URL's host */
     cfg.now_ms = wisp_posix_now_ms;
     memset(out, 0, sizeof *out);
     st = wisp_tls_init(&l->tls, &cfg, l->base, out);
@@ -216,8 +217,8 @@ static int open_link(connection *l, const options *o)
         }
         l->transport = &l->secure;
         l->tls_used = true;
-    } else if (o->verbose && (o->cacert != NULL || o->insecure)) {
-        fputs(PROG ": note: plain http: --cacert/--insecure do not apply\n", stderr);
+    } else if (o->verbose && (o->cacert != NULL || o->insecure || o->server_name != NULL)) {
+        fputs(PROG ": note: plain http: --cacert/--insecure/--server-name do not apply\n", stderr);
     }
 
     l->key = env_nonempty("WISP_API_KEY");

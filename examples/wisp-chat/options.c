@@ -26,6 +26,7 @@ enum {
     OPT_NO_STREAM = 256,
     OPT_CACERT,
     OPT_INSECURE,
+    OPT_SERVER_NAME,
     OPT_MAX_TOKENS,
     OPT_TEMPERATURE,
     OPT_TIMEOUT,
@@ -53,6 +54,7 @@ static const struct option k_long[] = {
     {"no-stream", no_argument, NULL, OPT_NO_STREAM},
     {"cacert", required_argument, NULL, OPT_CACERT},
     {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"server-name", required_argument, NULL, OPT_SERVER_NAME},
     {"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
     {"temperature", required_argument, NULL, OPT_TEMPERATURE},
     {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
@@ -96,7 +98,10 @@ static void print_usage(FILE *out)
         "  -s, --system TEXT     system message\n"
         "      --no-stream       ask for a non-streamed reply (at most 256 KiB)\n"
         "      --cacert FILE     CA bundle (PEM); default: the system bundle\n"
-        "      --insecure        do NOT verify the server's certificate\n",
+        "      --insecure        do NOT verify the server's certificate\n"
+        "      --server-name NAME\n"
+        "                        the name the certificate must hold, sent as\n"
+        "                        SNI; default: the URL's host\n",
         out);
     /* Two strings: C99 promises 4095 bytes in one. */
     fputs(
@@ -184,6 +189,19 @@ static int bad_value(const char *option, const char *value, const char *want)
 }
 
 /* ---- values ---------------------------------------------------------------- */
+
+/* A name to verify the certificate against: printable ASCII without
+ * spaces, short enough for the TLS port (WISP_HOST_CAP). */
+static bool host_name_ok(const char *s)
+{
+    size_t n = strlen(s), i;
+    if (n == 0 || n >= WISP_HOST_CAP)
+        return false;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+            return false;
+    return true;
+}
 
 /* Digits only: strtoul alone would take "-1", " 5" and "+5". */
 static bool parse_u32(const char *s, unsigned long lo, unsigned long hi,
@@ -354,6 +372,12 @@ static int apply_option(options *o, int code, char *value)
         break;
     case OPT_INSECURE:
         o->insecure = true;
+        break;
+    case OPT_SERVER_NAME:
+        if (!host_name_ok(value))
+            return bad_value(long_name(code), value,
+                             "a host name or IP address: 1..253 printable characters, no spaces");
+        o->server_name = value;
         break;
     case OPT_MAX_TOKENS:
         if (!parse_u32(value, 1ul, 1000000ul, &o->max_tokens))

@@ -25,6 +25,7 @@ typedef struct options {
     const char *model;
     const char *system;
     const char *cacert;
+    const char *server_name; /* --server-name: verified instead of the URL's host */
     bool no_stream;
     bool insecure;
     bool verbose;

@@ -143,6 +143,7 @@ static void set_detail_verify(wisp_tls *tls, int code, uint32_t flags,
         { MBEDTLS_X509_BADCERT_CN_MISMATCH,
           "host name does not match the certificate" },
     };
+
     char *d = tls->last_detail;
     size_t cap = sizeof tls->last_detail;
     uint32_t rest = flags;
@@ -156,10 +157,16 @@ static void set_detail_verify(wisp_tls *tls, int code, uint32_t flags,
             continue;
         if (d[0] != '\0')
             text_append(d, cap, "; ");
-        text_append(d, cap, reasons[i].text);
-        if (reasons[i].flag == MBEDTLS_X509_BADCERT_CN_MISMATCH) {
+        if (reasons[i].flag == MBEDTLS_X509_BADCERT_CN_MISMATCH && tls->name_ip_len != 0) {
+            text_append(d, cap, "certificate does not hold the IP address ");
+            text_append(d, cap, host);
+            text_append(d, cap, " (connect by a name it holds, or set server_name to one)");
+        } else if (reasons[i].flag == MBEDTLS_X509_BADCERT_CN_MISMATCH) {
+            text_append(d, cap, reasons[i].text);
             text_append(d, cap, ": ");
             text_append(d, cap, host);
+        } else {
+            text_append(d, cap, reasons[i].text);
         }
         rest &= ~reasons[i].flag;
     }
@@ -298,16 +305,134 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
     return MBEDTLS_ERR_NET_RECV_FAILED;
 }
 
+/* ---- IP literals as the verified name ------------------------------------ */
+
+/* Digits of base (10 or 16) at s, at most max of them, as a value; the
+ * count read in *n (0: none). */
+static unsigned long read_digits(const char *s, unsigned base, int max, int *n)
+{
+    unsigned long v = 0;
+    int i;
+    for (i = 0; i < max; i++) {
+        char c = s[i];
+        unsigned d;
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (base == 16 && c >= 'a' && c <= 'f')
+            d = (unsigned)(c - 'a' + 10);
+        else if (base == 16 && c >= 'A' && c <= 'F')
+            d = (unsigned)(c - 'A' + 10);
+        else
+            break;
+        v = v * base + d;
+    }
+    *n = i;
+    return v;
+}
+
+/* A dotted quad (four decimal parts of 0..255, ending the string). */
+static bool parse_ipv4(const char *s, uint8_t out[4])
+{
+    int part, n;
+    for (part = 0; part < 4; part++) {
+        unsigned long v = read_digits(s, 10, 3, &n);
+        if (n == 0 || v > 255 || (n > 1 && s[0] == '0'))
+            return false;
+        out[part] = (uint8_t)v;
+        s += n;
+        if (part < 3 && *s++ != '.')
+            return false;
+    }
+    return *s == '\0';
+}
+
+/* RFC 4291 text: eight groups of 1..4 hex digits, one "::" for a run of
+ * zero groups, a dotted quad as the last 32 bits.  No zone (%...). */
+static bool parse_ipv6(const char *s, uint8_t out[16])
+{
+    uint8_t b[16];
+    int len = 0, gap = -1, n, i;
+
+    if (s[0] == ':' && s[1] == ':') {
+        gap = 0;
+        s += 2;
+    }
+    while (*s != '\0') {
+        unsigned long v = read_digits(s, 16, 4, &n);
+        if (s[n] == '.' && len <= 12) {
+            if (!parse_ipv4(s, b + len))
+                return false;
+            len += 4;
+            break;
+        }
+        if (n == 0 || len > 14)
+            return false;
+        b[len++] = (uint8_t)(v >> 8);
+        b[len++] = (uint8_t)(v & 0xffu);
+        s += n;
+        if (*s == '\0')
+            break;
+        if (*s++ != ':')
+            return false;
+        if (*s == ':') {
+            if (gap >= 0)
+                return false; /* two "::" */
+            gap = len;
+            s++;
+        } else if (*s == '\0') {
+            return false; /* a trailing single ':' */
+        }
+    }
+    if (gap < 0 ? len != 16 : len > 14)
+        return false;
+    memset(out, 0, 16);
+    if (gap < 0)
+        gap = len;
+    memcpy(out, b, (size_t)gap);
+    for (i = gap; i < len; i++)
+        out[16 - len + i] = b[i];
+    return true;
+}
+
+/* The name's address bytes when it is an IP literal; 0 when a DNS name. */
+static uint8_t ip_literal(const char *name, uint8_t out[16])
+{
+    if (parse_ipv4(name, out))
+        return 4;
+    if (strchr(name, ':') != NULL && parse_ipv6(name, out))
+        return 16;
+    return 0;
+}
+
 /* Called for each certificate of the chain, only when one is verified:
- * a resumed handshake shows no certificate, so no call. */
+ * a resumed handshake shows no certificate, so no call.
+ * mbedTLS before 3.5 compares the name only with DNS entries, so an IP
+ * literal could never match: there the leaf's iPAddress entries are
+ * compared here, byte for byte (RFC 2818 3.1, RFC 6125 6.2.1), and only a
+ * name mismatch is ever cleared. */
 static int on_verify(void *ctx, mbedtls_x509_crt *crt, int depth,
                      uint32_t *flags)
 {
     wisp_tls *tls = ctx;
+    tls->verify_calls++;
+#if MBEDTLS_VERSION_NUMBER < 0x03050000
+    if (depth == 0 && tls->name_ip_len != 0 &&
+        (*flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) != 0) {
+        const mbedtls_x509_sequence *san;
+        for (san = &crt->subject_alt_names; san != NULL; san = san->next) {
+            if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) &&
+                san->buf.len == tls->name_ip_len &&
+                memcmp(san->buf.p, tls->name_ip, tls->name_ip_len) == 0) {
+                *flags &= ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH;
+                break;
+            }
+        }
+    }
+#else
     (void)crt;
     (void)depth;
     (void)flags;
-    tls->verify_calls++;
+#endif
     return 0;
 }
 
@@ -479,6 +604,7 @@ static wisp_status tls_connect(void *ctx, const char *host, uint16_t port,
     tls->peer_closed = false;
     tls->verify_calls = 0;
     tls->session_offered = false;
+    tls->name_ip_len = ip_literal(name, tls->name_ip);
 
     /* One deadline for TCP connect and the whole handshake. */
     start_deadline(tls, timeout_ms);

@@ -127,6 +127,10 @@ typedef struct wisp_tls {
     uint16_t saved_port;
     bool session_offered; /* the current handshake offered `saved` */
     uint32_t verify_calls; /* certificates checked in this handshake */
+    /* The name to verify as an IP address (4 or 16 bytes; 0: a DNS name),
+     * matched against the certificate's iPAddress entries. */
+    uint8_t name_ip[16];
+    uint8_t name_ip_len;
 
     /* I/O state of the current connection. */
     bool open;            /* handshake done, connection usable */
