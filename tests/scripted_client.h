@@ -1,0 +1,147 @@
+/*
+ * scripted_client.h - a client on the fake transport (fake_transport.h)
+ * whose replies are written by the test as a head and a body: the
+ * Content-Length is counted here, so a test states only what it sends.
+ * For the tests of whole calls (test_client_exchange.c, test_tool_loop_rounds.c,
+ * test_conv_store.c).
+ */
+#ifndef SCRIPTED_CLIENT_H
+#define SCRIPTED_CLIENT_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "fake_transport.h"
+#include "wisp.h"
+
+#define SC_REPLY_CAP 3072
+#define SC_CALLS 3
+
+typedef struct sc_env {
+    fake_transport fake;
+    wisp_transport tr;
+    wisp_config cfg;
+    wisp_client client;
+    uint8_t work[4096];
+    wisp_token toks[256];
+    wisp_response resp;
+    char content[512];
+    char reasoning[128];
+    wisp_tool_call calls[SC_CALLS];
+    char args[SC_CALLS][64];
+    char sigs[SC_CALLS][32];
+    char replies[FAKE_MAX_REPLIES][SC_REPLY_CAP];
+    char sent_copy[FAKE_SENT_CAP + 1];
+} sc_env;
+
+/* A client on base_url (NULL: a plain local one) with no retries, a
+ * response with content, reasoning and SC_CALLS tool-call slots. */
+static inline void sc_init(sc_env *e, const char *base_url)
+{
+    int i;
+    memset(e, 0, sizeof *e);
+    fake_init(&e->fake, &e->tr);
+    e->cfg.base_url = base_url != NULL ? base_url : "http://127.0.0.1:8080/v1";
+    e->cfg.transport = &e->tr;
+    e->cfg.max_retries = WISP_NO_RETRIES;
+    if (wisp_client_init(&e->client, &e->cfg, e->work, sizeof e->work, e->toks, 256) != WISP_OK) {
+        fail_msg("wisp_client_init failed");
+    }
+    wisp_response_init(&e->resp, e->content, sizeof e->content, e->reasoning, sizeof e->reasoning);
+    for (i = 0; i < SC_CALLS; i++) {
+        e->calls[i].arguments.buf = e->args[i];
+        e->calls[i].arguments.cap = sizeof e->args[i];
+        e->calls[i].signature.buf = e->sigs[i];
+        e->calls[i].signature.cap = sizeof e->sigs[i];
+    }
+    e->resp.tool_calls = e->calls;
+    e->resp.tool_call_cap = SC_CALLS;
+}
+
+/* The next reply: head ("HTTP/1.1 200 OK\r\nContent-Type: ...\r\n", without
+ * the blank line) then body, with its Content-Length added unless the head
+ * already frames the body (len_header false). */
+static inline void sc_add_framed(sc_env *e, const char *head, const char *body, bool len_header,
+                          fake_end end)
+{
+    char *r;
+    int n;
+    if (e->fake.next_reply == e->fake.reply_count) {
+        e->fake.next_reply = e->fake.reply_count = 0; /* all read: the script starts over */
+    }
+    if (e->fake.reply_count >= FAKE_MAX_REPLIES) {
+        fail_msg("too many scripted replies");
+    }
+    r = e->replies[e->fake.reply_count];
+    if (len_header) {
+        n = snprintf(r, SC_REPLY_CAP, "%sContent-Length: %u\r\n\r\n%s", head,
+                     (unsigned)strlen(body), body);
+    } else {
+        n = snprintf(r, SC_REPLY_CAP, "%s\r\n%s", head, body);
+    }
+    if (n < 0 || n >= SC_REPLY_CAP) {
+        fail_msg("scripted reply too long");
+    }
+    fake_add(&e->fake, r, (size_t)n, end);
+}
+
+static inline void sc_add(sc_env *e, const char *head, const char *body)
+{
+    sc_add_framed(e, head, body, true, END_KEEP);
+}
+
+/* A 200 with a JSON body. */
+static inline void sc_add_json(sc_env *e, const char *json)
+{
+    sc_add(e, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n", json);
+}
+
+/* A 200 stream of these events ("data: ...\n\n" each, written by the test). */
+static inline void sc_add_events(sc_env *e, const char *events)
+{
+    sc_add(e, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n", events);
+}
+
+/* Everything sent so far, NUL-terminated. */
+static inline const char *sc_sent(sc_env *e)
+{
+    size_t n = e->fake.sent_len < FAKE_SENT_CAP ? e->fake.sent_len : FAKE_SENT_CAP;
+    memcpy(e->sent_copy, e->fake.sent, n);
+    e->sent_copy[n] = '\0';
+    return e->sent_copy;
+}
+
+/* The n-th request sent (1-based), up to the next one or the end. */
+static inline const char *sc_request(sc_env *e, int nth)
+{
+    char *at = (char *)sc_sent(e), *next;
+    int i;
+    for (i = 1; i < nth && at != NULL; i++) {
+        at = strstr(at + 1, "POST ");
+    }
+    if (at == NULL) {
+        fail_msg("request %d was not sent", nth);
+        return "";
+    }
+    next = strstr(at + 1, "POST ");
+    if (next != NULL) {
+        *next = '\0';
+    }
+    return at;
+}
+
+/* A plain user question. */
+static inline wisp_request sc_question(wisp_message *msg, const char *text)
+{
+    wisp_request req;
+    memset(msg, 0, sizeof *msg);
+    msg->role = WISP_ROLE_USER;
+    msg->content = text;
+    memset(&req, 0, sizeof req);
+    req.model = "m";
+    req.messages = msg;
+    req.message_count = 1;
+    return req;
+}
+
+#endif /* SCRIPTED_CLIENT_H */
