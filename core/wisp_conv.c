@@ -156,6 +156,11 @@ size_t wisp_store_room(wisp_conv *c, size_t want)
     return heap_size(c) - c->used_ - c->pending_;
 }
 
+char *wisp_store_turn_bytes(wisp_conv *c)
+{
+    return (char *)heap(c) + c->used_;
+}
+
 char *wisp_store_free_at(wisp_conv *c)
 {
     return (char *)heap(c) + c->used_ + c->pending_;

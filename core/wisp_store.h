@@ -23,6 +23,10 @@ wisp_status wisp_store_init(wisp_conv *c, void *arena, size_t arena_size, size_t
  * they may be.  NULL when it does not fit. */
 wisp_message *wisp_store_push(wisp_conv *c, size_t bytes, void **space);
 
+/* The first byte of the turn in progress.  Drops move the turn's bytes
+ * down, so keep an offset from here, never a pointer, across a take. */
+char *wisp_store_turn_bytes(wisp_conv *c);
+
 /* Free heap bytes at the end (for a tool handler to write into), and a
  * claim of the first n of them for the last message. */
 size_t wisp_store_room(wisp_conv *c, size_t want);
@@ -43,7 +47,7 @@ char *wisp_store_put(char *p, const char *s, size_t n, const char **out);
 
 /* The tool rounds of wisp_chat_tools on a store whose turn in progress
  * holds the request's messages (wisp_tools.c). */
-wisp_status wisp_tool_rounds(wisp_client *client, wisp_conv *store, const wisp_request *request,
+wisp_status wisp_tool_rounds(wisp_client *client, wisp_conv *c, const wisp_request *request,
                              wisp_response *resp, wisp_tool_loop *loop, wisp_event_fn on_event,
                              void *user);
 

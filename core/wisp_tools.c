@@ -143,10 +143,12 @@ wisp_status wisp_tools_from_json(const char *text, size_t len, wisp_token *toks,
 /* ---- the tool loop ------------------------------------------------------------ */
 
 /*
- * The history lives in the conversation store (wisp_store.h): the
- * request's messages borrowed, then per round the assistant turn and one
- * result per call, copied in.  Nothing is dropped during the rounds, so
- * every pointer stays where it is for the next request.
+ * The history lives in the store (wisp_store.h): for wisp_chat_tools the
+ * request's messages borrowed, for a conversation its turns; then per
+ * round the assistant turn and one result per call, copied in.  In a
+ * conversation a take may drop older turns and move the turn's bytes, so
+ * nothing here holds a pointer into the store across a take: the round
+ * key is an offset into the turn, the message is fetched again.
  */
 
 /* The assistant turn of this round: its text, and its calls with their
@@ -201,7 +203,9 @@ static wisp_status add_results(wisp_conv *c, wisp_tool_loop *loop, const wisp_re
             return WISP_ERR_ARENA_FULL;
         m->role = WISP_ROLE_TOOL;
         (void)wisp_store_put((char *)space, t->id, id_len, &m->tool_call_id);
-        room = wisp_store_room(c, 2);
+        /* Room for the result: as much as a conversation keeps free after
+         * a turn (older turns may go for it), at least the NUL. */
+        room = wisp_store_room(c, c->reserve > 2 ? c->reserve : 2);
         if (room < 2)
             return WISP_ERR_ARENA_FULL;
         out = wisp_store_free_at(c); /* right after the id's piece */
@@ -211,6 +215,7 @@ static wisp_status add_results(wisp_conv *c, wisp_tool_loop *loop, const wisp_re
             return WISP_ERR_ARENA_FULL;
         out[len] = '\0';
         wisp_store_claim(c, len + 1);
+        m = &c->messages[c->message_count - 1]; /* the slots moved if turns went */
         m->content = out;
     }
     return WISP_OK;
@@ -221,8 +226,8 @@ wisp_status wisp_tool_rounds(wisp_client *client, wisp_conv *c, const wisp_reque
                              void *user)
 {
     wisp_request req;
-    char *round_key = NULL;
-    size_t pinned = c->pinned_, i;
+    size_t key_at = 0, key_len = 0, i; /* the round key: offset in the turn */
+    bool keyed = false;
     unsigned rounds;
     wisp_status st;
 
@@ -236,14 +241,14 @@ wisp_status wisp_tool_rounds(wisp_client *client, wisp_conv *c, const wisp_reque
      * request, so a full store cannot undo a round whose tools already
      * ran. */
     if (request->idempotency_key != NULL && rounds > 1) {
-        size_t n = strlen(request->idempotency_key);
-        if (wisp_store_room(c, n + 4) < n + 4)
+        key_len = strlen(request->idempotency_key);
+        if (wisp_store_room(c, key_len + 4) < key_len + 4)
             return WISP_ERR_ARENA_FULL;
-        round_key = wisp_store_free_at(c);
-        memcpy(round_key, request->idempotency_key, n);
-        wisp_store_claim(c, n + 4);
+        key_at = (size_t)(wisp_store_free_at(c) - wisp_store_turn_bytes(c));
+        memcpy(wisp_store_free_at(c), request->idempotency_key, key_len);
+        wisp_store_claim(c, key_len + 4);
+        keyed = true;
     }
-    c->pinned_ = c->message_count; /* no drop moves the history under us */
 
     req = *request;
     for (;;) {
@@ -277,11 +282,12 @@ wisp_status wisp_tool_rounds(wisp_client *client, wisp_conv *c, const wisp_reque
             wisp_store_rollback(c, before);
             break;
         }
-        if (round_key != NULL) {
+        if (keyed) {
             /* Each round is a new request: the same key again would fetch
              * the gateway's stored first reply.  Round N sends "KEY.N". */
             unsigned next = loop->rounds + 1; /* 2..64 */
-            char *at = round_key + strlen(request->idempotency_key);
+            char *round_key = wisp_store_turn_bytes(c) + key_at;
+            char *at = round_key + key_len;
             at[0] = '.';
             at[1] = (char)(next >= 10 ? '0' + next / 10 : '0' + next);
             at[2] = (char)(next >= 10 ? '0' + next % 10 : '\0');
@@ -294,7 +300,6 @@ wisp_status wisp_tool_rounds(wisp_client *client, wisp_conv *c, const wisp_reque
             req.tool_choice == WISP_TOOL_CHOICE_FUNCTION)
             req.tool_choice = WISP_TOOL_CHOICE_AUTO;
     }
-    c->pinned_ = pinned;
     return st;
 }
 

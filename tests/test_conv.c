@@ -317,6 +317,122 @@ static void test_tool_turns_kept_in_pairs(void **state)
                                          "\"call_1\"}"));
 }
 
+/* A result long enough that older turns must go to hold it. */
+static wisp_tool_verdict long_reading(void *user, const wisp_tool_call *call, char *out,
+                                      size_t cap, size_t *len)
+{
+    static const char reading[] =
+        "{\"room\":\"kitchen\",\"celsius\":21.5,\"humidity\":40,\"trend\":\"steady\","
+        "\"note\":\"the sensor was read twice and both readings agreed\"}";
+    (void)user;
+    (void)call;
+    if (cap < sizeof reading - 1) {
+        *len = sizeof reading - 1; /* does not fit: the loop reports it */
+        return WISP_TOOL_RESULT;
+    }
+    memcpy(out, reading, sizeof reading - 1);
+    *len = sizeof reading - 1;
+    return WISP_TOOL_RESULT;
+}
+
+/* A tool turn in a full conversation drops the oldest turns for its call
+ * and its result, as a plain turn does, rather than failing: the call's
+ * arguments, the result, its id and the next round's Idempotency-Key all
+ * survive the moves that the drops make under them. */
+static void test_tool_turn_drops_old_turns_for_room(void **state)
+{
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_TOOLS);
+    static const wisp_tool tools[] = {{.name = "read_sensor"}};
+    static char args[512], reply[1400], want_args[480];
+    env *e = setup_env(64 * (sizeof(wisp_message) + sizeof(size_t)) + 1024, 64, "SYS");
+    wisp_tool_loop loop;
+    const wisp_message *m;
+    size_t dropped;
+    int i;
+    (void)state;
+    for (i = 0; i < 12; i++) {
+        char q[64];
+        snprintf(q, sizeof q, "question %02d, asked with some words around it", i);
+        add_answer(e, "an answer of a few words, kept in the history");
+        assert_int_equal(ask(e, q), WISP_OK);
+    }
+    dropped = e->conv.turns_dropped;
+    assert_true(e->conv.message_count > 7); /* the heap is full of turns */
+
+    e->req.tools = tools;
+    e->req.tool_count = 1;
+    e->req.idempotency_key = "turn-13";
+    e->calls[0].arguments.buf = args;
+    e->calls[0].arguments.cap = sizeof args;
+    e->calls[0].signature.buf = e->sigs[0];
+    e->calls[0].signature.cap = sizeof e->sigs[0];
+    e->resp.tool_calls = e->calls;
+    e->resp.tool_call_cap = 1;
+    memset(&loop, 0, sizeof loop);
+    loop.handler = long_reading;
+    /* arguments of 430 bytes: {"rooms":"kkkk..."} */
+    memcpy(want_args, "{\"rooms\":\"", 10);
+    memset(want_args + 10, 'k', 418);
+    memcpy(want_args + 428, "\"}", 3);
+    assert_int_equal(strlen(want_args), 430);
+    {
+        char escaped[600];
+        size_t k, o = 0;
+        for (k = 0; want_args[k] != '\0'; k++) {
+            if (want_args[k] == '"')
+                escaped[o++] = '\\';
+            escaped[o++] = want_args[k];
+        }
+        escaped[o] = '\0';
+        snprintf(reply, sizeof reply,
+                 "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":null,"
+                 "\"tool_calls\":[{\"id\":\"call_big\",\"type\":\"function\",\"function\":"
+                 "{\"name\":\"read_sensor\",\"arguments\":\"%s\"}}]},"
+                 "\"finish_reason\":\"tool_calls\"}]}",
+                 escaped);
+    }
+    add_json(e, reply);
+    add_answer(e, "It is 21.5 degrees.");
+    assert_int_equal(wisp_conv_ask(&e->client, &e->conv, &e->req, "how warm is it everywhere?",
+                                   &e->resp, &loop, NULL, NULL),
+                     WISP_OK);
+    assert_true(e->conv.turns_dropped > dropped);
+    expect_pairs(&e->conv);
+    assert_int_equal(e->conv.messages[0].role, WISP_ROLE_SYSTEM);
+    assert_string_equal(e->conv.messages[0].content, "SYS");
+    /* the turn, whole, at the end: user, call, result, answer */
+    assert_true(e->conv.message_count >= 5);
+    m = &e->conv.messages[e->conv.message_count - 4];
+    assert_int_equal(m->role, WISP_ROLE_USER);
+    assert_string_equal(m->content, "how warm is it everywhere?");
+    m++;
+    assert_int_equal(m->role, WISP_ROLE_ASSISTANT);
+    assert_int_equal(m->tool_call_count, 1);
+    assert_string_equal(m->tool_calls[0].id, "call_big");
+    assert_string_equal(m->tool_calls[0].name, "read_sensor");
+    assert_string_equal(m->tool_calls[0].arguments, want_args);
+    m++;
+    assert_int_equal(m->role, WISP_ROLE_TOOL);
+    assert_string_equal(m->tool_call_id, "call_big");
+    assert_non_null(strstr(m->content, "both readings agreed\"}"));
+    m++;
+    assert_int_equal(m->role, WISP_ROLE_ASSISTANT);
+    assert_string_equal(m->content, "It is 21.5 degrees.");
+    /* what the second round sent: its own key, the call and the result */
+    {
+        const char *sent = (const char *)e->fake.sent;
+        const char *second = NULL, *p;
+        for (p = sent; (p = strstr(p, "POST ")) != NULL; p++)
+            second = p;
+        assert_non_null(second);
+        assert_non_null(strstr(second, "\r\nIdempotency-Key: turn-13.2\r\n"));
+        assert_non_null(strstr(last_body(e), "\"tool_call_id\":\"call_big\"}"));
+        assert_non_null(strstr(last_body(e), "both readings agreed"));
+        assert_non_null(strstr(last_body(e), "kkkkkkkkkk\\\"}\"}}]}"));
+    }
+}
+
 /* Random turn sizes and failures: what is kept is always the newest
  * turns, whole and in order, text intact, whatever moved. */
 static void test_random_turns_against_a_model(void **state)
@@ -434,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_eviction_drops_oldest_whole_turns),
         cmocka_unit_test(test_failed_exchange_rolls_back),
         cmocka_unit_test(test_tool_turns_kept_in_pairs),
+        cmocka_unit_test(test_tool_turn_drops_old_turns_for_room),
         cmocka_unit_test(test_random_turns_against_a_model),
         cmocka_unit_test(test_unasked_tool_calls_keep_the_answer),
         cmocka_unit_test(test_text_from_the_history_refused),
