@@ -448,9 +448,7 @@ static void sniff_body(call *k, reading *r, uint8_t first)
         r->kind = BODY_PAGE;
     } else if (is_listing(k)) {
         start_models(k, r);
-    } else if (first == '{' || first == '[') {
-        r->kind = BODY_JSON;
-    } else if (wants_stream(k)) {
+    } else if (first != '{' && first != '[' && wants_stream(k)) {
         start_sse(k, r);
     } else {
         r->kind = BODY_JSON;
@@ -815,8 +813,9 @@ static wisp_status check_kept(call *k)
  * timeout when that is shorter. */
 static bool idle_too_long(const wisp_client *c, uint32_t now)
 {
-    uint32_t limit = WISP_KEEPALIVE_MAX_IDLE_MS;
-    if (c->server_idle_ms > 0 && (limit == 0 || c->server_idle_ms < limit)) {
+    uint32_t limit = WISP_KEEPALIVE_MAX_IDLE_MS; /* 0: no limit of ours */
+    if (c->server_idle_ms > 0 &&
+        (WISP_KEEPALIVE_MAX_IDLE_MS == 0 || c->server_idle_ms < limit)) {
         limit = c->server_idle_ms;
     }
     return c->cfg.now_ms != NULL && limit > 0 && now - c->idle_since >= limit;
@@ -969,10 +968,11 @@ static wisp_status perform(wisp_client *client, const wisp_request *request, lis
                     st = exchange(&k, &r, false, &stale);
                 }
             }
-        }
-        if (client->connected) {
-            client->idle_since = now_ms(client);
-            client->server_idle_ms = r.http.keep_alive_timeout_s * 1000u;
+            /* Still connected only after an exchange, which filled r. */
+            if (client->connected) {
+                client->idle_since = now_ms(client);
+                client->server_idle_ms = r.http.keep_alive_timeout_s * 1000u;
+            }
         }
         if (!WISP_RETRIES || st == WISP_OK || k.delivered || retry >= client->cfg.max_retries) {
             return st;
