@@ -90,10 +90,10 @@ static bool ieq(const uint8_t *s, size_t n, const char *lit)
 /* The field whose name s matches in the given imatch() way, or F_NONE. */
 static uint8_t find_field(const uint8_t *s, size_t n, int how)
 {
-    uint8_t f;
+    unsigned f;
     for (f = F_CONTENT_LENGTH; f < F_END; f++) {
         if (imatch(s, n, field_names[f - 1]) == how) {
-            return f;
+            return (uint8_t)f;
         }
     }
     return F_NONE;
@@ -243,7 +243,10 @@ static bool http_date(const uint8_t *v, size_t len, int32_t *day, int32_t *sec)
                     break;
                 }
             } else if (*p == 'b') {
-                for (m = 0; m < 12 && (len - i < 3 || memcmp(v + i, months + 3 * m, 3) != 0); m++) {
+                for (m = 0; m < 12; m++) {
+                    if (len - i >= 3 && memcmp(v + i, months + 3 * (size_t)m, 3) == 0) {
+                        break;
+                    }
                 }
                 if (m++ == 12) {
                     break;
@@ -349,7 +352,7 @@ static void keep_alive(wisp_http_reader *r, const uint8_t *v, const uint8_t *end
                 s = s * 10u + (uint32_t)(el[i] - '0');
             }
         }
-        if (i == n && i > 8) {
+        if (i == n) { /* n > 8: at least one digit */
             r->keep_alive_timeout_s = s < 86400u ? s : 86400u;
         }
     }
@@ -519,20 +522,17 @@ static wisp_status head_end(wisp_http_reader *r, wisp_http_event *ev)
         if (r->has_content_length || r->minor_version == 0) {
             keep = false;
         }
-    } else if (r->te_seen) {
-        /* A Transfer-Encoding that names no coding: not chunked, so the
-         * body runs until close (RFC 9112 6.3), and Content-Length is not
-         * to be trusted.  No real server sends this; smugglers do. */
-        r->body_mode = WISP_BODY_CLOSE;
-        r->state = ST_CLOSE;
-        keep = false;
-    } else if (r->has_content_length) {
+    } else if (r->has_content_length && !r->te_seen) {
         if (r->content_length != 0) {
             r->body_mode = WISP_BODY_LENGTH;
             r->state = ST_LENGTH;
             r->remaining = r->content_length;
         }
     } else {
+        /* No framing, or a Transfer-Encoding that names no coding: not
+         * chunked, so the body runs until close (RFC 9112 6.3), and
+         * Content-Length is not to be trusted.  No real server sends the
+         * latter; smugglers do. */
         r->body_mode = WISP_BODY_CLOSE;
         r->state = ST_CLOSE;
         keep = false;
