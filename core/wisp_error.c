@@ -218,7 +218,7 @@ wisp_status wisp_error_read(const char *text, size_t len, bool cut, wisp_token *
     clear_error(resp);
     while (skip < len && is_blank(text[skip]))
         skip++;
-    if (len - skip > 5 && memcmp(text + skip, "data:", 5) == 0) {
+    if (len > skip + 5 && memcmp(text + skip, "data:", 5) == 0) {
         /* An error sent as a stream event: its first data line. */
         skip += 5;
         for (end = skip; end < len && text[end] != '\n' && text[end] != '\r'; end++)

@@ -197,7 +197,7 @@ typedef struct key {
     uint8_t len;
 } key;
 
-#define KEY(s) {s, (uint8_t)(sizeof s - 1)}
+#define KEY(s) {(s), (uint8_t)(sizeof(s) - 1)}
 
 static const key root_keys[] = {KEY("id"), KEY("model"), KEY("created"), KEY("choices"),
                                 KEY("error"), KEY("usage"), KEY("x_groq"), KEY("object")};
@@ -293,6 +293,7 @@ static wisp_status take_event_field(const doc *d, int i, char *dst, size_t cap,
  * "text" parts are content (reasoning inside a "thinking" part), a
  * "thinking" part holds reasoning as a string or as its own list of text
  * parts.  Parts of other types (images, references) are skipped. */
+/* NOLINTNEXTLINE(misc-no-recursion): one level deep, the inner call has w == REASONING */
 static wisp_status put_parts(const doc *d, int arr, which w)
 {
     const wisp_token *toks = d->r->toks;

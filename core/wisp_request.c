@@ -178,8 +178,8 @@ static size_t base64_encode(const uint8_t *src, size_t n, uint8_t *dst)
         size_t take = n < 3 ? n : 3;
         dst[out] = (uint8_t)abc[w >> 18];
         dst[out + 1] = (uint8_t)abc[(w >> 12) & 63u];
-        dst[out + 2] = (uint8_t)(take > 1 ? abc[(w >> 6) & 63u] : '=');
-        dst[out + 3] = (uint8_t)(take > 2 ? abc[w & 63u] : '=');
+        dst[out + 2] = (uint8_t)(n > 1 ? abc[(w >> 6) & 63u] : '=');
+        dst[out + 3] = (uint8_t)(n > 2 ? abc[w & 63u] : '=');
         out += 4;
         src += take;
         n -= take;
@@ -607,11 +607,31 @@ static wisp_status check_options(const wisp_request *req, const char **why)
     return check_key(req, why);
 }
 
+/* What this message needs that the build left out, or NULL. */
+static const char *message_left_out(const wisp_message *m)
+{
+    size_t k;
+    if (!WISP_TOOLS && (m->tool_call_count > 0 || m->role == WISP_ROLE_TOOL)) {
+        return WHY("messages: tool calls and results are left out of this build (WISP_TOOLS 0)");
+    }
+    if (!WISP_PARTS && m->part_count > 0) {
+        return WHY("messages: parts are left out of this build (WISP_PARTS 0)");
+    }
+    if (!WISP_IMAGES && m->parts != NULL) {
+        for (k = 0; k < m->part_count; k++) {
+            if (m->parts[k].type != WISP_PART_TEXT) {
+                return WHY("messages: images are left out of this build (WISP_IMAGES 0)");
+            }
+        }
+    }
+    return NULL;
+}
+
 /* What this request needs that the build left out (wisp_config.h), or
  * NULL. */
 static const char *left_out(const wisp_request *req)
 {
-    size_t i, k;
+    size_t i;
     if (!WISP_NONSTREAM && !req->stream) {
         return WHY("stream: false, and this build reads streamed replies only (WISP_NONSTREAM 0)");
     }
@@ -629,17 +649,9 @@ static const char *left_out(const wisp_request *req)
                    "left out of this build (WISP_PARAMS 0)");
     }
     for (i = 0; i < req->message_count; i++) {
-        const wisp_message *m = &req->messages[i];
-        if (!WISP_TOOLS && (m->tool_call_count > 0 || m->role == WISP_ROLE_TOOL)) {
-            return WHY("messages: tool calls and results are left out of this build (WISP_TOOLS 0)");
-        }
-        if (!WISP_PARTS && m->part_count > 0) {
-            return WHY("messages: parts are left out of this build (WISP_PARTS 0)");
-        }
-        for (k = 0; !WISP_IMAGES && m->parts != NULL && k < m->part_count; k++) {
-            if (m->parts[k].type != WISP_PART_TEXT) {
-                return WHY("messages: images are left out of this build (WISP_IMAGES 0)");
-            }
+        const char *fault = message_left_out(&req->messages[i]);
+        if (fault != NULL) {
+            return fault;
         }
     }
     return NULL;

@@ -272,7 +272,7 @@ static void keep_status_byte(wisp_proxy *p, uint8_t c)
 {
     size_t n = strlen(p->detail);
     if (n + 1 < sizeof p->detail) {
-        p->detail[n] = c >= 0x20 && c < 0x7F ? (char)c : '?';
+        p->detail[n] = (char)(c >= 0x20 && c < 0x7F ? c : '?');
         p->detail[n + 1] = '\0';
     }
 }
