@@ -26,6 +26,9 @@ most deadly first, stopping at the first failure:
   timeout     a test ran past its time limit (counted as killed)
   survived    every test passed
   stillborn   the mutant does not compile (not counted)
+  same-code   the compiler made the very object of the unmutated file: code
+              left out by this build's switches, or no change at all
+              (equivalent by construction; not counted)
 
 Slow binaries (a baseline run longer than --slow seconds: test_dns,
 test_tls and test_posix on most machines) and binaries that fail before any
@@ -335,15 +338,19 @@ class Tree:
 
     def snapshot(self):
         os.makedirs(self.src)
-        if self.args.core_rev:
-            arch = subprocess.run(["git", "archive", self.args.core_rev, "core"], cwd=ROOT,
-                                  check=True, stdout=subprocess.PIPE).stdout
+        from_git = ["core", "port", "tests"] if self.args.rev else (["core"] if self.args.core_rev else [])
+        if from_git:
+            arch = subprocess.run(["git", "archive", self.args.rev or self.args.core_rev] + from_git,
+                                  cwd=ROOT, check=True, stdout=subprocess.PIPE).stdout
             subprocess.run(["tar", "-x", "-C", self.src], input=arch, check=True)
-        else:
-            shutil.copytree(os.path.join(ROOT, "core"), os.path.join(self.src, "core"))
-        for d in ["port", "tests"]:
-            shutil.copytree(os.path.join(ROOT, d), os.path.join(self.src, d),
-                            ignore=shutil.ignore_patterns("corpus", "__pycache__", "*.o"))
+        for d in ["core", "port", "tests"]:
+            if d not in from_git:
+                shutil.copytree(os.path.join(ROOT, d), os.path.join(self.src, d),
+                                ignore=shutil.ignore_patterns("corpus", "__pycache__", "*.o"))
+        for f in self.args.with_files:
+            dst = os.path.join(self.src, os.path.normpath(f))
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            shutil.copy(os.path.join(ROOT, f), dst)
 
     def lib_sources(self):
         srcs = []
@@ -357,6 +364,7 @@ class Tree:
 
     def build(self, jobs, log):
         self.sources = self.lib_sources()
+        self.compile_failed = {}
         tests_dir = os.path.join(self.src, "tests")
         self.tests = sorted(f[5:-2] for f in os.listdir(tests_dir)
                             if f.startswith("test_") and f.endswith(".c"))
@@ -378,6 +386,7 @@ class Tree:
                     if s.startswith("tests/"):
                         log("baseline: %s does not compile; left out:\n%s" % (s, out[-2000:]))
                         self.tests.remove(s[11:-2])
+                        self.compile_failed[s[11:-2]] = "does not compile against this core"
                     else:
                         raise SystemExit("baseline: %s does not compile:\n%s" % (s, out))
         self.lib = os.path.join(self.scratch, "base", "libwisp.a")
@@ -408,7 +417,7 @@ class Tree:
 
     def baseline(self, log):
         """Runs each binary once unmutated: its time, or why it is left out."""
-        self.times, self.left_out = {}, {}
+        self.times, self.left_out = {}, dict(self.compile_failed)
         for t in list(self.tests):
             if t in self.args.exclude:
                 self.left_out[t] = "excluded by --exclude"
@@ -438,6 +447,7 @@ class Runner:
         self.kills = {}  # (file, test) -> kills, to try the deadliest first
         self.lock = threading.Lock()
         self.slots = list(range(args.jobs))
+        self.refs = {}  # (slot, file) -> the unmutated object's bytes
 
     def order(self, file):
         stem = os.path.basename(file)[5:-2]  # wisp_request.c -> request
@@ -465,9 +475,24 @@ class Runner:
         with open(cfile, "w") as f:
             f.write(m.apply(src))
         ofile = os.path.join(wdir, base[:-2] + ".o")
+        ref = os.path.join(wdir, base[:-2] + ".ref.o")
+        if (slot, m.file) not in self.refs:
+            # The unmutated file compiled the same way, from the same path.
+            with open(cfile, "w") as f:
+                f.write(src)
+            run([tree.cc] + tree.mut_cflags + ["-c", cfile, "-o", ref], tree.src)
+            with open(ref, "rb") as f:
+                self.refs[(slot, m.file)] = f.read()
+            with open(cfile, "w") as f:
+                f.write(m.apply(src))
         rc, out, _ = run([tree.cc] + tree.mut_cflags + ["-c", cfile, "-o", ofile], tree.src)
         if rc != 0:
             return {"result": "stillborn"}
+        with open(ofile, "rb") as f:
+            if f.read() == self.refs[(slot, m.file)]:
+                # The compiler made the same code (dead under this build's
+                # switches, or no change at all): equivalent by construction.
+                return {"result": "same-code"}
         tests = self.order(m.file)
         if not tests:
             return {"result": "survived", "by": None, "note": "no test links this file"}
@@ -505,16 +530,21 @@ def load_equivalent(path):
 
 
 def pick(mutants, args):
+    """The mutants to run, and the results carried over from an earlier run
+    (--rerun: its killed mutants, which more tests cannot bring back)."""
     if args.rerun:
         with open(args.rerun) as f:
             prior = json.load(f)
         want = {r["key"] for r in prior["mutants"]
                 if args.rerun_all or r["result"] == "survived"}
-        return [m for m in mutants if m.key in want]
+        keys = {m.key for m in mutants}
+        carried = [dict(r, carried=True) for r in prior["mutants"]
+                   if r["key"] not in want and r["key"] in keys]
+        return [m for m in mutants if m.key in want], carried
     if args.ops:
         mutants = [m for m in mutants if m.op in args.ops]
     if not args.sample or args.sample >= len(mutants):
-        return mutants
+        return mutants, []
     rng = random.Random(args.seed)
     weights = {}
     for w in args.weight:
@@ -531,7 +561,7 @@ def pick(mutants, args):
         share = max(1, min(len(v), share))
         chosen += rng.sample(v, share)
     chosen.sort(key=lambda m: (m.file, m.index))
-    return chosen
+    return chosen, []
 
 
 def main():
@@ -548,6 +578,10 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "mutate"))
     ap.add_argument("--core-rev", default=None,
                     help="take core/ from this git revision (default: the working tree as it is)")
+    ap.add_argument("--rev", default=None,
+                    help="take core/, port/ and tests/ from this git revision (others may be editing the tree)")
+    ap.add_argument("--with", dest="with_files", nargs="+", default=[], metavar="FILE",
+                    help="files of the working tree laid over the snapshot (new tests)")
     ap.add_argument("--tests", nargs="+", help="only these unit binaries (names without test_)")
     ap.add_argument("--exclude", nargs="+", default=[], help="unit binaries to leave out (without test_)")
     ap.add_argument("--slow", type=float, default=1.5,
@@ -588,7 +622,7 @@ def main():
         print("%-24s %5d" % ("total", len(mutants)))
         shutil.rmtree(scratch)
         return 0
-    chosen = pick(mutants, args)
+    chosen, carried = pick(mutants, args)
 
     if args.nice:
         os.nice(args.nice)
@@ -603,7 +637,9 @@ def main():
         logf.flush()
 
     t0 = time.monotonic()
-    log("mutate: %d of %d mutants in %s; scratch %s" % (len(chosen), len(mutants), " ".join(files), scratch))
+    log("mutate: %d of %d mutants in %s%s; scratch %s" % (
+        len(chosen), len(mutants), " ".join(files),
+        " (%d results carried over from %s)" % (len(carried), args.rerun) if args.rerun else "", scratch))
     tree.build(args.jobs, log)
     tree.baseline(log)
     log("baseline built and run in %.1f s; per mutant: %s" %
@@ -633,9 +669,15 @@ def main():
                 log("  %d/%d mutants, %.1f min, %.1f mutants/min" % (done, len(chosen), el / 60,
                                                                      done / max(el, 1e-9) * 60))
     elapsed = time.monotonic() - t1
+    ran = len(results)
+    for r in carried:
+        if r["result"] == "survived" and r["key"] in equivalent:
+            r["equivalent"] = equivalent[r["key"]]
+        results.append(r)
 
     # The report.
-    rows, tot = {}, {"killed": 0, "timeout": 0, "survived": 0, "stillborn": 0, "equivalent": 0}
+    rows, tot = {}, {"killed": 0, "timeout": 0, "survived": 0, "stillborn": 0, "same-code": 0,
+                     "equivalent": 0}
     for r in results:
         row = rows.setdefault(r["file"], dict.fromkeys(tot, 0))
         row[r["result"]] += 1
@@ -643,14 +685,16 @@ def main():
         if r.get("equivalent"):
             row["equivalent"] += 1
             tot["equivalent"] += 1
-    lines = ["mutation run %s: %d mutants in %.1f min (%.1f/min, -j %d), core from %s" %
-             (name, len(results), elapsed / 60, len(results) / max(elapsed, 1e-9) * 60, args.jobs,
-              args.core_rev or "the working tree"),
+    lines = ["mutation run %s: %d mutants run in %.1f min (%.1f/min, -j %d)%s, sources from %s%s" %
+             (name, ran, elapsed / 60, ran / max(elapsed, 1e-9) * 60, args.jobs,
+              ", %d results carried over from %s" % (len(carried), args.rerun) if carried else "",
+              args.rev or (("core %s, the rest " % args.core_rev) if args.core_rev else "") + "the working tree",
+              " with " + " ".join(args.with_files) if args.with_files else ""),
              "tests per mutant: %s" % " ".join("test_" + t for t in tree.run_tests),
              "left out: %s" % ("; ".join("test_%s (%s)" % kv for kv in sorted(tree.left_out.items())) or "none"),
              "",
-             "%-22s %6s %6s %8s %9s %5s %7s %8s" % ("file", "killed", "t/o", "survived", "stillborn",
-                                                  "equiv", "raw %", "behav %")]
+             "%-22s %6s %6s %8s %9s %9s %5s %7s %8s" % ("file", "killed", "t/o", "survived", "stillborn",
+                                                        "same-code", "equiv", "raw %", "behav %")]
 
     def pct(a, b):
         return "%.1f" % (100.0 * a / b) if b else "-"
@@ -659,11 +703,12 @@ def main():
         row = tot if f == "total" else rows[f]
         k = row["killed"] + row["timeout"]
         counted = k + row["survived"]
-        lines.append("%-22s %6d %6d %8d %9d %5d %7s %8s" % (
+        lines.append("%-22s %6d %6d %8d %9d %9d %5d %7s %8s" % (
             os.path.basename(f), row["killed"], row["timeout"], row["survived"], row["stillborn"],
-            row["equivalent"], pct(k, counted), pct(k, counted - row["equivalent"])))
+            row["same-code"], row["equivalent"], pct(k, counted), pct(k, counted - row["equivalent"])))
     lines.append("")
-    lines.append("raw %%: killed (timeouts included) of the mutants that compiled; "
+    lines.append("raw %%: killed (timeouts included) of the mutants that compiled to other code "
+                 "(same-code: the compiler made the unmutated object, not counted); "
                  "behav %%: the same without the survivors judged equivalent (%s)" %
                  os.path.relpath(args.equivalent, ROOT))
     summary = "\n".join(lines)
@@ -677,7 +722,8 @@ def main():
                                                    "  [equivalent: %s]" % r["equivalent"] if r.get("equivalent") else "",
                                                    r["text"], r["key"]))
     with open(os.path.join(outdir, "results.json"), "w") as f:
-        json.dump({"name": name, "files": files, "core_rev": args.core_rev,
+        json.dump({"name": name, "files": files, "core_rev": args.core_rev, "rev": args.rev,
+                   "with": args.with_files,
                    "core_sha": {f: hashlib.sha1(sources[f].encode()).hexdigest() for f in files},
                    "tests": tree.run_tests, "left_out": tree.left_out, "seconds": elapsed,
                    "mutants": results}, f, indent=1)
