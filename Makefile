@@ -532,7 +532,11 @@ FUZZ_RUNS ?= 10000000
 FUZZ_JOBS ?= 2
 FUZZ_LONG_ORDER := $(filter $(FUZZ_NAMES),models json client sse serial request http) \
                    $(filter-out models json client sse serial request http,$(FUZZ_NAMES))
-fuzz-long: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_FAST_FLAGS := $(FUZZ_FLAGS) -fno-sanitize-coverage=trace-cmp
+$(BUILD)/fuzz/fast_%: tests/fuzz/fuzz_%.c $(CORE_SRC) $(SERIAL_SRC) $(wildcard core/*.h port/serial/*.h tests/fuzz/*.h) | $(DEPS_FIRST)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FAST_FLAGS) $< $(CORE_SRC) $(SERIAL_SRC) -o $@
+fuzz-long: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%) $(BUILD)/fuzz/fast_models
 	@nice -n 19 sh tests/fuzz/long.sh $(BUILD) $(FUZZ_RUNS) $(FUZZ_JOBS) $(FUZZ_LONG_ORDER)
 
 # The kept corpus replayed without libFuzzer (part of make test).
