@@ -564,7 +564,7 @@ coverage: deps
 	    OPT="-O0 -g --coverage" LDFLAGS="--coverage" E2E_LABEL=coverage-e2e e2e >/dev/null 2>&1 || \
 	    echo "coverage: some end-to-end tests failed at -O0 (see $(COV_BUILD)/e2e.log)"
 	@gcovr -r . --object-directory $(COV_BUILD)/obj --filter 'core/' --exclude-unreachable-branches \
-	    --branches --print-summary | grep -v '^-*$$'
+	    --branches --print-summary $(COV_BUILD) | grep -v '^-*$$'
 
 # ---- bench ---------------------------------------------------------------------
 

@@ -23,13 +23,15 @@ static const char *store_string(store *st, const char *js, const wisp_token *t)
 {
     wisp_text text;
     wisp_unescape u;
-    char *at = st->buf + st->used;
+    char *at;
+    if (st->used >= st->cap)
+        return NULL; /* no room, or no store at all (buf NULL: no pointer math) */
+    at = st->buf + st->used;
     text.buf = at;
     text.cap = st->cap - st->used;
     wisp_text_reset(&text);
     wisp_unescape_init(&u);
-    if (text.cap == 0 ||
-        wisp_unescape_feed(&u, js + t->start, (size_t)(t->end - t->start), false, wisp_text_emit,
+    if (wisp_unescape_feed(&u, js + t->start, (size_t)(t->end - t->start), false, wisp_text_emit,
                            &text) != WISP_OK ||
         text.truncated)
         return NULL;

@@ -1,10 +1,8 @@
 /*
  * test_tools_no_store.c - wisp_tools_from_json given no store (NULL, 0)
  * and a tool to read: the name has nowhere to go, WISP_ERR_TOO_LARGE,
- * without undefined behaviour on the way (UBSan: "applying zero offset to
- * null pointer" in store_string, core/wisp_tools.c, which computes
- * st->buf + st->used before it looks at the room left).  Fails under
- * make asan until store_string checks the room first.
+ * without undefined behaviour on the way (store_string once computed
+ * NULL + 0 before it looked at the room left; UBSan in make asan).
  */
 #include <setjmp.h>
 #include <stdarg.h>
