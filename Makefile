@@ -527,7 +527,8 @@ fuzz: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 	done
 
 # Long runs (not in make test or CI): every harness FUZZ_RUNS times,
-# FUZZ_JOBS at once, niced; the figures in the README come from here.
+# FUZZ_JOBS at once, niced, built without comparison tracing (see
+# tests/fuzz/long.sh); the figures in the README come from here.
 FUZZ_RUNS ?= 10000000
 FUZZ_JOBS ?= 2
 FUZZ_LONG_ORDER := $(filter $(FUZZ_NAMES),models json client sse serial request http) \
@@ -536,7 +537,7 @@ FUZZ_FAST_FLAGS := $(FUZZ_FLAGS) -fno-sanitize-coverage=trace-cmp
 $(BUILD)/fuzz/fast_%: tests/fuzz/fuzz_%.c $(CORE_SRC) $(SERIAL_SRC) $(wildcard core/*.h port/serial/*.h tests/fuzz/*.h) | $(DEPS_FIRST)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FAST_FLAGS) $< $(CORE_SRC) $(SERIAL_SRC) -o $@
-fuzz-long: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%) $(BUILD)/fuzz/fast_models
+fuzz-long: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fast_%)
 	@nice -n 19 sh tests/fuzz/long.sh $(BUILD) $(FUZZ_RUNS) $(FUZZ_JOBS) $(FUZZ_LONG_ORDER)
 
 # The kept corpus replayed without libFuzzer (part of make test).

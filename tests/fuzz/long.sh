@@ -8,12 +8,13 @@ set -eu
 
 one() {
     n=$1
-    # fuzz_models runs every input three times over (whole, in pieces,
-    # byte by byte) and spends over half its time in comparison tracing:
-    # its long run uses the build without it (fast_models) and inputs up
-    # to 2 KB, which makes it 3 to 4 times as fast.
-    bin=$build/fuzz/fuzz_$n; maxlen=4096
-    case $n in models) bin=$build/fuzz/fast_models; maxlen=2048 ;; esac
+    # Long runs use the build without comparison tracing (fast_NAME):
+    # the harnesses run each input several times over (whole, in pieces,
+    # byte by byte) and spent half their time in that tracing, whose work
+    # (finding the magic values) the kept corpus and make fuzz have done.
+    # fuzz_models, the slowest, takes inputs up to 2 KB.
+    bin=$build/fuzz/fast_$n; maxlen=4096
+    case $n in models) maxlen=2048 ;; esac
     mkdir -p "$out/corpus/$n"
     dict=""; [ -f "tests/fuzz/fuzz_$n.dict" ] && dict="-dict=tests/fuzz/fuzz_$n.dict"
     start=$(date +%s)
