@@ -48,7 +48,7 @@ PROXY_SRC := $(sort $(wildcard port/proxy/*.c))
 LIB_SRC   := $(CORE_SRC) $(POSIX_SRC) $(TLS_SRC) $(SERIAL_SRC) $(PROXY_SRC)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all lib deps test unit e2e e2e-valgrind test-proxy valgrind asan variants check-core check-readme check-softfloat size fuzz fuzz-long fuzz-replay \
+.PHONY: all lib deps test unit e2e e2e-valgrind test-proxy valgrind asan variants check-core check-readme check-softfloat size fuzz fuzz-long fuzz-replay mutate \
         bench demo install clean test-mbedtls3 static test-static armhf test-armhf test-musl static-size test-lwip lwip-variants check-manifests test-minimal switches coverage
 
 # The library and the CLI; test programs are built by the targets that run them.
@@ -566,6 +566,16 @@ coverage: deps
 	    echo "coverage: some end-to-end tests failed at -O0 (see $(COV_BUILD)/e2e.log)"
 	@gcovr -r . --object-directory $(COV_BUILD)/obj --filter 'core/' --exclude-unreachable-branches \
 	    --branches --print-summary $(COV_BUILD) | grep -v '^-*$$'
+
+# ---- mutation ------------------------------------------------------------------
+
+# Mutation testing of core/ against the unit suite (tests/mutate.py): one
+# small change at a time, then the tests that link the changed file.  A
+# report, not in make test.  make mutate MUTATE_FLAGS="--files core/wisp_url.c"
+MUTATE_FLAGS ?= --sample 400 --seed 1 --weight core/wisp_request.c=3 --weight core/wisp_client.c=3 \
+                --weight core/wisp_url.c=3 -j 2
+mutate: deps
+	@$(PYTHON) tests/mutate.py $(MUTATE_FLAGS)
 
 # ---- bench ---------------------------------------------------------------------
 
