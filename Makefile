@@ -48,7 +48,7 @@ PROXY_SRC := $(sort $(wildcard port/proxy/*.c))
 LIB_SRC   := $(CORE_SRC) $(POSIX_SRC) $(TLS_SRC) $(SERIAL_SRC) $(PROXY_SRC)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all lib deps test unit e2e e2e-valgrind test-proxy valgrind asan variants check-core check-readme check-softfloat size fuzz fuzz-long fuzz-replay mutate \
+.PHONY: all lib deps test unit e2e e2e-valgrind test-proxy valgrind asan variants check-core check-readme check-softfloat size fuzz fuzz-long fuzz-replay mutate lint \
         bench demo install clean test-mbedtls3 static test-static armhf test-armhf test-musl static-size test-lwip lwip-variants check-manifests test-minimal switches coverage
 
 # The library and the CLI; test programs are built by the targets that run them.
@@ -566,6 +566,16 @@ coverage: deps
 	    echo "coverage: some end-to-end tests failed at -O0 (see $(COV_BUILD)/e2e.log)"
 	@gcovr -r . --object-directory $(COV_BUILD)/obj --filter 'core/' --exclude-unreachable-branches \
 	    --branches --print-summary $(COV_BUILD) | grep -v '^-*$$'
+
+# ---- lint: cppcheck and clang-tidy on core/ and port/ (tests/lint.sh) --------
+
+# Any finding fails; the checks turned off, each with its reason, are in
+# .clang-tidy and tests/lint/cppcheck.supp.  CI runs it (.ci/run).
+LINT_PKGS := cppcheck clang-tidy liblwip-dev libjsmn-dev libmbedtls-dev
+lint:
+	@sh tests/deps.sh $(LINT_PKGS)
+	@BUILD=$(BUILD) JSMN_INC=$(JSMN_INC) LWIP_INC=$(LWIP_INC) \
+	    MBEDTLS_INC=$(if $(MBEDTLS_DIR),$(MBEDTLS_DIR)/include,/usr/include) sh tests/lint.sh
 
 # ---- mutation ------------------------------------------------------------------
 
