@@ -379,6 +379,7 @@ static wisp_status shaky_conn_init(conn *c, shaky *s, const wisp_tls_config *cfg
 static int make_stall_listener(uint16_t *port);
 static uint16_t g_rsa12; /* TLS 1.2 only, RSA certificate */
 static uint16_t g_good, g_wrong, g_unknown, g_expired, g_future, g_good12, g_stall;
+static uint16_t g_sni_strict; /* a fatal alert for any SNI but "localhost" */
 static uint16_t g_www, g_www12, g_www_nocache;
 static int g_stall_fd = -1;
 
@@ -429,6 +430,29 @@ static void test_ip_literal_host(void)
     CHECK(strstr(detail, "does not hold the IP address") != NULL);
     CHECK(strstr(detail, "server_name") != NULL);
     CHECK(strstr(detail, "127.0.0.1") != NULL);
+    wisp_tls_free(&c.tls);
+}
+
+/* RFC 6066: no address in SNI.  The server answers any SNI but
+ * "localhost" with a fatal alert (as rustls servers answer an address):
+ * by name it is sent and matches, by address none is sent. */
+static void test_no_sni_for_an_address(void)
+{
+    conn c;
+    char detail[WISP_TLS_DETAIL_CAP];
+    wisp_tls_config cfg = base_config();
+    CHECK_STATUS(conn_init(&c, &cfg), WISP_OK);
+    CHECK_STATUS(conn_connect(&c, "localhost", g_sni_strict, detail, sizeof detail, NULL), WISP_OK);
+    CHECK(echo(&c, "by name"));
+    wisp_tls_free(&c.tls);
+    CHECK_STATUS(conn_init(&c, &cfg), WISP_OK);
+    CHECK_STATUS(conn_connect(&c, "127.0.0.1", g_sni_strict, detail, sizeof detail, NULL), WISP_OK);
+    CHECK(echo(&c, "by address"));
+    wisp_tls_free(&c.tls);
+    /* the check that it would refuse one: another name is refused */
+    cfg.server_name = "other.example";
+    CHECK_STATUS(conn_init(&c, &cfg), WISP_OK);
+    CHECK(conn_connect(&c, "127.0.0.1", g_sni_strict, detail, sizeof detail, NULL) != WISP_OK);
     wisp_tls_free(&c.tls);
 }
 
@@ -1067,6 +1091,14 @@ static int setup(void)
         return 0;
     }
     g_good = start_server("good.pem", "good.key", NULL);
+    {
+        static char cert2[256], key2[256];
+        static const char *sni_strict[] = { "-servername", "localhost", "-servername_fatal",
+                                            "-cert2", cert2, "-key2", key2, NULL };
+        path_of(cert2, sizeof cert2, "good.pem");
+        path_of(key2, sizeof key2, "good.key");
+        g_sni_strict = start_server("good.pem", "good.key", sni_strict);
+    }
     g_good12 = start_server("good.pem", "good.key", tls12_only);
     g_rsa12 = start_server("rsa.pem", "rsa.key", tls12_only);
     g_wrong = start_server("wrong.pem", "wrong.key", NULL);
@@ -1104,6 +1136,7 @@ static const test_case tests[] = {
     { "server_name_override", test_server_name_override },
     { "ip_literal_host", test_ip_literal_host },
     { "ip_literal_spellings", test_ip_literal_spellings },
+    { "no_sni_for_an_address", test_no_sni_for_an_address },
     { "wrong_host", test_wrong_host },
     { "unknown_ca", test_unknown_ca },
     { "expired", test_expired },

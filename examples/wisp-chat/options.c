@@ -100,8 +100,8 @@ static void print_usage(FILE *out)
         "      --cacert FILE     CA bundle (PEM); default: the system bundle\n"
         "      --insecure        do NOT verify the server's certificate\n"
         "      --server-name NAME\n"
-        "                        the name the certificate must hold, sent as\n"
-        "                        SNI; default: the URL's host\n",
+        "                        the name the certificate must hold (a DNS\n"
+        "                        name also goes as SNI); default: the URL's host\n",
         out);
     /* Two strings: C99 promises 4095 bytes in one. */
     fputs(

@@ -404,35 +404,33 @@ static uint8_t ip_literal(const char *name, uint8_t out[16])
     return 0;
 }
 
+/* Whether the certificate holds the address among its iPAddress entries
+ * (SAN tag [7]: 4 or 16 bytes), byte for byte. */
+static bool cert_holds_ip(const mbedtls_x509_crt *crt, const uint8_t *ip, size_t len)
+{
+    const mbedtls_x509_sequence *san;
+    for (san = &crt->subject_alt_names; san != NULL; san = san->next)
+        if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && san->buf.len == len &&
+            memcmp(san->buf.p, ip, len) == 0)
+            return true;
+    return false;
+}
+
 /* Called for each certificate of the chain, only when one is verified:
  * a resumed handshake shows no certificate, so no call.
- * mbedTLS before 3.5 compares the name only with DNS entries, so an IP
- * literal could never match: there the leaf's iPAddress entries are
- * compared here, byte for byte (RFC 2818 3.1, RFC 6125 6.2.1), and only a
- * name mismatch is ever cleared. */
+ * An IP-literal name is not given to mbedTLS (it would go out as SNI,
+ * which RFC 6066 forbids for addresses and rustls servers refuse, and
+ * mbedTLS before 3.5 compares names with DNS entries only): the leaf's
+ * iPAddress entries are compared here (RFC 2818 3.1, RFC 6125 6.2.1),
+ * and a certificate without the address is a name mismatch. */
 static int on_verify(void *ctx, mbedtls_x509_crt *crt, int depth,
                      uint32_t *flags)
 {
     wisp_tls *tls = ctx;
     tls->verify_calls++;
-#if MBEDTLS_VERSION_NUMBER < 0x03050000
     if (depth == 0 && tls->name_ip_len != 0 &&
-        (*flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) != 0) {
-        const mbedtls_x509_sequence *san;
-        for (san = &crt->subject_alt_names; san != NULL; san = san->next) {
-            if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) &&
-                san->buf.len == tls->name_ip_len &&
-                memcmp(san->buf.p, tls->name_ip, tls->name_ip_len) == 0) {
-                *flags &= ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH;
-                break;
-            }
-        }
-    }
-#else
-    (void)crt;
-    (void)depth;
-    (void)flags;
-#endif
+        !cert_holds_ip(crt, tls->name_ip, tls->name_ip_len))
+        *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
     return 0;
 }
 
@@ -622,8 +620,10 @@ static wisp_status tls_connect(void *ctx, const char *host, uint16_t port,
         set_detail_mbedtls(tls, ret, "TLS setup failed: ");
         return WISP_ERR_TLS;
     }
-    /* Sets SNI and the name the certificate must carry. */
-    ret = mbedtls_ssl_set_hostname(&tls->ssl, name);
+    /* Sets SNI and the name the certificate must carry; for an address,
+     * neither (on_verify checks it): an explicit NULL, which mbedTLS 3.6
+     * takes as "the application checks the name". */
+    ret = mbedtls_ssl_set_hostname(&tls->ssl, tls->name_ip_len != 0 ? NULL : name);
     if (ret != 0) {
         set_detail_mbedtls(tls, ret, "cannot use the host name: ");
         return WISP_ERR_TLS;
