@@ -143,7 +143,6 @@ static void set_detail_verify(wisp_tls *tls, int code, uint32_t flags,
         { MBEDTLS_X509_BADCERT_CN_MISMATCH,
           "host name does not match the certificate" },
     };
-
     char *d = tls->last_detail;
     size_t cap = sizeof tls->last_detail;
     uint32_t rest = flags;
