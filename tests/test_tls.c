@@ -408,29 +408,36 @@ static void test_server_name_override(void)
     wisp_tls_free(&c.tls);
 }
 
-/* The good certificate has DNS:localhost and IP:127.0.0.1 (and three IPv6
- * entries).  An IP literal as the host matches the iPAddress entry with
- * either mbedTLS: 3.6 does it itself, for 2.28 the port compares it. */
-static void test_ip_literal_host(void)
+/* One connection with cfg to host:port: its status (the detail in
+ * detail), and when it is up, an echo through it. */
+static wisp_status connect_once(const wisp_tls_config *cfg, const char *host, uint16_t port,
+                                char detail[WISP_TLS_DETAIL_CAP])
 {
     conn c;
+    wisp_status st;
+    CHECK_STATUS(conn_init(&c, cfg), WISP_OK);
+    st = conn_connect(&c, host, port, detail, WISP_TLS_DETAIL_CAP, NULL);
+    if (st == WISP_OK)
+        CHECK(echo(&c, host));
+    wisp_tls_free(&c.tls);
+    return st;
+}
+
+/* The good certificate has DNS:localhost and IP:127.0.0.1 (and three IPv6
+ * entries).  An IP literal as the host matches the iPAddress entry with
+ * either mbedTLS (the port compares it: 2.28 matches DNS names only). */
+static void test_ip_literal_host(void)
+{
     char detail[WISP_TLS_DETAIL_CAP];
     wisp_tls_config cfg = base_config();
-    CHECK_STATUS(conn_init(&c, &cfg), WISP_OK);
-    CHECK_STATUS(conn_connect(&c, "127.0.0.1", g_good, detail, sizeof detail, NULL), WISP_OK);
-    CHECK(echo(&c, "by address"));
-    wisp_tls_free(&c.tls);
-
+    CHECK_STATUS(connect_once(&cfg, "127.0.0.1", g_good, detail), WISP_OK);
     /* A certificate without the address: the detail says so, not "host
      * name", and names the way out. */
-    CHECK_STATUS(conn_init(&c, &cfg), WISP_OK);
-    CHECK_STATUS(conn_connect(&c, "127.0.0.1", g_wrong, detail, sizeof detail, NULL),
-                 WISP_ERR_CERT);
+    CHECK_STATUS(connect_once(&cfg, "127.0.0.1", g_wrong, detail), WISP_ERR_CERT);
     printf("    detail: %s\n", detail);
     CHECK(strstr(detail, "does not hold the IP address") != NULL);
     CHECK(strstr(detail, "server_name") != NULL);
     CHECK(strstr(detail, "127.0.0.1") != NULL);
-    wisp_tls_free(&c.tls);
 }
 
 /* RFC 6066: no address in SNI.  The server answers any SNI but
@@ -438,22 +445,13 @@ static void test_ip_literal_host(void)
  * by name it is sent and matches, by address none is sent. */
 static void test_no_sni_for_an_address(void)
 {
-    conn c;
     char detail[WISP_TLS_DETAIL_CAP];
     wisp_tls_config cfg = base_config();
-    CHECK_STATUS(conn_init(&c, &cfg), WISP_OK);
-    CHECK_STATUS(conn_connect(&c, "localhost", g_sni_strict, detail, sizeof detail, NULL), WISP_OK);
-    CHECK(echo(&c, "by name"));
-    wisp_tls_free(&c.tls);
-    CHECK_STATUS(conn_init(&c, &cfg), WISP_OK);
-    CHECK_STATUS(conn_connect(&c, "127.0.0.1", g_sni_strict, detail, sizeof detail, NULL), WISP_OK);
-    CHECK(echo(&c, "by address"));
-    wisp_tls_free(&c.tls);
+    CHECK_STATUS(connect_once(&cfg, "localhost", g_sni_strict, detail), WISP_OK);
+    CHECK_STATUS(connect_once(&cfg, "127.0.0.1", g_sni_strict, detail), WISP_OK);
     /* the check that it would refuse one: another name is refused */
     cfg.server_name = "other.example";
-    CHECK_STATUS(conn_init(&c, &cfg), WISP_OK);
-    CHECK(conn_connect(&c, "127.0.0.1", g_sni_strict, detail, sizeof detail, NULL) != WISP_OK);
-    wisp_tls_free(&c.tls);
+    CHECK(connect_once(&cfg, "127.0.0.1", g_sni_strict, detail) != WISP_OK);
 }
 
 /* The verified name (server_name) spelled as IP addresses in the forms RFC
@@ -497,13 +495,11 @@ static void test_ip_literal_spellings(void)
     };
     size_t i;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        conn c;
         char detail[WISP_TLS_DETAIL_CAP];
         wisp_tls_config cfg = base_config();
         wisp_status st;
         cfg.server_name = cases[i].name;
-        CHECK_STATUS(conn_init(&c, &cfg), WISP_OK);
-        st = conn_connect(&c, "127.0.0.1", g_good, detail, sizeof detail, NULL);
+        st = connect_once(&cfg, "127.0.0.1", g_good, detail);
         if (st != cases[i].want)
             printf("    server_name %s: %s (%s)\n", cases[i].name, wisp_strerror(st), detail);
         CHECK_STATUS(st, cases[i].want);
@@ -511,7 +507,6 @@ static void test_ip_literal_spellings(void)
             printf("    server_name %s: detail %s\n", cases[i].name, detail);
             CHECK(strstr(detail, cases[i].detail) != NULL);
         }
-        wisp_tls_free(&c.tls);
     }
 }
 
