@@ -531,16 +531,31 @@ def load_equivalent(path):
 
 def pick(mutants, args):
     """The mutants to run, and the results carried over from an earlier run
-    (--rerun: its killed mutants, which more tests cannot bring back)."""
+    (--rerun: its killed mutants, which more tests cannot bring back).
+
+    With --rerun, the files the earlier run covered get its survivors again
+    and any mutant it never saw (lines changed since); the other files are
+    sampled (--sample) or taken whole, so one run covers all of core/."""
     if args.rerun:
         with open(args.rerun) as f:
             prior = json.load(f)
+        prior_files = {os.path.normpath(f) for f in prior["files"]}
+        prior_keys = {r["key"] for r in prior["mutants"]}
         want = {r["key"] for r in prior["mutants"]
                 if args.rerun_all or r["result"] == "survived"}
-        keys = {m.key for m in mutants}
+        old = [m for m in mutants if m.file in prior_files]
+        keys = {m.key for m in old}
         carried = [dict(r, carried=True) for r in prior["mutants"]
                    if r["key"] not in want and r["key"] in keys]
-        return [m for m in mutants if m.key in want], carried
+        again = [m for m in old if m.key in want or m.key not in prior_keys]
+        rest = [m for m in mutants if m.file not in prior_files]
+        sampled, _ = pick_sample(rest, args) if rest else ([], [])
+        return again + sampled, carried
+    return pick_sample(mutants, args)
+
+
+def pick_sample(mutants, args):
+    """--ops and --sample over these mutants."""
     if args.ops:
         mutants = [m for m in mutants if m.op in args.ops]
     if not args.sample or args.sample >= len(mutants):
