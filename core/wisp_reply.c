@@ -733,7 +733,9 @@ static bool spent_on_reasoning(const wisp_response *resp)
            resp->content.full_len == 0 &&
            resp->tool_call_count + resp->tool_calls_dropped == 0 &&
            (resp->usage.reasoning_tokens > 0 || resp->reasoning.full_len > 0 ||
-            (resp->usage.present && resp->usage.total_tokens > resp->usage.prompt_tokens &&
+            (resp->usage.has_total_tokens && resp->usage.has_prompt_tokens &&
+             resp->usage.has_completion_tokens &&
+             resp->usage.total_tokens > resp->usage.prompt_tokens &&
              resp->usage.total_tokens - resp->usage.prompt_tokens >
                  resp->usage.completion_tokens));
 }

@@ -205,9 +205,10 @@ static wisp_status add_results(wisp_conv *c, wisp_tool_loop *loop, const wisp_re
             return WISP_ERR_ARENA_FULL;
         m->role = WISP_ROLE_TOOL;
         (void)wisp_store_put((char *)space, t->id, id_len, &m->tool_call_id);
-        /* Room for the result: as much as a conversation keeps free after
-         * a turn (older turns may go for it), at least the NUL. */
-        room = wisp_store_room(c, c->reserve > 2 ? c->reserve : 2);
+        /* Room for the result: what is free while the turn is within the
+         * reserve (a failed turn then leaves the history as it was); past
+         * it, older turns may go for a reserve's worth. */
+        room = wisp_store_room(c, c->pending_ < c->reserve ? 2 : c->reserve);
         if (room < 2)
             return WISP_ERR_ARENA_FULL;
         out = wisp_store_free_at(c); /* right after the id's piece */

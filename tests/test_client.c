@@ -675,7 +675,12 @@ static void test_reasoning_spent_budget(void **state)
         "{\"id\":\"c\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\"},"
         "\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":5,"
         "\"completion_tokens\":0,\"total_tokens\":69}}";
-    static char r1[1024], r2[1024], r3[1024], r4[1024];
+    /* the same, with a count that is not one: absent, so nothing implied */
+    static const char implied_absent[] =
+        "{\"id\":\"c\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\"},"
+        "\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":\"5\","
+        "\"completion_tokens\":0,\"total_tokens\":69}}";
+    static char r1[1024], r2[1024], r3[1024], r4[1024], r5[1024];
     env *e = (env *)*state;
     json_reply(r1, sizeof r1, spent);
     json_reply(r2, sizeof r2, some_text);
@@ -685,6 +690,8 @@ static void test_reasoning_spent_budget(void **state)
     json_reply(r4, sizeof r4, implied);
     fake_add(&e->fake, r3, strlen(r3), END_KEEP);
     fake_add(&e->fake, r4, strlen(r4), END_KEEP);
+    json_reply(r5, sizeof r5, implied_absent);
+    fake_add(&e->fake, r5, strlen(r5), END_KEEP);
     fake_add(&e->fake, ok_reply, strlen(ok_reply), END_KEEP);
     assert_int_equal(init_client(e), WISP_OK);
     assert_int_equal(chat(e), WISP_OK);
@@ -696,6 +703,9 @@ static void test_reasoning_spent_budget(void **state)
     assert_false(e->resp.reasoning_spent_budget);
     assert_int_equal(chat(e), WISP_OK);
     assert_true(e->resp.reasoning_spent_budget);
+    assert_int_equal(chat(e), WISP_OK);
+    assert_false(e->resp.reasoning_spent_budget);
+    assert_false(e->resp.usage.has_prompt_tokens);
     assert_int_equal(chat(e), WISP_OK);
     assert_false(e->resp.reasoning_spent_budget);
 }

@@ -335,6 +335,82 @@ static wisp_tool_verdict long_reading(void *user, const wisp_tool_call *call, ch
     return WISP_TOOL_RESULT;
 }
 
+/* A conversation whose 1 KB heap (reserve 256) is full of plain turns. */
+static env *full_of_turns(void)
+{
+    env *e = setup_env(64 * (sizeof(wisp_message) + sizeof(size_t)) + 1024, 64, "SYS");
+    int i;
+    for (i = 0; i < 12; i++) {
+        char q[64];
+        snprintf(q, sizeof q, "question %02d, asked with some words around it", i);
+        add_answer(e, "an answer of a few words, kept in the history");
+        assert_int_equal(ask(e, q), WISP_OK);
+    }
+    assert_true(e->conv.message_count > 7 && e->conv.turns_dropped > 0);
+    return e;
+}
+
+/* One tool and one call slot offered, run by handler. */
+static void offer_one_tool(env *e, const wisp_tool *tools, wisp_tool_loop *loop,
+                           wisp_tool_fn handler)
+{
+    e->req.tools = tools;
+    e->req.tool_count = 1;
+    e->calls[0].arguments.buf = e->args[0];
+    e->calls[0].arguments.cap = sizeof e->args[0];
+    e->calls[0].signature.buf = e->sigs[0];
+    e->calls[0].signature.cap = sizeof e->sigs[0];
+    e->resp.tool_calls = e->calls;
+    e->resp.tool_call_cap = 1;
+    memset(loop, 0, sizeof *loop);
+    loop->handler = handler;
+}
+
+static wisp_tool_verdict overclaiming(void *user, const wisp_tool_call *call, char *out,
+                                      size_t cap, size_t *len)
+{
+    (void)user;
+    (void)call;
+    (void)out;
+    (void)cap;
+    *len = 100000; /* never fits */
+    return WISP_TOOL_RESULT;
+}
+
+/* A tool turn within the reserve that fails (a 500 in its second round, or
+ * a result that can never fit) leaves the history as it was: no older
+ * turn was dropped for it. */
+static void test_failed_small_tool_turn_keeps_history(void **state)
+{
+    WISP_NEEDS(WISP_NONSTREAM);
+    WISP_NEEDS(WISP_TOOLS);
+    static const wisp_tool tools[] = {{.name = "read_sensor"}};
+    static const char r500[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
+    static const char call[] =
+        "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":null,"
+        "\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\",\"function\":"
+        "{\"name\":\"read_sensor\",\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}]}";
+    int how;
+    (void)state;
+    for (how = 0; how < 2; how++) {
+        env *e = full_of_turns();
+        wisp_tool_loop loop;
+        size_t dropped = e->conv.turns_dropped, count = e->conv.message_count;
+        offer_one_tool(e, tools, &loop, how == 0 ? sensor : overclaiming);
+        add_json(e, call);
+        if (how == 0)
+            fake_add(&e->fake, r500, strlen(r500), END_KEEP);
+        assert_int_equal(wisp_conv_ask(&e->client, &e->conv, &e->req,
+                                       "how warm is it in the kitchen, and in the hall?", &e->resp,
+                                       &loop, NULL, NULL),
+                         how == 0 ? WISP_ERR_HTTP_STATUS : WISP_ERR_ARENA_FULL);
+        assert_int_equal(e->conv.turns_dropped, dropped);
+        assert_int_equal(e->conv.message_count, count);
+        assert_string_equal(e->conv.messages[count - 1].content,
+                            "an answer of a few words, kept in the history");
+    }
+}
+
 /* A tool turn in a full conversation drops the oldest turns for its call
  * and its result, as a plain turn does, rather than failing: the call's
  * arguments, the result, its id and the next round's Idempotency-Key all
@@ -345,32 +421,15 @@ static void test_tool_turn_drops_old_turns_for_room(void **state)
     WISP_NEEDS(WISP_TOOLS);
     static const wisp_tool tools[] = {{.name = "read_sensor"}};
     static char args[512], reply[1400], want_args[480];
-    env *e = setup_env(64 * (sizeof(wisp_message) + sizeof(size_t)) + 1024, 64, "SYS");
+    env *e = full_of_turns();
     wisp_tool_loop loop;
     const wisp_message *m;
-    size_t dropped;
-    int i;
+    size_t dropped = e->conv.turns_dropped;
     (void)state;
-    for (i = 0; i < 12; i++) {
-        char q[64];
-        snprintf(q, sizeof q, "question %02d, asked with some words around it", i);
-        add_answer(e, "an answer of a few words, kept in the history");
-        assert_int_equal(ask(e, q), WISP_OK);
-    }
-    dropped = e->conv.turns_dropped;
-    assert_true(e->conv.message_count > 7); /* the heap is full of turns */
-
-    e->req.tools = tools;
-    e->req.tool_count = 1;
+    offer_one_tool(e, tools, &loop, long_reading);
     e->req.idempotency_key = "turn-13";
     e->calls[0].arguments.buf = args;
     e->calls[0].arguments.cap = sizeof args;
-    e->calls[0].signature.buf = e->sigs[0];
-    e->calls[0].signature.cap = sizeof e->sigs[0];
-    e->resp.tool_calls = e->calls;
-    e->resp.tool_call_cap = 1;
-    memset(&loop, 0, sizeof loop);
-    loop.handler = long_reading;
     /* arguments of 430 bytes: {"rooms":"kkkk..."} */
     memcpy(want_args, "{\"rooms\":\"", 10);
     memset(want_args + 10, 'k', 418);
@@ -551,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_failed_exchange_rolls_back),
         cmocka_unit_test(test_tool_turns_kept_in_pairs),
         cmocka_unit_test(test_tool_turn_drops_old_turns_for_room),
+        cmocka_unit_test(test_failed_small_tool_turn_keeps_history),
         cmocka_unit_test(test_random_turns_against_a_model),
         cmocka_unit_test(test_unasked_tool_calls_keep_the_answer),
         cmocka_unit_test(test_text_from_the_history_refused),

@@ -34,9 +34,10 @@
  * certificate had to be verified; with verification off that cannot be
  * seen, so every handshake then counts as full.
  *
- * IP-literal hosts: 3.6 matches them against the certificate's IP SANs;
- * 2.28 compares only DNS names (an IP SAN does not match).  Both send the
- * literal as SNI.  With 2.28, name the server via server_name.
+ * IP-literal hosts (or server_name): matched against the leaf
+ * certificate's iPAddress entries, byte for byte, by the port itself with
+ * either mbedTLS (2.28 compares DNS names only); no SNI is sent for an
+ * address (RFC 6066).
  *
  * A saved session is offered again only to the same host, port and
  * verified name, and never after a fatal TLS error.
