@@ -547,7 +547,19 @@ def pick(mutants, args):
         keys = {m.key for m in old}
         carried = [dict(r, carried=True) for r in prior["mutants"]
                    if r["key"] not in want and r["key"] in keys]
-        again = [m for m in old if m.key in want or m.key not in prior_keys]
+        # Mutants it never saw are run only in the files it took whole (a
+        # sampled file's unsampled mutants are not new).  Older results
+        # have no list: a file is taken for whole when nearly all its
+        # mutants are there.
+        counts = {}
+        for r in prior["mutants"]:
+            counts[r["file"]] = counts.get(r["file"], 0) + 1
+        now = {}
+        for m in old:
+            now[m.file] = now.get(m.file, 0) + 1
+        whole = set(prior["whole_files"]) if "whole_files" in prior else \
+            {f for f in now if counts.get(f, 0) >= 0.9 * now[f]}
+        again = [m for m in old if m.key in want or (m.key not in prior_keys and m.file in whole)]
         rest = [m for m in mutants if m.file not in prior_files]
         sampled, _ = pick_sample(rest, args) if rest else ([], [])
         return again + sampled, carried
@@ -741,6 +753,8 @@ def main():
                    "with": args.with_files,
                    "core_sha": {f: hashlib.sha1(sources[f].encode()).hexdigest() for f in files},
                    "tests": tree.run_tests, "left_out": tree.left_out, "seconds": elapsed,
+                   "whole_files": sorted(f for f in files if {m.key for m in mutants if m.file == f}
+                                         <= {r["key"] for r in results}),
                    "mutants": results}, f, indent=1)
     log("survivors: %s" % os.path.join(outdir, "survivors.txt"))
     if not args.keep:
