@@ -381,7 +381,9 @@ static void attach_slots(wisp_response *r, int which)
     r->tool_call_cap = FUZZ_SLOTS;
 }
 
-static void same_calls(const wisp_response *a, const wisp_response *b)
+/* The calls of two readings alike; in index order when the reply was read
+ * to its end (the slots are sorted there: wisp.h). */
+static void same_calls(const wisp_response *a, const wisp_response *b, bool complete)
 {
     size_t i;
     CHECK(a->tool_call_count == b->tool_call_count && a->tool_calls_dropped == b->tool_calls_dropped);
@@ -393,7 +395,7 @@ static void same_calls(const wisp_response *a, const wisp_response *b)
         CHECK(strcmp(x->signature.buf, y->signature.buf) == 0 && x->cut == y->cut);
         CHECK(valid_utf8((const uint8_t *)x->arguments.buf, x->arguments.len));
         CHECK(x->arguments.len < x->arguments.cap && strlen(x->id) < sizeof x->id);
-        CHECK(i == 0 || a->tool_calls[i - 1].index < x->index); /* index order */
+        CHECK(i == 0 || !complete || a->tool_calls[i - 1].index < x->index);
     }
 }
 
@@ -472,7 +474,7 @@ static void fuzz_documents(const char *js, size_t size, uint32_t seed)
         attach_slots(&ev_resp, 1);
         b = read_reply(js, size, ntoks, true, &ev_resp, &g_log_b);
         if (a == b)
-            same_calls(&big, &ev_resp);
+            same_calls(&big, &ev_resp, a == WISP_OK);
         CHECK(a == b);
         CHECK(g_log_a.len == g_log_b.len && memcmp(g_log_a.s, g_log_b.s, g_log_a.len) == 0);
         CHECK(strcmp(big.content.buf, ev_resp.content.buf) == 0);
