@@ -5,7 +5,8 @@
  * stop at the end of their list (the next choice is not a part), the call
  * without an index after one with a high index, calls without slots at
  * indexes 31 and 32 counted once each, and {"object": "error"} with no
- * message read as an error.
+ * message read as an error, and a reply without "object" that is not one
+ * (nothing is read before the tokens).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -180,6 +181,26 @@ static void test_object_error_alone(void **state)
     assert_string_equal(t->content, "ok");
 }
 
+/* A reply with no "object" is not an error, whatever lies before the
+ * tokens (here a string token over the reply's own "error"). */
+static void test_no_object_reads_nothing_before_the_tokens(void **state)
+{
+    static const char js[] = "{\"choices\":[{\"message\":{\"content\":\"error\"}}]}";
+    static wisp_token all[129];
+    const char *at = strstr(js, "error");
+    (void)state;
+    reader(false);
+    memset(all, 0, sizeof all);
+    all[0].type = WISP_TOK_STRING;
+    all[0].start = (int)(at - js);
+    all[0].end = all[0].start + 5;
+    all[0].parent = -1;
+    wisp_reply_init(&g.r, &g.resp, all + 1, 128, NULL, NULL);
+    wisp_reply_scratch(&g.r, g.scratch, sizeof g.scratch);
+    assert_int_equal(whole(&g, js), WISP_OK);
+    assert_string_equal(g.content, "error");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -188,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_call_without_index_after_a_high_one),
         cmocka_unit_test(test_dropped_calls_at_31_and_32),
         cmocka_unit_test(test_object_error_alone),
+        cmocka_unit_test(test_no_object_reads_nothing_before_the_tokens),
     };
     return cmocka_run_group_tests_name("reply_fields", tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * test_tool_loop_limits.c - the tool loop and the tool list at their
  * limits: 64 rounds allowed, a refused client or a store that cannot be
  * laid out leaves the round count at 0, a one-round loop takes no room
- * for later rounds' keys, a one-byte thought signature sent back, and
+ * for later rounds' keys, a one-byte thought signature sent back, a
+ * result that fills all the room it was given, and
  * wisp_tools_from_json with its store exactly full before an empty
  * description, and with no "function" (nothing read before the tokens).
  */
@@ -50,6 +51,18 @@ static wisp_tool_verdict probe(void *user, const wisp_tool_call *call, char *out
     }
     memcpy(out, "ok", 2);
     *len = 2;
+    return WISP_TOOL_RESULT;
+}
+
+/* Fills all it is given. */
+static wisp_tool_verdict filler(void *user, const wisp_tool_call *call, char *out, size_t cap,
+                                size_t *len)
+{
+    size_t *given = (size_t *)user;
+    (void)call;
+    memset(out, 'r', cap);
+    *len = cap;
+    *given = cap;
     return WISP_TOOL_RESULT;
 }
 
@@ -129,6 +142,27 @@ static void test_one_round_takes_no_key_room(void **state)
     assert_true(t->loop.arena_used > plain);
 }
 
+/* A result that fills all the room the handler was given is kept whole. */
+static void test_result_filling_its_room(void **state)
+{
+    limits *t = setup();
+    size_t given = 0;
+    (void)state;
+    WISP_NEEDS(WISP_TOOLS);
+    t->loop.handler = filler;
+    t->loop.user = &given;
+    t->loop.max_rounds = 2;
+    t->loop.arena_size = 1024;
+    sc_add_json(&t->e, k_call);
+    sc_add_json(&t->e, k_answer);
+    assert_int_equal(run(t), WISP_OK);
+    assert_true(given > 0);
+    assert_int_equal(t->loop.message_count, 3);
+    assert_int_equal(t->loop.messages[2].role, WISP_ROLE_TOOL);
+    assert_int_equal(strlen(t->loop.messages[2].content), given);
+    assert_string_equal(t->e.content, "done");
+}
+
 /* A thought signature of one byte goes back with its call. */
 static void test_one_byte_signature_sent_back(void **state)
 {
@@ -196,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_no_round_counted_when_refused),
         cmocka_unit_test(test_one_round_takes_no_key_room),
         cmocka_unit_test(test_one_byte_signature_sent_back),
+        cmocka_unit_test(test_result_filling_its_room),
         cmocka_unit_test(test_full_store_before_an_empty_description),
         cmocka_unit_test(test_no_function_reads_nothing_before),
     };
