@@ -2,7 +2,8 @@
 # Long fuzz runs (make fuzz-long): every harness for RUNS executions, from
 # its kept corpus into build/fuzz-long/corpus/NAME, JOBS harnesses at once.
 # Ends with one line per harness: executions, coverage (libFuzzer's edge
-# count "cov" and feature count "ft"), corpus files and bytes, seconds.
+# count "cov" and feature count "ft"), libFuzzer's corpus (inputs/size),
+# the corpus directory's files and bytes (every input it ever kept), seconds.
 # Not part of make test or CI: 10 million runs take hours.
 set -eu
 
@@ -28,9 +29,10 @@ one() {
     last=$(grep -E '^#[0-9]+' "$out/$n.log" | tail -n 1)
     cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
     ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
+    corp=$(echo "$last" | sed -n 's/.* corp: \([0-9]*\/[0-9]*[KMG]*b\).*/\1/p') # libFuzzer's set
     files=$(ls "$out/corpus/$n" | wc -l)
     bytes=$(cat "$out/corpus/$n"/* 2>/dev/null | wc -c)
-    echo "fuzz_$n execs=$execs cov=$cov ft=$ft corpus_files=$files corpus_bytes=$bytes seconds=$secs max_len=$maxlen bin=$(basename "$bin")" \
+    echo "fuzz_$n execs=$execs cov=$cov ft=$ft corpus=$corp dir_files=$files dir_bytes=$bytes seconds=$secs max_len=$maxlen bin=$(basename "$bin")" \
         | tee "$out/$n.result"
 }
 
