@@ -45,7 +45,7 @@ static inline void sc_init(sc_env *e, const char *base_url)
     e->cfg.transport = &e->tr;
     e->cfg.max_retries = WISP_NO_RETRIES;
     if (wisp_client_init(&e->client, &e->cfg, e->work, sizeof e->work, e->toks, 256) != WISP_OK) {
-        fail_msg("wisp_client_init failed");
+        fail_msg("%s", "wisp_client_init failed");
     }
     wisp_response_init(&e->resp, e->content, sizeof e->content, e->reasoning, sizeof e->reasoning);
     for (i = 0; i < SC_CALLS; i++) {
@@ -70,7 +70,7 @@ static inline void sc_add_framed(sc_env *e, const char *head, const char *body, 
         e->fake.next_reply = e->fake.reply_count = 0; /* all read: the script starts over */
     }
     if (e->fake.reply_count >= FAKE_MAX_REPLIES) {
-        fail_msg("too many scripted replies");
+        fail_msg("%s", "too many scripted replies");
     }
     r = e->replies[e->fake.reply_count];
     if (len_header) {
@@ -80,7 +80,7 @@ static inline void sc_add_framed(sc_env *e, const char *head, const char *body, 
         n = snprintf(r, SC_REPLY_CAP, "%s\r\n%s", head, body);
     }
     if (n < 0 || n >= SC_REPLY_CAP) {
-        fail_msg("scripted reply too long");
+        fail_msg("%s", "scripted reply too long");
     }
     fake_add(&e->fake, r, (size_t)n, end);
 }

@@ -206,7 +206,7 @@ static wisp_tool_verdict never(void *user, const wisp_tool_call *call, char *out
     (void)out;
     (void)cap;
     (void)len;
-    fail_msg("the handler ran");
+    fail_msg("%s", "the handler ran");
     return WISP_TOOL_STOP;
 }
 
