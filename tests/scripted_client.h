@@ -2,8 +2,8 @@
  * scripted_client.h - a client on the fake transport (fake_transport.h)
  * whose replies are written by the test as a head and a body: the
  * Content-Length is counted here, so a test states only what it sends.
- * For the tests of whole calls (test_client_exchange.c, test_tool_loop_rounds.c,
- * test_conv_store.c).
+ * For the tests of whole calls (the test_client_*.c, test_tool_loop_*.c and
+ * test_conv_store.c files).
  */
 #ifndef SCRIPTED_CLIENT_H
 #define SCRIPTED_CLIENT_H
@@ -142,6 +142,33 @@ static inline wisp_request sc_question(wisp_message *msg, const char *text)
     req.messages = msg;
     req.message_count = 1;
     return req;
+}
+
+/* One question with tools for wisp_chat_tools on the scripted client, the
+ * loop's arena lent by the test (test_tool_loop_*.c embed it first). */
+typedef struct sc_loop {
+    sc_env e;
+    wisp_tool_loop loop;
+    wisp_request req;
+    wisp_message q;
+} sc_loop;
+
+static inline void sc_loop_init(sc_loop *t, const char *question, const wisp_tool *tools,
+                                wisp_tool_fn handler, void *arena, size_t arena_size)
+{
+    sc_init(&t->e, NULL);
+    t->req = sc_question(&t->q, question);
+    t->req.tools = tools;
+    t->req.tool_count = 1;
+    memset(&t->loop, 0, sizeof t->loop);
+    t->loop.handler = handler;
+    t->loop.arena = arena;
+    t->loop.arena_size = arena_size;
+}
+
+static inline wisp_status sc_loop_run(sc_loop *t)
+{
+    return wisp_chat_tools(&t->e.client, &t->req, &t->e.resp, &t->loop, NULL, NULL);
 }
 
 #endif /* SCRIPTED_CLIENT_H */

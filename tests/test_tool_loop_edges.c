@@ -39,10 +39,7 @@ static void calls_reply(char *out, size_t cap, const char *content)
 }
 
 typedef struct edge_case {
-    sc_env e;
-    wisp_tool_loop loop;
-    wisp_request req;
-    wisp_message q;
+    sc_loop s; /* first: the question, the tools, the loop */
     uint64_t arena[4096 / 8];
     int handled;
     unsigned repeat_until; /* serve the calls reply again until this round */
@@ -62,7 +59,7 @@ static wisp_tool_verdict thermometer(void *user, const wisp_tool_call *call, cha
     memset(out, 'Z', cap);
     memcpy(out, "21.5", 4);
     *len = 4;
-    t->e.fake.next_reply = t->handled + 1 < (int)t->repeat_until ? 0 : 1;
+    t->s.e.fake.next_reply = t->handled + 1 < (int)t->repeat_until ? 0 : 1;
     return WISP_TOOL_RESULT;
 }
 
@@ -70,23 +67,12 @@ static edge_case *setup(void)
 {
     static edge_case t;
     memset(&t, 0, sizeof t);
-    sc_init(&t.e, NULL);
-    t.req = sc_question(&t.q, "warm in the hall?");
-    t.req.tools = k_tools;
-    t.req.tool_count = 1;
-    t.loop.handler = thermometer;
-    t.loop.user = &t;
-    t.loop.arena = t.arena;
-    t.loop.arena_size = sizeof t.arena;
+    sc_loop_init(&t.s, "warm in the hall?", k_tools, thermometer, t.arena, sizeof t.arena);
+    t.s.loop.user = &t;
     t.repeat_until = 1;
     /* an arena that was not zero: nothing may count on zero bytes in it */
     memset(t.arena, 'Q', sizeof t.arena);
     return &t;
-}
-
-static wisp_status run(edge_case *t)
-{
-    return wisp_chat_tools(&t->e.client, &t->req, &t->e.resp, &t->loop, NULL, NULL);
 }
 
 /* A NULL array with room claimed for it is refused, even when the JSON
@@ -153,17 +139,17 @@ static void test_assistant_content_sent_back(void **state)
         edge_case *t = setup();
         const char *r;
         calls_reply(t->reply, sizeof t->reply, contents[k]);
-        sc_add_json(&t->e, t->reply);
-        sc_add_json(&t->e, k_answer);
-        assert_int_equal(run(t), WISP_OK);
+        sc_add_json(&t->s.e, t->reply);
+        sc_add_json(&t->s.e, k_answer);
+        assert_int_equal(sc_loop_run(&t->s), WISP_OK);
         assert_int_equal(t->handled, 1);
-        assert_int_equal(t->loop.message_count, 3);
+        assert_int_equal(t->s.loop.message_count, 3);
         if (k < 2) {
-            assert_null(t->loop.messages[1].content);
+            assert_null(t->s.loop.messages[1].content);
         } else {
-            assert_string_equal(t->loop.messages[1].content, "X");
+            assert_string_equal(t->s.loop.messages[1].content, "X");
         }
-        r = sc_request(&t->e, 2);
+        r = sc_request(&t->s.e, 2);
         if (strstr(r, sent[k]) == NULL) {
             print_message("request 2: %s\n", r);
             fail_msg("%s", "the assistant turn was not sent back as it came");
@@ -180,11 +166,11 @@ static void test_result_ends_at_its_length(void **state)
     const char *r;
     (void)state;
     calls_reply(t->reply, sizeof t->reply, "\"Looking.\"");
-    sc_add_json(&t->e, t->reply);
-    sc_add_json(&t->e, k_answer);
-    assert_int_equal(run(t), WISP_OK);
-    assert_string_equal(t->loop.messages[2].content, "21.5");
-    r = sc_request(&t->e, 2);
+    sc_add_json(&t->s.e, t->reply);
+    sc_add_json(&t->s.e, k_answer);
+    assert_int_equal(sc_loop_run(&t->s), WISP_OK);
+    assert_string_equal(t->s.loop.messages[2].content, "21.5");
+    r = sc_request(&t->s.e, 2);
     assert_non_null(strstr(r, "\"content\":\"21.5\""));
     assert_null(strstr(r, "21.5Z"));
 }
@@ -198,18 +184,18 @@ static void test_round_keys_in_a_dirty_arena(void **state)
     edge_case *t = setup();
     (void)state;
     calls_reply(t->reply, sizeof t->reply, "\"Looking.\"");
-    sc_add_json(&t->e, t->reply);
-    sc_add_json(&t->e, k_answer);
-    t->req.idempotency_key = "abcd";
-    t->loop.max_rounds = 12;
+    sc_add_json(&t->s.e, t->reply);
+    sc_add_json(&t->s.e, k_answer);
+    t->s.req.idempotency_key = "abcd";
+    t->s.loop.max_rounds = 12;
     t->repeat_until = 11; /* rounds 1..10 call, round 11 answers */
-    assert_int_equal(run(t), WISP_OK);
-    assert_int_equal(t->loop.rounds, 11);
-    assert_non_null(strstr(sc_request(&t->e, 1), "\r\nIdempotency-Key: abcd\r\n"));
-    assert_non_null(strstr(sc_request(&t->e, 2), "\r\nIdempotency-Key: abcd.2\r\n"));
-    assert_non_null(strstr(sc_request(&t->e, 9), "\r\nIdempotency-Key: abcd.9\r\n"));
-    assert_non_null(strstr(sc_request(&t->e, 10), "\r\nIdempotency-Key: abcd.10\r\n"));
-    assert_non_null(strstr(sc_request(&t->e, 11), "\r\nIdempotency-Key: abcd.11\r\n"));
+    assert_int_equal(sc_loop_run(&t->s), WISP_OK);
+    assert_int_equal(t->s.loop.rounds, 11);
+    assert_non_null(strstr(sc_request(&t->s.e, 1), "\r\nIdempotency-Key: abcd\r\n"));
+    assert_non_null(strstr(sc_request(&t->s.e, 2), "\r\nIdempotency-Key: abcd.2\r\n"));
+    assert_non_null(strstr(sc_request(&t->s.e, 9), "\r\nIdempotency-Key: abcd.9\r\n"));
+    assert_non_null(strstr(sc_request(&t->s.e, 10), "\r\nIdempotency-Key: abcd.10\r\n"));
+    assert_non_null(strstr(sc_request(&t->s.e, 11), "\r\nIdempotency-Key: abcd.11\r\n"));
 }
 
 /* The smallest arena that answers, with and without a key: the key
@@ -221,18 +207,18 @@ static size_t smallest_answering(const char *key)
     for (size = 0; size <= 2048; size++) {
         edge_case *t = setup();
         wisp_status st;
-        sc_add_json(&t->e, k_answer);
-        t->req.idempotency_key = key;
-        t->loop.max_rounds = 2;
-        t->loop.arena_size = size;
-        st = run(t);
+        sc_add_json(&t->s.e, k_answer);
+        t->s.req.idempotency_key = key;
+        t->s.loop.max_rounds = 2;
+        t->s.loop.arena_size = size;
+        st = sc_loop_run(&t->s);
         if (st == WISP_OK) {
-            assert_int_equal(t->e.fake.connects, 1);
-            assert_int_equal(t->loop.rounds, 1);
+            assert_int_equal(t->s.e.fake.connects, 1);
+            assert_int_equal(t->s.loop.rounds, 1);
             return size;
         }
         assert_int_equal(st, WISP_ERR_ARENA_FULL);
-        assert_int_equal(t->e.fake.connects, 0);
+        assert_int_equal(t->s.e.fake.connects, 0);
     }
     fail_msg("%s", "no arena up to 2048 bytes answers");
     return 0;
@@ -258,18 +244,18 @@ static void test_largest_tool_call_cap(void **state)
     edge_case *t = setup();
     (void)state;
     memset(g_calls, 0, sizeof g_calls);
-    sc_add_json(&t->e, k_answer);
-    t->e.resp.tool_calls = g_calls;
-    t->e.resp.tool_call_cap = 1024;
-    t->loop.max_rounds = 1;
-    assert_int_equal(run(t), WISP_OK);
-    assert_int_equal(t->loop.rounds, 1);
-    assert_string_equal(t->e.content, "21.5 in the hall.");
+    sc_add_json(&t->s.e, k_answer);
+    t->s.e.resp.tool_calls = g_calls;
+    t->s.e.resp.tool_call_cap = 1024;
+    t->s.loop.max_rounds = 1;
+    assert_int_equal(sc_loop_run(&t->s), WISP_OK);
+    assert_int_equal(t->s.loop.rounds, 1);
+    assert_string_equal(t->s.e.content, "21.5 in the hall.");
     t = setup();
-    t->e.resp.tool_calls = g_calls;
-    t->e.resp.tool_call_cap = 1025;
-    t->loop.max_rounds = 1;
-    assert_int_equal(run(t), WISP_ERR_ARG);
+    t->s.e.resp.tool_calls = g_calls;
+    t->s.e.resp.tool_call_cap = 1025;
+    t->s.loop.max_rounds = 1;
+    assert_int_equal(sc_loop_run(&t->s), WISP_ERR_ARG);
 }
 
 /* The history's bounds: 65535 messages are a store's most (a small arena
@@ -283,21 +269,21 @@ static void test_message_bounds(void **state)
     (void)state;
     memset(one, 0, sizeof one);
     t = setup();
-    t->req.messages = one; /* never read: the store does not fit first */
-    t->req.message_count = 65535;
-    t->loop.max_rounds = 1;
-    t->loop.arena_size = 64;
-    assert_int_equal(run(t), WISP_ERR_ARENA_FULL);
-    t->req.message_count = 65536;
-    assert_int_equal(run(t), WISP_ERR_ARG);
+    t->s.req.messages = one; /* never read: the store does not fit first */
+    t->s.req.message_count = 65535;
+    t->s.loop.max_rounds = 1;
+    t->s.loop.arena_size = 64;
+    assert_int_equal(sc_loop_run(&t->s), WISP_ERR_ARENA_FULL);
+    t->s.req.message_count = 65536;
+    assert_int_equal(sc_loop_run(&t->s), WISP_ERR_ARG);
     /* 65533 + 1 round x (1 turn + 1 result) = 65535 */
-    t->e.resp.tool_call_cap = 1;
-    t->loop.max_rounds = 2;
-    t->req.message_count = 65533;
-    assert_int_equal(run(t), WISP_ERR_ARENA_FULL);
-    t->req.message_count = 65534;
-    assert_int_equal(run(t), WISP_ERR_ARG);
-    assert_int_equal(t->e.fake.connects, 0);
+    t->s.e.resp.tool_call_cap = 1;
+    t->s.loop.max_rounds = 2;
+    t->s.req.message_count = 65533;
+    assert_int_equal(sc_loop_run(&t->s), WISP_ERR_ARENA_FULL);
+    t->s.req.message_count = 65534;
+    assert_int_equal(sc_loop_run(&t->s), WISP_ERR_ARG);
+    assert_int_equal(t->s.e.fake.connects, 0);
     assert_int_equal(t->handled, 0);
 }
 
@@ -314,19 +300,19 @@ static void test_refused_call_resets_the_outputs(void **state)
     memset(one, 0, sizeof one);
     for (k = 0; k < 2; k++) {
         edge_case *t = setup();
-        t->req.messages = one;
-        t->req.message_count = counts[k];
-        t->loop.max_rounds = 1;
-        t->loop.arena_size = 64;
-        t->loop.messages = stale;
-        t->loop.message_count = 2;
-        t->loop.arena_used = 999;
-        t->loop.rounds = 7;
-        assert_int_equal(run(t), want[k]);
-        assert_null(t->loop.messages);
-        assert_int_equal(t->loop.message_count, 0);
-        assert_int_equal(t->loop.arena_used, 0);
-        assert_int_equal(t->loop.rounds, 0);
+        t->s.req.messages = one;
+        t->s.req.message_count = counts[k];
+        t->s.loop.max_rounds = 1;
+        t->s.loop.arena_size = 64;
+        t->s.loop.messages = stale;
+        t->s.loop.message_count = 2;
+        t->s.loop.arena_used = 999;
+        t->s.loop.rounds = 7;
+        assert_int_equal(sc_loop_run(&t->s), want[k]);
+        assert_null(t->s.loop.messages);
+        assert_int_equal(t->s.loop.message_count, 0);
+        assert_int_equal(t->s.loop.arena_used, 0);
+        assert_int_equal(t->s.loop.rounds, 0);
     }
 }
 

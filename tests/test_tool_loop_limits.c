@@ -31,10 +31,7 @@ static const char k_answer[] =
     "\"finish_reason\":\"stop\"}]}";
 
 typedef struct limits {
-    sc_env e;
-    wisp_tool_loop loop;
-    wisp_request req;
-    wisp_message q;
+    sc_loop s; /* first: the question, the tools, the loop */
     uint64_t arena[32768 / 8];
 } limits;
 
@@ -70,19 +67,8 @@ static limits *setup(void)
 {
     static limits t;
     memset(&t, 0, sizeof t);
-    sc_init(&t.e, NULL);
-    t.req = sc_question(&t.q, "probe it");
-    t.req.tools = k_tools;
-    t.req.tool_count = 1;
-    t.loop.handler = probe;
-    t.loop.arena = t.arena;
-    t.loop.arena_size = sizeof t.arena;
+    sc_loop_init(&t.s, "probe it", k_tools, probe, t.arena, sizeof t.arena);
     return &t;
-}
-
-static wisp_status run(limits *t)
-{
-    return wisp_chat_tools(&t->e.client, &t->req, &t->e.resp, &t->loop, NULL, NULL);
 }
 
 /* 64 rounds is the most a loop may ask for, and is allowed. */
@@ -91,11 +77,11 @@ static void test_sixty_four_rounds_allowed(void **state)
     limits *t = setup();
     (void)state;
     WISP_NEEDS(WISP_TOOLS);
-    t->loop.max_rounds = 64;
-    sc_add_json(&t->e, k_answer);
-    assert_int_equal(run(t), WISP_OK);
-    assert_int_equal(t->loop.rounds, 1);
-    assert_string_equal(t->e.content, "done");
+    t->s.loop.max_rounds = 64;
+    sc_add_json(&t->s.e, k_answer);
+    assert_int_equal(sc_loop_run(&t->s), WISP_OK);
+    assert_int_equal(t->s.loop.rounds, 1);
+    assert_string_equal(t->s.e.content, "done");
 }
 
 /* Refused before any request: the count of rounds says none ran. */
@@ -104,16 +90,16 @@ static void test_no_round_counted_when_refused(void **state)
     limits *t = setup();
     (void)state;
     WISP_NEEDS(WISP_TOOLS);
-    t->loop.rounds = 7;
-    assert_int_equal(wisp_chat_tools(NULL, &t->req, &t->e.resp, &t->loop, NULL, NULL),
+    t->s.loop.rounds = 7;
+    assert_int_equal(wisp_chat_tools(NULL, &t->s.req, &t->s.e.resp, &t->s.loop, NULL, NULL),
                      WISP_ERR_ARG);
-    assert_int_equal(t->loop.rounds, 0);
+    assert_int_equal(t->s.loop.rounds, 0);
     /* an arena too small for the message slots */
-    t->loop.rounds = 7;
-    t->loop.arena_size = 16;
-    assert_int_equal(run(t), WISP_ERR_ARENA_FULL);
-    assert_int_equal(t->loop.rounds, 0);
-    assert_int_equal(t->e.fake.sent_len, 0);
+    t->s.loop.rounds = 7;
+    t->s.loop.arena_size = 16;
+    assert_int_equal(sc_loop_run(&t->s), WISP_ERR_ARENA_FULL);
+    assert_int_equal(t->s.loop.rounds, 0);
+    assert_int_equal(t->s.e.fake.sent_len, 0);
 }
 
 /* A loop of one round sends no later round, so its key takes no room. */
@@ -123,23 +109,23 @@ static void test_one_round_takes_no_key_room(void **state)
     size_t plain;
     (void)state;
     WISP_NEEDS(WISP_TOOLS);
-    t->loop.max_rounds = 1;
-    sc_add_json(&t->e, k_answer);
-    assert_int_equal(run(t), WISP_OK);
-    plain = t->loop.arena_used;
+    t->s.loop.max_rounds = 1;
+    sc_add_json(&t->s.e, k_answer);
+    assert_int_equal(sc_loop_run(&t->s), WISP_OK);
+    plain = t->s.loop.arena_used;
     t = setup();
-    t->loop.max_rounds = 1;
-    t->req.idempotency_key = "a-rather-long-idempotency-key-0123456789";
-    sc_add_json(&t->e, k_answer);
-    assert_int_equal(run(t), WISP_OK);
-    assert_int_equal(t->loop.arena_used, plain);
+    t->s.loop.max_rounds = 1;
+    t->s.req.idempotency_key = "a-rather-long-idempotency-key-0123456789";
+    sc_add_json(&t->s.e, k_answer);
+    assert_int_equal(sc_loop_run(&t->s), WISP_OK);
+    assert_int_equal(t->s.loop.arena_used, plain);
     /* two rounds take it */
     t = setup();
-    t->loop.max_rounds = 2;
-    t->req.idempotency_key = "a-rather-long-idempotency-key-0123456789";
-    sc_add_json(&t->e, k_answer);
-    assert_int_equal(run(t), WISP_OK);
-    assert_true(t->loop.arena_used > plain);
+    t->s.loop.max_rounds = 2;
+    t->s.req.idempotency_key = "a-rather-long-idempotency-key-0123456789";
+    sc_add_json(&t->s.e, k_answer);
+    assert_int_equal(sc_loop_run(&t->s), WISP_OK);
+    assert_true(t->s.loop.arena_used > plain);
 }
 
 /* A result that fills all the room the handler was given is kept whole. */
@@ -149,18 +135,18 @@ static void test_result_filling_its_room(void **state)
     size_t given = 0;
     (void)state;
     WISP_NEEDS(WISP_TOOLS);
-    t->loop.handler = filler;
-    t->loop.user = &given;
-    t->loop.max_rounds = 2;
-    t->loop.arena_size = 1024;
-    sc_add_json(&t->e, k_call);
-    sc_add_json(&t->e, k_answer);
-    assert_int_equal(run(t), WISP_OK);
+    t->s.loop.handler = filler;
+    t->s.loop.user = &given;
+    t->s.loop.max_rounds = 2;
+    t->s.loop.arena_size = 1024;
+    sc_add_json(&t->s.e, k_call);
+    sc_add_json(&t->s.e, k_answer);
+    assert_int_equal(sc_loop_run(&t->s), WISP_OK);
     assert_true(given > 0);
-    assert_int_equal(t->loop.message_count, 3);
-    assert_int_equal(t->loop.messages[2].role, WISP_ROLE_TOOL);
-    assert_int_equal(strlen(t->loop.messages[2].content), given);
-    assert_string_equal(t->e.content, "done");
+    assert_int_equal(t->s.loop.message_count, 3);
+    assert_int_equal(t->s.loop.messages[2].role, WISP_ROLE_TOOL);
+    assert_int_equal(strlen(t->s.loop.messages[2].content), given);
+    assert_string_equal(t->s.e.content, "done");
 }
 
 /* A thought signature of one byte goes back with its call. */
@@ -169,11 +155,11 @@ static void test_one_byte_signature_sent_back(void **state)
     limits *t = setup();
     (void)state;
     WISP_NEEDS(WISP_TOOLS);
-    sc_add_json(&t->e, k_call);
-    sc_add_json(&t->e, k_answer);
-    assert_int_equal(run(t), WISP_OK);
-    assert_int_equal(t->loop.rounds, 2);
-    assert_non_null(strstr(sc_request(&t->e, 2),
+    sc_add_json(&t->s.e, k_call);
+    sc_add_json(&t->s.e, k_answer);
+    assert_int_equal(sc_loop_run(&t->s), WISP_OK);
+    assert_int_equal(t->s.loop.rounds, 2);
+    assert_non_null(strstr(sc_request(&t->s.e, 2),
                            "\"extra_content\":{\"google\":{\"thought_signature\":\"s\"}}"));
 }
 
