@@ -144,6 +144,48 @@ static inline wisp_request sc_question(wisp_message *msg, const char *text)
     return req;
 }
 
+/* A clock of the test's own: now_ms reads it, sleep_ms moves it on and
+ * counts the waits, keeping the first SC_WAITS of them. */
+#define SC_WAITS 16
+typedef struct sc_clock {
+    uint32_t now;
+    uint32_t waits[SC_WAITS];
+    int sleeps;
+} sc_clock;
+
+static inline uint32_t sc_clock_now(void *ctx)
+{
+    return ((const sc_clock *)ctx)->now;
+}
+
+static inline void sc_clock_sleep(void *ctx, uint32_t ms)
+{
+    sc_clock *c = (sc_clock *)ctx;
+    if (c->sleeps < SC_WAITS)
+        c->waits[c->sleeps] = ms;
+    c->sleeps++;
+    c->now += ms;
+}
+
+/* sc_init, then the client again on clock c (starting at start) with
+ * max_retries and total_ms. */
+static inline void sc_init_clocked(sc_env *e, sc_clock *c, uint32_t start, int max_retries,
+                                   uint32_t total_ms)
+{
+    wisp_config cfg;
+    sc_init(e, NULL);
+    memset(c, 0, sizeof *c);
+    c->now = start;
+    cfg = e->cfg;
+    cfg.max_retries = max_retries;
+    cfg.now_ms = sc_clock_now;
+    cfg.sleep_ms = sc_clock_sleep;
+    cfg.platform_ctx = c;
+    cfg.total_timeout_ms = total_ms;
+    if (wisp_client_init(&e->client, &cfg, e->work, sizeof e->work, e->toks, 256) != WISP_OK)
+        fail_msg("%s", "wisp_client_init failed");
+}
+
 /* One question with tools for wisp_chat_tools on the scripted client, the
  * loop's arena lent by the test (test_tool_loop_*.c embed it first). */
 typedef struct sc_loop {

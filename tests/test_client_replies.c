@@ -21,37 +21,13 @@
 static sc_env g_e;
 static wisp_message g_msg;
 static wisp_request g_req;
-static uint32_t g_clock;
-static int g_sleeps;
-
-static uint32_t clock_now(void *ctx)
-{
-    (void)ctx;
-    return g_clock;
-}
-
-static void clock_sleep(void *ctx, uint32_t ms)
-{
-    (void)ctx;
-    g_clock += ms;
-    g_sleeps++;
-}
+static sc_clock g_clk;
 
 static void setup(bool stream, int retries)
 {
-    wisp_config cfg;
-    sc_init(&g_e, NULL);
-    cfg = g_e.cfg;
-    cfg.max_retries = retries;
-    cfg.now_ms = clock_now;
-    cfg.sleep_ms = clock_sleep;
-    cfg.total_timeout_ms = 10000;
-    assert_int_equal(wisp_client_init(&g_e.client, &cfg, g_e.work, sizeof g_e.work, g_e.toks, 256),
-                     WISP_OK);
+    sc_init_clocked(&g_e, &g_clk, 1000, retries, 10000);
     g_req = sc_question(&g_msg, "hi");
     g_req.stream = stream;
-    g_clock = 1000;
-    g_sleeps = 0;
 }
 
 static wisp_status chat(void)
@@ -150,7 +126,7 @@ static void test_retried_statuses(void **state)
             print_error("%s: %d attempts\n", cases[i].line, g_e.resp.attempts);
             fail();
         }
-        assert_int_equal(g_sleeps, cases[i].attempts - 1);
+        assert_int_equal(g_clk.sleeps, cases[i].attempts - 1);
     }
 }
 
@@ -164,15 +140,15 @@ static void test_retry_after_beyond_the_time_left(void **state)
     sc_add(&g_e, "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 12\r\n", "");
     assert_int_equal(chat(), WISP_ERR_HTTP_STATUS);
     assert_int_equal(g_e.resp.attempts, 1);
-    assert_int_equal(g_sleeps, 0);
+    assert_int_equal(g_clk.sleeps, 0);
     assert_int_equal(g_e.resp.retry_after_ms, 12000);
     setup(true, 3);
     sc_add(&g_e, "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\n", "");
     sc_add_events(&g_e, "data: {\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}\n\ndata: [DONE]\n\n");
     assert_int_equal(chat(), WISP_OK);
     assert_int_equal(g_e.resp.attempts, 2);
-    assert_int_equal(g_sleeps, 1);
-    assert_int_equal(g_clock, 1000 + 2000);
+    assert_int_equal(g_clk.sleeps, 1);
+    assert_int_equal(g_clk.now, 1000 + 2000);
 }
 
 /* A model list needs a client that was set up. */

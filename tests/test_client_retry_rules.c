@@ -22,46 +22,16 @@
 #include "needs.h"
 #include "scripted_client.h"
 
-#define MAX_WAITS 16
-
 static sc_env g_e;
 static wisp_message g_msg;
 static wisp_request g_req;
-static uint32_t g_clock;
-static uint32_t g_waits[MAX_WAITS];
-static int g_sleeps;
-
-static uint32_t clock_now(void *ctx)
-{
-    (void)ctx;
-    return g_clock;
-}
-
-static void clock_sleep(void *ctx, uint32_t ms)
-{
-    (void)ctx;
-    if (g_sleeps < MAX_WAITS)
-        g_waits[g_sleeps] = ms;
-    g_sleeps++;
-    g_clock += ms;
-}
+static sc_clock g_clk;
 
 static void setup(int retries, uint32_t total_ms, uint32_t start)
 {
-    wisp_config cfg;
-    sc_init(&g_e, NULL);
-    cfg = g_e.cfg;
-    cfg.max_retries = retries;
-    cfg.now_ms = clock_now;
-    cfg.sleep_ms = clock_sleep;
-    cfg.total_timeout_ms = total_ms;
-    assert_int_equal(wisp_client_init(&g_e.client, &cfg, g_e.work, sizeof g_e.work, g_e.toks, 256),
-                     WISP_OK);
+    sc_init_clocked(&g_e, &g_clk, start, retries, total_ms);
     g_req = sc_question(&g_msg, "hi");
     g_req.stream = true;
-    g_clock = start;
-    g_sleeps = 0;
-    memset(g_waits, 0, sizeof g_waits);
 }
 
 static wisp_status chat(void)
@@ -96,7 +66,7 @@ static void test_backoff_waits_exactly(void **state)
     g_e.fake.connect_failures = 100;
     assert_int_equal(chat(), WISP_ERR_CONNECT);
     assert_int_equal(g_e.resp.attempts, 11);
-    assert_int_equal(g_sleeps, 10);
+    assert_int_equal(g_clk.sleeps, 10);
     rng = 0x9E3779B9u ^ (uint32_t)(uintptr_t)g_e.work ^ (uint32_t)sizeof g_e.work;
     rng ^= 123457u;
     for (r = 0; r < 10; r++) {
@@ -105,11 +75,11 @@ static void test_backoff_waits_exactly(void **state)
         if (step > WISP_RETRY_MAX_WAIT_MS)
             step = WISP_RETRY_MAX_WAIT_MS;
         want = step - ref_next(&rng) % (step / 4u + 1u);
-        if (g_waits[r] != want) {
-            print_error("retry %d: waited %u ms, not %u\n", r, (unsigned)g_waits[r], (unsigned)want);
+        if (g_clk.waits[r] != want) {
+            print_error("retry %d: waited %u ms, not %u\n", r, (unsigned)g_clk.waits[r], (unsigned)want);
             fail();
         }
-        assert_true(g_waits[r] >= step - step / 4u && g_waits[r] <= step);
+        assert_true(g_clk.waits[r] >= step - step / 4u && g_clk.waits[r] <= step);
     }
     /* exactly ten: ten retries and no more */
     setup(10, 10u * 60u * 1000u, 5u);
@@ -129,16 +99,16 @@ static void test_jitter_continues_across_calls(void **state)
     rng = 0x9E3779B9u ^ (uint32_t)(uintptr_t)g_e.work ^ (uint32_t)sizeof g_e.work;
     g_e.fake.connect_failures = 2;
     assert_int_equal(chat(), WISP_ERR_CONNECT);
-    assert_int_equal(g_sleeps, 1);
+    assert_int_equal(g_clk.sleeps, 1);
     want = WISP_RETRY_BASE_MS - ref_next(&rng) % (WISP_RETRY_BASE_MS / 4u + 1u);
-    assert_int_equal(g_waits[0], want);
-    rng ^= g_clock; /* the second call mixes in its own start */
+    assert_int_equal(g_clk.waits[0], want);
+    rng ^= g_clk.now; /* the second call mixes in its own start */
     g_e.fake.connect_failures = 2;
-    g_sleeps = 0;
+    g_clk.sleeps = 0;
     assert_int_equal(chat(), WISP_ERR_CONNECT);
-    assert_int_equal(g_sleeps, 1);
+    assert_int_equal(g_clk.sleeps, 1);
     want = WISP_RETRY_BASE_MS - ref_next(&rng) % (WISP_RETRY_BASE_MS / 4u + 1u);
-    assert_int_equal(g_waits[0], want);
+    assert_int_equal(g_clk.waits[0], want);
 }
 
 /* A Retry-After of WISP_RETRY_MAX_WAIT_MS is waited for; one millisecond
@@ -155,8 +125,8 @@ static void test_retry_after_bounds(void **state)
     sc_add(&g_e, head, "");
     sc_add_events(&g_e, k_events);
     assert_int_equal(chat(), WISP_OK);
-    assert_int_equal(g_sleeps, 1);
-    assert_int_equal(g_waits[0], WISP_RETRY_MAX_WAIT_MS);
+    assert_int_equal(g_clk.sleeps, 1);
+    assert_int_equal(g_clk.waits[0], WISP_RETRY_MAX_WAIT_MS);
 
     setup(1, 10u * 60u * 1000u, 1000u);
     snprintf(head, sizeof head, "HTTP/1.1 429 Too Many Requests\r\nretry-after-ms: %u\r\n",
@@ -165,26 +135,26 @@ static void test_retry_after_bounds(void **state)
     sc_add_events(&g_e, k_events);
     assert_int_equal(chat(), WISP_ERR_HTTP_STATUS);
     assert_int_equal(g_e.resp.attempts, 1);
-    assert_int_equal(g_sleeps, 0);
+    assert_int_equal(g_clk.sleeps, 0);
 
     /* the call's time is 5 s and nothing was spent: a 5 s wait ends with it */
     setup(1, 5000u, 1000u);
     sc_add(&g_e, "HTTP/1.1 503 Busy\r\nretry-after-ms: 5000\r\n", "");
     sc_add_events(&g_e, k_events);
     assert_int_equal(chat(), WISP_ERR_HTTP_STATUS);
-    assert_int_equal(g_sleeps, 0);
+    assert_int_equal(g_clk.sleeps, 0);
     setup(1, 5000u, 1000u);
     sc_add(&g_e, "HTTP/1.1 503 Busy\r\nretry-after-ms: 4999\r\n", "");
     sc_add_events(&g_e, k_events);
     assert_int_equal(chat(), WISP_OK);
-    assert_int_equal(g_waits[0], 4999);
+    assert_int_equal(g_clk.waits[0], 4999);
 
     setup(1, 60000u, 1000u);
     sc_add(&g_e, "HTTP/1.1 429 Too Many Requests\r\nretry-after-ms: 1\r\n", "");
     sc_add_events(&g_e, k_events);
     assert_int_equal(chat(), WISP_OK);
-    assert_int_equal(g_sleeps, 1);
-    assert_int_equal(g_waits[0], 1);
+    assert_int_equal(g_clk.sleeps, 1);
+    assert_int_equal(g_clk.waits[0], 1);
 }
 
 /* A kept connection found dead is reopened once without counting a retry;
@@ -202,7 +172,7 @@ static void test_reopen_whose_connect_fails_is_retried(void **state)
     g_e.fake.connect_failures = 1; /* and the reopen fails once */
     assert_int_equal(chat(), WISP_OK);
     assert_int_equal(g_e.resp.attempts, 2);
-    assert_int_equal(g_sleeps, 1);
+    assert_int_equal(g_clk.sleeps, 1);
     assert_int_equal(g_e.fake.connects, 2);
 }
 
@@ -217,10 +187,10 @@ static void test_idle_limit_counts_from_the_last_exchange(void **state)
     sc_add_events(&g_e, k_events);
     sc_add_events(&g_e, k_events);
     assert_int_equal(chat(), WISP_OK);
-    g_clock += 1000u;
+    g_clk.now += 1000u;
     assert_int_equal(chat(), WISP_OK);
     assert_int_equal(g_e.fake.connects, 1);
-    g_clock += WISP_KEEPALIVE_MAX_IDLE_MS;
+    g_clk.now += WISP_KEEPALIVE_MAX_IDLE_MS;
     assert_int_equal(chat(), WISP_OK);
     assert_int_equal(g_e.fake.connects, 2);
     assert_string_equal(g_e.content, "ok");
